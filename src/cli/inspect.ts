@@ -1,0 +1,77 @@
+/**
+ * `automcp select`, `automcp tools` and `automcp check`: what the gateway would do, for a person (or,
+ * with --json, for a script). Only files under cli/ write to stdout.
+ */
+import { countJsonTokens } from '../metrics/tokens.js';
+import { withGateway, type ConfigOptions } from './context.js';
+
+/** Options of `select`. */
+export interface SelectOptions extends ConfigOptions {
+  session?: string;
+  json?: boolean;
+  limit?: number;
+  fresh?: boolean;
+}
+
+/** `automcp select "query"`: runs automatic_mcp once and prints the result. */
+export async function selectCommand(query: string, options: SelectOptions): Promise<void> {
+  await withGateway(options, async (gateway, { profile }) => {
+    const output = await gateway.core.automaticMcp(
+      {
+        query,
+        ...(options.session !== undefined ? { sessionId: options.session } : {}),
+        ...(options.limit !== undefined ? { limit: options.limit } : {}),
+        ...(options.fresh ? { fresh: true } : {}),
+      },
+      { caller: 'cli', profile, connectionId: 'cli' },
+    );
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+      return;
+    }
+    const full = countJsonTokens(gateway.core.fullCatalog(profile));
+    process.stdout.write(`profile ${profile.name} · mode ${output.mode} · ${output.totalAvailable} tools available · etag ${output.etag}\n`);
+    output.tools.forEach((tool, index) => {
+      process.stdout.write(`${String(index + 1).padStart(3)}. ${tool.name}  ${firstLine(tool.description)}\n`);
+    });
+    for (const tool of output.unchanged) process.stdout.write(`     ${tool.name}  (unchanged, ${tool.hash})\n`);
+    process.stdout.write(`response ${countJsonTokens(output)} tokens · full catalog ${full} tokens\n`);
+  });
+}
+
+/** `automcp tools`: the catalog this profile sees. */
+export async function toolsCommand(options: ConfigOptions & { json?: boolean }): Promise<void> {
+  await withGateway(options, async (gateway, { profile }) => {
+    const tools = gateway.core.fullCatalog(profile);
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(tools, null, 2)}\n`);
+      return;
+    }
+    process.stdout.write(`profile ${profile.name}: ${tools.length} tools, ${countJsonTokens(tools)} tokens of definitions\n`);
+    for (const tool of tools) process.stdout.write(`  ${tool.name}  ${firstLine(tool.description)}\n`);
+  });
+}
+
+/** `automcp check`: validates, connects to every server, reports; exit code 1 when any server fails. */
+export async function checkCommand(options: ConfigOptions & { json?: boolean }): Promise<number> {
+  return withGateway(options, async (gateway, { config, profile }) => {
+    const status = await gateway.start();
+    const failed = status.filter((server) => server.state !== 'up');
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify({ config: config.file, profile: profile.name, servers: status }, null, 2)}\n`);
+    } else {
+      process.stdout.write(`config ${config.file} is valid; profile ${profile.name}\n`);
+      for (const server of status) {
+        const detail = server.state === 'up' ? `${server.tools} tools` : `FAILED: ${server.lastError ?? server.state}`;
+        process.stdout.write(`  ${server.state === 'up' ? 'ok ' : 'ERR'} ${server.name.padEnd(20)} ${detail}\n`);
+      }
+      process.stdout.write(`selector: lexical (${config.selector.candidates} candidates)${config.selector.llm ? '; selector.llm is set but not used by this build' : ''}\n`);
+    }
+    return failed.length === 0 ? 0 : 1;
+  });
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n')[0] ?? '';
+  return line.length > 90 ? `${line.slice(0, 87)}...` : line;
+}

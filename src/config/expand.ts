@@ -1,0 +1,50 @@
+/**
+ * `${VAR}` and `${VAR:-default}` expansion over every string value of a parsed YAML document.
+ * Keys are left alone; `$${` writes a literal `${`. A variable that is unset and has no default is
+ * an error naming the key path, because a silently empty token or path is worse than a clear stop.
+ */
+
+const PATTERN = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** Returns a copy of `value` with every string expanded; collects missing-variable problems. */
+export function expandEnv(
+  value: unknown,
+  env: Readonly<Record<string, string | undefined>>,
+  problems: string[],
+  path: readonly (string | number)[] = [],
+): unknown {
+  if (typeof value === 'string') return expandString(value, env, problems, path);
+  if (Array.isArray(value)) return value.map((item, index) => expandEnv(item, env, problems, [...path, index]));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = expandEnv(item, env, problems, [...path, key]);
+    return out;
+  }
+  return value;
+}
+
+function expandString(
+  text: string,
+  env: Readonly<Record<string, string | undefined>>,
+  problems: string[],
+  path: readonly (string | number)[],
+): string {
+  return text.replace(PATTERN, (match, name: string | undefined, fallback: string | undefined) => {
+    if (match === '$${') return '${';
+    const name_ = name as string;
+    const found = env[name_];
+    if (found !== undefined && found !== '') return found;
+    if (fallback !== undefined) return expandString(fallback, env, problems, path);
+    if (found === '') return '';
+    problems.push(`${formatPath(path)}: environment variable ${name_} is not set (set it, or write \${${name_}:-default})`);
+    return '';
+  });
+}
+
+/** `servers.memory.env.X` style path for messages; `(root)` for the document itself. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(root)';
+  return path
+    .map((part, index) => (typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${String(part)}`))
+    .join('');
+}

@@ -1,0 +1,186 @@
+/**
+ * Loading runtime.yaml and profiles: YAML → unknown → env expansion → zod `safeParse`. Every failure
+ * is a {@link ConfigError} naming the file, the key path and what was expected.
+ */
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { load, YAMLException } from 'js-yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { expandEnv, formatPath } from './expand.js';
+import {
+  PROFILE_NAME,
+  profileSchema,
+  runtimeSchema,
+  type LlmConfig,
+  type ProfileFile,
+  type ServerConfig,
+} from './schema.js';
+
+/** A validated downstream server entry, with its name and paths resolved against runtime.yaml. */
+export type ServerSpec = ServerConfig & { name: string };
+
+/** The validated runtime, ready to wire a gateway from. */
+export interface RuntimeConfig {
+  /** Absolute path of the runtime.yaml that was read. */
+  file: string;
+  /** Its folder: relative paths in the file resolve against it. */
+  dir: string;
+  profilesDir: string;
+  servers: ServerSpec[];
+  selector: { candidates: number; llm?: LlmConfig };
+  session: { ttlSeconds: number; maxSessions: number };
+  logging: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+}
+
+/** A validated profile; `name` is its file name without `.yaml`. */
+export type Profile = ProfileFile & { name: string };
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Resolves `--config`: a runtime.yaml, or a folder that holds one. */
+export async function resolveConfigPath(path: string | undefined, env: Env = process.env): Promise<string> {
+  const given = resolve(path ?? env.AUTOMCP_CONFIG ?? 'runtime.yaml');
+  const info = await stat(given).catch(() => undefined);
+  if (info === undefined) throw new ConfigError(given, ['file not found (pass --config with runtime.yaml or its folder)']);
+  return info.isDirectory() ? join(given, 'runtime.yaml') : given;
+}
+
+/** Reads and validates runtime.yaml. */
+export async function loadConfig(options: { path?: string; env?: Env } = {}): Promise<RuntimeConfig> {
+  const env = options.env ?? process.env;
+  const file = await resolveConfigPath(options.path, env);
+  const raw = await readText(file);
+  return parseRuntime({ file, text: raw, env });
+}
+
+/** Validates runtime.yaml text; `file` only names it in errors and anchors relative paths. */
+export function parseRuntime({ file, text, env = process.env }: { file: string; text: string; env?: Env }): RuntimeConfig {
+  const data = validate(file, parseYaml(file, text), runtimeSchema, env);
+  const dir = dirname(resolve(file));
+  const servers = Object.entries(data.servers).map(([name, server]) => ({
+    ...server,
+    name,
+    ...(server.cwd !== undefined ? { cwd: resolveFrom(dir, server.cwd) } : {}),
+  }));
+  return {
+    file: resolve(file),
+    dir,
+    profilesDir: resolveFrom(dir, data.profilesDir),
+    servers,
+    selector: data.selector,
+    session: data.session,
+    logging: data.logging,
+  };
+}
+
+/**
+ * Loads `profiles/<name>.yaml`. A named profile that does not exist is an error (fail closed); the
+ * implicit `default` falls back to the built-in "everything" profile when its file is absent.
+ */
+export async function loadProfile(options: {
+  profilesDir: string;
+  name?: string;
+  env?: Env;
+}): Promise<Profile> {
+  const name = options.name ?? 'default';
+  const file = join(options.profilesDir, `${name}.yaml`);
+  if (!PROFILE_NAME.test(name)) {
+    throw new ConfigError(file, [`profile name "${name}" is not valid (expected [A-Za-z0-9_-]{1,64})`]);
+  }
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw new ConfigError(file, [`cannot read: ${error.message}`]);
+    return undefined;
+  });
+  if (text === undefined) {
+    if (options.name === undefined) return { ...profileSchema.parse({}), name };
+    const known = await listProfiles(options.profilesDir);
+    throw new ConfigError(file, [
+      `profile "${name}" does not exist (known profiles: ${known.length > 0 ? known.join(', ') : 'none'})`,
+    ]);
+  }
+  return parseProfile({ file, name, text, env: options.env });
+}
+
+/** Validates profile YAML text. */
+export function parseProfile({ file, name, text, env = process.env }: { file: string; name: string; text: string; env?: Env }): Profile {
+  const doc = parseYaml(file, text) ?? {};
+  return { ...validate(file, doc, profileSchema, env), name };
+}
+
+/** Names of the profiles in `profilesDir` (files ending in .yaml). */
+export async function listProfiles(profilesDir: string): Promise<string[]> {
+  const entries = await readdir(profilesDir).catch(() => [] as string[]);
+  return entries.filter((entry) => entry.endsWith('.yaml')).map((entry) => entry.slice(0, -5)).sort();
+}
+
+async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, [`cannot read: ${(error as Error).message}`]);
+  }
+}
+
+function parseYaml(file: string, text: string): unknown {
+  try {
+    return load(text, { filename: file });
+  } catch (error) {
+    if (error instanceof YAMLException) {
+      const line = error.mark ? `line ${error.mark.line + 1}, column ${error.mark.column + 1}` : 'unknown position';
+      throw new ConfigError(file, [`YAML syntax error at ${line}: ${error.reason}`]);
+    }
+    throw error;
+  }
+}
+
+function validate<S extends z.ZodType>(file: string, doc: unknown, schema: S, env: Env): z.output<S> {
+  const problems: string[] = [];
+  const expanded = expandEnv(doc, env, problems);
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  const result = schema.safeParse(expanded);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    file,
+    result.error.issues.map((issue) => describeIssue(issue, schema)),
+  );
+}
+
+function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType): string {
+  const path = issue.path;
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((key) => `"${key}"`).join(', ');
+    const allowed = allowedKeys(schema, path);
+    return `${formatPath(path)}: unknown key ${keys}${allowed ? ` (expected one of: ${allowed})` : ''}`;
+  }
+  return `${formatPath(path)}: ${issue.message}`;
+}
+
+/** Walks the schema along `path` to list the keys an object there accepts. */
+function allowedKeys(schema: z.ZodType, path: readonly PropertyKey[]): string | undefined {
+  let node: unknown = schema;
+  for (const part of path) {
+    node = unwrap(node);
+    const def = (node as { def?: { type?: string; shape?: Record<string, unknown>; valueType?: unknown } }).def;
+    if (def?.type === 'object' && def.shape) node = def.shape[String(part)];
+    else if (def?.type === 'record') node = def.valueType;
+    else return undefined;
+  }
+  const def = (unwrap(node) as { def?: { type?: string; shape?: Record<string, unknown> } }).def;
+  return def?.type === 'object' && def.shape ? Object.keys(def.shape).join(', ') : undefined;
+}
+
+function unwrap(node: unknown): unknown {
+  let current = node as { def?: { type?: string; innerType?: unknown; in?: unknown; schema?: unknown } };
+  for (let i = 0; i < 10 && current?.def; i++) {
+    const def = current.def;
+    if (def.innerType !== undefined) current = def.innerType as typeof current;
+    else if (def.type === 'pipe' && def.in !== undefined) current = def.in as typeof current;
+    else break;
+  }
+  return current;
+}
+
+function resolveFrom(dir: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(dir, path);
+}

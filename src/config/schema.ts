@@ -1,0 +1,100 @@
+/**
+ * The shapes of runtime.yaml and profiles/*.yaml (CONTRACT §2–3). Every object is strict so a typo
+ * is an error, not a silently ignored key; `.describe()` texts become the "expected" part of errors.
+ */
+import { z } from 'zod';
+
+/** Server names are the prefix of qualified tool names, so they may not contain a dot. */
+export const SERVER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** Profile names become file names; nothing that could climb out of profilesDir. */
+export const PROFILE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+const timeoutMs = z.number().int().min(1).max(3_600_000).describe('a timeout in milliseconds (1–3600000)');
+
+/** One downstream server: `command` for stdio, or `url` for Streamable HTTP (with SSE fallback). */
+export const serverSchema = z
+  .strictObject({
+    command: z.string().min(1).optional().describe('the executable of a stdio server'),
+    args: z.array(z.string()).optional().describe('a list of command-line arguments'),
+    env: z.record(z.string(), z.string()).optional().describe('a map of environment variables'),
+    cwd: z.string().min(1).optional().describe('a working directory (relative to runtime.yaml)'),
+    url: z.url({ protocol: /^https?$/ }).optional().describe('an http(s) URL of a Streamable HTTP or SSE server'),
+    headers: z.record(z.string(), z.string()).optional().describe('a map of HTTP headers'),
+    description: z.string().optional().describe('a sentence about the server, used by selection'),
+    timeoutMs: timeoutMs.optional(),
+    enabled: z.boolean().optional().describe('false to keep the entry but not connect'),
+  })
+  .superRefine((server, ctx) => {
+    if ((server.command === undefined) === (server.url === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'expected exactly one of `command` (stdio) or `url` (HTTP)' });
+    }
+    if (server.url !== undefined) {
+      for (const key of ['args', 'env', 'cwd'] as const) {
+        if (server[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `\`${key}\` applies only to stdio servers (with \`command\`)` });
+      }
+    }
+    if (server.command !== undefined && server.headers !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['headers'], message: '`headers` applies only to HTTP servers (with `url`)' });
+    }
+  });
+
+export const llmSchema = z.strictObject({
+  provider: z.enum(['openai', 'anthropic', 'ollama']),
+  model: z.string().min(1).describe('a model name'),
+  apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional().describe('the name of an environment variable'),
+  baseUrl: z.url().optional().describe('an http(s) URL'),
+  timeoutMs: timeoutMs.default(10_000),
+  temperature: z.number().min(0).max(2).optional(),
+});
+
+export const runtimeSchema = z.strictObject({
+  version: z.literal(1).describe('1'),
+  profilesDir: z.string().min(1).default('./profiles'),
+  servers: z
+    .record(z.string().regex(SERVER_NAME, 'expected a server name matching [A-Za-z0-9_-]{1,64}'), serverSchema)
+    .default({}),
+  selector: z
+    .strictObject({
+      candidates: z.number().int().min(1).max(500).default(40),
+      llm: llmSchema.optional(),
+    })
+    .prefault({}),
+  session: z
+    .strictObject({
+      ttlSeconds: z.number().int().min(1).default(3600),
+      maxSessions: z.number().int().min(1).default(10_000),
+    })
+    .prefault({}),
+  logging: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+});
+
+const globList = z.array(z.string().min(1)).describe('a list of globs over qualified tool names');
+
+export const profileSchema = z.strictObject({
+  description: z.string().default(''),
+  instructions: z.string().optional(),
+  tools: z
+    .strictObject({
+      allow: globList.default(['*']),
+      deny: globList.default([]),
+      readOnly: z.boolean().default(false),
+      pinned: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
+  selection: z
+    .strictObject({
+      limit: z.number().int().min(1).max(50).default(8),
+      mode: z.enum(['auto', 'llm', 'lexical']).default('auto'),
+    })
+    .prefault({}),
+  eval: z.strictObject({ timeoutMs: timeoutMs.default(60_000) }).prefault({}),
+});
+
+export type ServerConfig = z.infer<typeof serverSchema>;
+export type LlmConfig = z.infer<typeof llmSchema>;
+export type RuntimeFile = z.infer<typeof runtimeSchema>;
+export type ProfileFile = z.infer<typeof profileSchema>;

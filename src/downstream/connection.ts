@@ -1,0 +1,224 @@
+/**
+ * One downstream server: an SDK `Client`, its transport and its lifecycle. The connection starts on
+ * demand, lists tools (following pagination), re-lists on `notifications/tools/list_changed`, and after
+ * the server exits or breaks its connection the next call simply starts it again.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import {
+  ErrorCode,
+  McpError,
+  ToolListChangedNotificationSchema,
+  type CallToolResult,
+  type Progress,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { ServerSpec } from '../config/load.js';
+import { GatewayError } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import type { TransportFactory } from './transport.js';
+
+/** Where a connection is in its life. */
+export type ConnectionState = 'idle' | 'starting' | 'up' | 'closed' | 'failed';
+
+/** Default wait for a server to start and list its tools. */
+export const DEFAULT_START_TIMEOUT_MS = 30_000;
+/** Default per-call timeout when neither server nor profile sets one. */
+export const DEFAULT_CALL_TIMEOUT_MS = 60_000;
+
+/** Options of one forwarded call. */
+export interface CallOptions {
+  tool: string;
+  arguments: Record<string, unknown>;
+  timeoutMs: number;
+  /** The upstream request's signal: cancelling it cancels the downstream call. */
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+}
+
+/** A downstream server and its SDK client. */
+export class DownstreamConnection {
+  readonly spec: ServerSpec;
+  readonly #logger: Logger;
+  readonly #transports: TransportFactory;
+  readonly #onTools: (tools: Tool[]) => void;
+  readonly #startTimeoutMs: number;
+  #client: Client | undefined;
+  #starting: Promise<Client> | undefined;
+  #state: ConnectionState = 'idle';
+  #pid: number | undefined;
+  #lastError: string | undefined;
+  #closing = false;
+
+  constructor(options: {
+    spec: ServerSpec;
+    logger: Logger;
+    transports: TransportFactory;
+    onTools: (tools: Tool[]) => void;
+    startTimeoutMs?: number;
+  }) {
+    this.spec = options.spec;
+    this.#logger = options.logger.child({ server: options.spec.name });
+    this.#transports = options.transports;
+    this.#onTools = options.onTools;
+    this.#startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** The child's pid for stdio servers while up. */
+  get pid(): number | undefined {
+    return this.#pid;
+  }
+
+  get lastError(): string | undefined {
+    return this.#lastError;
+  }
+
+  /** Returns a connected client, starting the server if it is not up. Concurrent callers share one start. */
+  async ensure(): Promise<Client> {
+    if (this.#client && this.#state === 'up') return this.#client;
+    this.#starting ??= this.#start().finally(() => {
+      this.#starting = undefined;
+    });
+    return this.#starting;
+  }
+
+  /** Re-reads the tool list (all pages) and hands it to the catalog. */
+  async refreshTools(client?: Client): Promise<Tool[]> {
+    const active = client ?? (await this.ensure());
+    const tools: Tool[] = [];
+    let cursor: string | undefined;
+    const seen = new Set<string>();
+    do {
+      const page = await active.listTools(cursor ? { cursor } : {}, { timeout: this.#startTimeoutMs });
+      tools.push(...page.tools);
+      cursor = page.nextCursor;
+      // A server that hands back a cursor it already gave would loop forever.
+      if (cursor !== undefined && seen.has(cursor)) break;
+      if (cursor !== undefined) seen.add(cursor);
+    } while (cursor);
+    this.#onTools(tools);
+    return tools;
+  }
+
+  /** Forwards a tools/call; downstream failures become {@link GatewayError}s that name the server. */
+  async call(options: CallOptions): Promise<CallToolResult> {
+    let client: Client;
+    try {
+      client = await this.ensure();
+    } catch (error) {
+      throw new GatewayError('DOWNSTREAM_UNAVAILABLE', `server "${this.name}" could not be started or reached: ${messageOf(error)}`, {
+        data: { server: this.name },
+        cause: error,
+      });
+    }
+    try {
+      const result = await client.callTool({ name: options.tool, arguments: options.arguments }, undefined, {
+        timeout: options.timeoutMs,
+        // Long calls that report progress stay alive; silence still times out.
+        resetTimeoutOnProgress: true,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onProgress ? { onprogress: options.onProgress } : {}),
+      });
+      return result as CallToolResult;
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      throw this.#mapCallError(error, options.timeoutMs);
+    }
+  }
+
+  /** Stops the server; a later {@link ensure} starts it again. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    const client = this.#client ?? (await this.#starting?.catch(() => undefined));
+    this.#client = undefined;
+    await client?.close().catch(() => undefined);
+    this.#state = 'closed';
+    this.#closing = false;
+  }
+
+  async #start(): Promise<Client> {
+    this.#state = 'starting';
+    try {
+      const client = await this.#connect('primary').catch(async (error: unknown) => {
+        if (this.spec.url === undefined) throw error;
+        this.#logger.info({ err: messageOf(error) }, 'Streamable HTTP failed; trying the SSE transport');
+        return this.#connect('sse-fallback');
+      });
+      this.#client = client;
+      this.#state = 'up';
+      this.#lastError = undefined;
+      await this.refreshTools(client);
+      this.#logger.info({ pid: this.#pid }, 'server up');
+      return client;
+    } catch (error) {
+      this.#state = 'failed';
+      this.#lastError = messageOf(error);
+      const client = this.#client;
+      this.#client = undefined;
+      await client?.close().catch(() => undefined);
+      this.#logger.warn({ err: this.#lastError }, 'server failed to start');
+      throw error;
+    }
+  }
+
+  async #connect(kind: 'primary' | 'sse-fallback'): Promise<Client> {
+    const transport = this.#transports(this.spec, kind);
+    const client = new Client({ name: 'automcp', version: '0.1.0' }, { capabilities: {} });
+    client.onerror = (error) => {
+      // The SDK reports unparseable stdout lines here and carries on; say which server sent them.
+      this.#logger.warn({ err: messageOf(error) }, 'server sent something that is not valid JSON-RPC (ignored)');
+    };
+    client.onclose = () => {
+      if (this.#client !== client) return;
+      this.#client = undefined;
+      this.#pid = undefined;
+      if (!this.#closing) {
+        this.#state = 'closed';
+        this.#lastError = 'connection closed';
+        this.#logger.warn('server connection closed; the next call restarts it');
+      }
+    };
+    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+      this.#logger.info('tool list changed; re-listing');
+      await this.refreshTools(client).catch((error: unknown) => {
+        this.#logger.warn({ err: messageOf(error) }, 'could not re-list tools after list_changed');
+      });
+    });
+    await client.connect(transport, { timeout: this.#startTimeoutMs });
+    this.#pid = (transport as { pid?: number | null }).pid ?? undefined;
+    return client;
+  }
+
+  #mapCallError(error: unknown, timeoutMs: number): GatewayError {
+    if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
+      return new GatewayError(
+        'DOWNSTREAM_TIMEOUT',
+        `server "${this.name}" gave no answer within ${timeoutMs} ms; the outcome is unknown (the call may still have taken effect)`,
+        { data: { server: this.name, timeoutMs }, cause: error },
+      );
+    }
+    if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed) {
+      return new GatewayError(
+        'DOWNSTREAM_ERROR',
+        `server "${this.name}" closed the connection during the call (it may have crashed); the next call restarts it`,
+        { data: { server: this.name }, cause: error },
+      );
+    }
+    const code = error instanceof McpError ? { downstreamCode: error.code } : {};
+    return new GatewayError('DOWNSTREAM_ERROR', `server "${this.name}" failed the call: ${messageOf(error)}`, {
+      data: { server: this.name, ...code },
+      cause: error,
+    });
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,169 @@
+/**
+ * The gateway's behaviour, independent of any transport: `automatic_mcp` (select, then split into full
+ * definitions and names-only by what the session already holds) and `automatic_eval` (look up within
+ * the profile, validate, forward). Failures are thrown as GatewayErrors; `server.ts` maps them.
+ */
+import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
+import type { Profile } from '../config/load.js';
+import type { CallerViews } from '../catalog/view.js';
+import type { ToolDefinition } from '../catalog/types.js';
+import type { DownstreamRegistry } from '../downstream/registry.js';
+import { DEFAULT_CALL_TIMEOUT_MS } from '../downstream/connection.js';
+import { GatewayError } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import type { SelectionMode } from '../selection/graph.js';
+import type { Selector } from '../selection/selector.js';
+import type { SessionStore } from '../session/store.js';
+import type { ArgumentValidator } from './arguments.js';
+import { suggestNames } from './suggest.js';
+import { parseAutomaticEvalInput, parseAutomaticMcpInput } from './tools.js';
+
+/** Who is calling: the caller's name (part of every session key), its profile and its connection. */
+export interface CallerContext {
+  caller: string;
+  profile: Profile;
+  /** The default sessionId: one conversation per upstream connection. */
+  connectionId: string;
+}
+
+/** What `automatic_mcp` returns (CONTRACT §1). */
+export interface AutomaticMcpOutput {
+  runId: string;
+  mode: SelectionMode;
+  etag: string;
+  tools: (ToolDefinition & { hash: string })[];
+  unchanged: { name: string; hash: string }[];
+  totalAvailable: number;
+  [key: string]: unknown;
+}
+
+/** Per-request hooks of `automatic_eval`: cancellation and progress from the upstream request. */
+export interface EvalRequestContext {
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+}
+
+/** The transport-free gateway. */
+export class GatewayCore {
+  readonly #views: CallerViews;
+  readonly #selector: Selector;
+  readonly #sessions: SessionStore;
+  readonly #registry: DownstreamRegistry;
+  readonly #validator: ArgumentValidator;
+  readonly #logger: Logger;
+  readonly #newRunId: () => string;
+  readonly #serverTimeouts: ReadonlyMap<string, number>;
+  readonly #ready: () => Promise<unknown>;
+
+  constructor(options: {
+    views: CallerViews;
+    selector: Selector;
+    sessions: SessionStore;
+    registry: DownstreamRegistry;
+    validator: ArgumentValidator;
+    logger: Logger;
+    newRunId: () => string;
+    serverTimeouts: ReadonlyMap<string, number>;
+    /** Resolves once downstream servers have started (or failed): the catalog is then as full as it gets. */
+    ready?: () => Promise<unknown>;
+  }) {
+    this.#ready = options.ready ?? (async () => undefined);
+    this.#views = options.views;
+    this.#selector = options.selector;
+    this.#sessions = options.sessions;
+    this.#registry = options.registry;
+    this.#validator = options.validator;
+    this.#logger = options.logger;
+    this.#newRunId = options.newRunId;
+    this.#serverTimeouts = options.serverTimeouts;
+  }
+
+  /** `automatic_mcp`: the tools for a task, full or names-only per what this session holds. */
+  async automaticMcp(raw: unknown, context: CallerContext): Promise<AutomaticMcpOutput> {
+    const input = parseAutomaticMcpInput(raw);
+    await this.#ready();
+    const runId = this.#newRunId();
+    const started = performance.now();
+    const key = { caller: context.caller, sessionId: input.sessionId ?? context.connectionId };
+    if (input.fresh) await this.#sessions.forget(key);
+    const selection = await this.#selector.select({
+      query: input.query,
+      profile: context.profile,
+      limit: input.limit ?? context.profile.selection.limit,
+    });
+    const sent = await this.#sessions.sent(key);
+    const tools: AutomaticMcpOutput['tools'] = [];
+    const unchanged: AutomaticMcpOutput['unchanged'] = [];
+    for (const tool of selection.tools) {
+      if (sent.get(tool.name) === tool.hash) unchanged.push({ name: tool.name, hash: tool.hash });
+      else tools.push({ ...tool.definition, hash: tool.hash });
+    }
+    if (tools.length > 0) await this.#sessions.record(key, tools);
+    this.#logger.info(
+      {
+        runId,
+        caller: context.caller,
+        mode: selection.mode,
+        candidates: selection.candidates.length,
+        chosen: selection.tools.map((tool) => tool.name),
+        full: tools.length,
+        unchanged: unchanged.length,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+      },
+      'automatic_mcp',
+    );
+    return { runId, mode: selection.mode, etag: selection.view.etag, tools, unchanged, totalAvailable: selection.view.tools.length };
+  }
+
+  /** `automatic_eval`: profile check, argument validation, forwarding. */
+  async automaticEval(raw: unknown, context: CallerContext, request: EvalRequestContext = {}): Promise<CallToolResult> {
+    const input = parseAutomaticEvalInput(raw);
+    await this.#ready();
+    const view = this.#views.forProfile(context.profile);
+    const tool = view.get(input.toolName);
+    if (!tool) {
+      // Unknown and forbidden look the same: a caller must not learn that a hidden tool exists.
+      const didYouMean = suggestNames({ name: input.toolName, view, index: this.#selector.index() });
+      throw new GatewayError('TOOL_NOT_FOUND', `no tool named "${input.toolName}" is available; call automatic_mcp to find tools`, {
+        data: { didYouMean },
+      });
+    }
+    const violations = this.#validator.validate(tool, input.arguments);
+    if (violations.length > 0) {
+      throw new GatewayError(
+        'INVALID_ARGUMENTS',
+        `arguments do not match the inputSchema of ${tool.name}: ${violations.map((v) => `${v.path} ${v.message}`).join('; ')}`,
+        { data: { tool: { name: tool.name, inputSchema: tool.definition.inputSchema }, violations } },
+      );
+    }
+    const serverTimeout = this.#serverTimeouts.get(tool.server) ?? DEFAULT_CALL_TIMEOUT_MS;
+    const timeoutMs = Math.min(serverTimeout, context.profile.eval.timeoutMs);
+    const started = performance.now();
+    let outcome = 'ok';
+    try {
+      const result = await this.#registry.call(tool.server, {
+        tool: tool.tool,
+        arguments: input.arguments,
+        timeoutMs,
+        ...(request.signal ? { signal: request.signal } : {}),
+        ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+      });
+      if (result.isError) outcome = 'tool_error';
+      const durationMs = Math.round(performance.now() - started);
+      return { ...result, _meta: { ...result._meta, 'automcp/server': tool.server, 'automcp/durationMs': durationMs } };
+    } catch (error) {
+      outcome = error instanceof GatewayError ? error.code : 'cancelled';
+      throw error;
+    } finally {
+      this.#logger.info(
+        { caller: context.caller, tool: tool.name, outcome, ms: Math.round(performance.now() - started) },
+        'automatic_eval',
+      );
+    }
+  }
+
+  /** Every definition this profile can see: what a client would load without the gateway. */
+  fullCatalog(profile: Profile): ToolDefinition[] {
+    return this.#views.forProfile(profile).tools.map((tool) => tool.definition);
+  }
+}

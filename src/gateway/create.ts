@@ -1,0 +1,105 @@
+/**
+ * Wiring: `createGateway(config)` builds the catalog, the downstream registry, the selector and the
+ * session store with their defaults, and hands them to the core. Everything nondeterministic (transport,
+ * clock, ids) can be injected, which is how the tests run without sleeping or spawning when they choose.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { Catalog } from '../catalog/catalog.js';
+import { loadHasher } from '../catalog/hash.js';
+import { CallerViews } from '../catalog/view.js';
+import type { Profile, RuntimeConfig } from '../config/load.js';
+import { DownstreamRegistry, type ServerStatus } from '../downstream/registry.js';
+import { createTransportFactory, type TransportFactory } from '../downstream/transport.js';
+import { createSilentLogger, type Logger } from '../logging/logger.js';
+import { GraphSelector, type Selector } from '../selection/selector.js';
+import { MemorySessionStore, type Clock } from '../session/memory.js';
+import type { SessionStore } from '../session/store.js';
+import { ArgumentValidator } from './arguments.js';
+import { GatewayCore } from './core.js';
+import { createGatewayServer } from './server.js';
+
+/** A wired gateway: start it, connect upstream transports to it, close it. */
+export interface Gateway {
+  readonly core: GatewayCore;
+  readonly catalog: Catalog;
+  readonly registry: DownstreamRegistry;
+  readonly selector: Selector;
+  /**
+   * Starts every downstream server once; resolves with their states (failures included). The first
+   * tool call waits for it, so a gateway that was never started explicitly starts on first use.
+   */
+  start(): Promise<ServerStatus[]>;
+  /** Serves one upstream connection for `profile`. `caller` defaults to the profile's name. */
+  connect(options: { transport: Transport; profile: Profile; caller?: string; connectionId?: string }): Promise<Server>;
+  /** Closes upstream connections and stops every downstream server. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link createGateway}; all but `config` have working defaults. */
+export interface GatewayOptions {
+  config: RuntimeConfig;
+  logger?: Logger;
+  transports?: TransportFactory;
+  sessions?: SessionStore;
+  clock?: Clock;
+  newId?: () => string;
+}
+
+/** Builds a gateway from a validated runtime configuration. */
+export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+  const { config } = options;
+  const logger = options.logger ?? createSilentLogger();
+  const hasher = await loadHasher();
+  const catalog = new Catalog(hasher);
+  const views = new CallerViews({ catalog, hasher });
+  const registry = new DownstreamRegistry({
+    servers: config.servers,
+    catalog,
+    logger,
+    transports: options.transports ?? createTransportFactory({ logger, cwd: config.dir }),
+  });
+  const selector = new GraphSelector({ catalog, views, candidates: config.selector.candidates });
+  const sessions =
+    options.sessions ??
+    new MemorySessionStore({ ...config.session, ...(options.clock ? { clock: options.clock } : {}) });
+  let started: Promise<ServerStatus[]> | undefined;
+  const start = () => (started ??= registry.start());
+  const newId = options.newId ?? (() => randomBytes(4).toString('hex'));
+  const core = new GatewayCore({
+    views,
+    selector,
+    sessions,
+    registry,
+    validator: new ArgumentValidator({ logger }),
+    logger,
+    newRunId: () => `r_${newId()}`,
+    ready: start,
+    serverTimeouts: new Map(config.servers.flatMap((server) => (server.timeoutMs ? [[server.name, server.timeoutMs] as const] : []))),
+  });
+  if (config.selector.llm) {
+    logger.warn({ provider: config.selector.llm.provider }, 'selector.llm is configured, but this build selects lexically');
+  }
+  const servers = new Set<Server>();
+
+  return {
+    core,
+    catalog,
+    registry,
+    selector,
+    start,
+    async connect({ transport, profile, caller, connectionId }) {
+      const context = { caller: caller ?? profile.name, profile, connectionId: connectionId ?? `c_${newId()}` };
+      const server = createGatewayServer({ core, context, logger });
+      server.onclose = () => servers.delete(server);
+      servers.add(server);
+      await server.connect(transport);
+      return server;
+    },
+    async close() {
+      await Promise.allSettled([...servers].map((server) => server.close()));
+      await registry.close();
+    },
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * The upstream MCP server: exactly two tools, and the one place where errors become results. A
+ * GatewayError is something the caller can act on, so it returns as an `isError` tool result with a
+ * JSON payload; anything else is a bug or a protocol problem and travels as a JSON-RPC error.
+ */
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type CallToolResult,
+} from '@modelcontextprotocol/sdk/types.js';
+import { isGatewayError, type GatewayError } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import type { CallerContext, GatewayCore } from './core.js';
+import { AUTOMATIC_EVAL, AUTOMATIC_MCP, UPSTREAM_TOOLS } from './tools.js';
+
+/** The package version, reported as serverInfo. */
+export const VERSION = '0.1.0';
+
+/** Builds the MCP server for one upstream connection of `context.caller`. */
+export function createGatewayServer({ core, context, logger }: { core: GatewayCore; context: CallerContext; logger: Logger }): Server {
+  const server = new Server(
+    { name: 'automcp', version: VERSION },
+    {
+      capabilities: { tools: { listChanged: false } },
+      instructions:
+        'automcp fronts many MCP servers. Call automatic_mcp with your task to get the few tools it needs, then automatic_eval to run one.',
+    },
+  );
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: UPSTREAM_TOOLS.map((tool) => ({ ...tool })) }));
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+    const { name, arguments: args } = request.params;
+    try {
+      if (name === AUTOMATIC_MCP) {
+        const output = await core.automaticMcp(args, context);
+        return { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: output };
+      }
+      if (name === AUTOMATIC_EVAL) {
+        const progressToken = request.params._meta?.progressToken;
+        return await core.automaticEval(args, context, {
+          signal: extra.signal,
+          ...(progressToken !== undefined
+            ? {
+                onProgress: (progress) => {
+                  void extra
+                    .sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } })
+                    .catch(() => undefined);
+                },
+              }
+            : {}),
+        });
+      }
+    } catch (error) {
+      if (isGatewayError(error)) return toErrorResult(error);
+      logger.error({ err: error, tool: name }, 'unexpected failure');
+      throw error;
+    }
+    throw new McpError(ErrorCode.InvalidParams, `unknown tool "${name}": this server has ${AUTOMATIC_MCP} and ${AUTOMATIC_EVAL}`);
+  });
+
+  return server;
+}
+
+/** The `isError` result for a gateway error: one text block of JSON. */
+export function toErrorResult(error: GatewayError): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text: JSON.stringify(error.toPayload()) }] };
+}

@@ -1,0 +1,91 @@
+/**
+ * Tool selection as a LangGraph `StateGraph`: scope → retrieve → [rerank] → finalize.
+ *
+ * - scope: the caller's profile narrows the catalog before anything is ranked (CONTRACT §2).
+ * - retrieve: the lexical ranker proposes up to `candidates` tools from that scope.
+ * - rerank (optional): a node that may reorder or cut the candidates, e.g. an LLM that reads the task
+ *   and the caller's profile. It writes `chosen` and `mode`; without it, or when it gives nothing
+ *   usable, finalize keeps the lexical order.
+ * - finalize: pinned tools first, then the ranking, cut to the limit.
+ */
+import { Annotation, END, START, StateGraph } from '@langchain/langgraph';
+import type { Profile } from '../config/load.js';
+import { matchesAny } from '../catalog/glob.js';
+import type { CallerView } from '../catalog/view.js';
+import type { CatalogTool } from '../catalog/types.js';
+import type { LexicalIndex, RankedTool } from './lexical.js';
+
+/** How the tools were chosen (CONTRACT §1). */
+export type SelectionMode = 'llm' | 'lexical' | 'fallback';
+
+/** The graph's state; each node returns the part it writes. */
+export const SelectionState = Annotation.Root({
+  query: Annotation<string>(),
+  profile: Annotation<Profile>(),
+  limit: Annotation<number>(),
+  /** How many lexical candidates retrieve hands on. */
+  candidateCount: Annotation<number>(),
+  view: Annotation<CallerView>(),
+  candidates: Annotation<RankedTool[]>(),
+  /** Qualified names a rerank node chose, in its order; undefined keeps the lexical order. */
+  chosen: Annotation<string[] | undefined>(),
+  mode: Annotation<SelectionMode>(),
+  selected: Annotation<CatalogTool[]>(),
+});
+
+export type SelectionStateType = typeof SelectionState.State;
+export type SelectionStateUpdate = typeof SelectionState.Update;
+
+/** A node that may sit between retrieve and finalize. */
+export type RerankNode = (state: SelectionStateType) => Promise<SelectionStateUpdate>;
+
+/** What the graph needs from outside: the caller's view and the lexical index of the catalog. */
+export interface SelectionGraphDeps {
+  viewFor(profile: Profile): CallerView;
+  index(): LexicalIndex;
+  rerank?: RerankNode;
+}
+
+/** Compiles the selection graph. */
+export function createSelectionGraph(deps: SelectionGraphDeps) {
+  const graph = new StateGraph(SelectionState)
+    .addNode('scope', (state: SelectionStateType) => ({ view: deps.viewFor(state.profile) }))
+    .addNode('retrieve', (state: SelectionStateType) => {
+      const k = Math.max(state.candidateCount, state.limit);
+      const candidates = deps.index().search(state.query, {
+        limit: k,
+        allowed: (tool) => state.view.get(tool.name) !== undefined,
+      });
+      return { candidates, mode: 'lexical' as const, chosen: undefined };
+    })
+    .addNode('rerank', async (state: SelectionStateType) => (deps.rerank ? deps.rerank(state) : {}))
+    .addNode('finalize', (state: SelectionStateType) => ({ selected: finalize(state) }))
+    .addEdge(START, 'scope')
+    .addEdge('scope', 'retrieve')
+    .addEdge('retrieve', 'rerank')
+    .addEdge('rerank', 'finalize')
+    .addEdge('finalize', END);
+  return graph.compile();
+}
+
+/**
+ * Pinned tools that the ranking found relevant come first (a pin guarantees a place, not relevance),
+ * then the rerank node's choice or the lexical order, cut to the limit.
+ */
+export function finalize(state: SelectionStateType): CatalogTool[] {
+  const byName = new Map(state.candidates.map((entry) => [entry.tool.name, entry.tool]));
+  const order = state.chosen ?? state.candidates.map((entry) => entry.tool.name);
+  const pinned = state.profile.tools.pinned;
+  const picked: CatalogTool[] = [];
+  const seen = new Set<string>();
+  const take = (name: string) => {
+    const tool = byName.get(name);
+    if (tool && !seen.has(name) && picked.length < state.limit) {
+      seen.add(name);
+      picked.push(tool);
+    }
+  };
+  if (pinned.length > 0) for (const name of order) if (matchesAny(name, pinned)) take(name);
+  for (const name of order) take(name);
+  return picked;
+}

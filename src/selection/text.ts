@@ -1,0 +1,50 @@
+/**
+ * Text to terms for the lexical ranker. Identifiers are split on camelCase, snake_case, kebab-case and
+ * dots so `read_text_file`, `readTextFile` and `read-text-file` all yield read/text/file; stopwords go;
+ * a light suffix stemmer folds plurals and -ing/-ed forms so "files" meets "file" and "reading" "read".
+ */
+
+const STOPWORDS = new Set(
+  (
+    'a an and are as at be but by can could do does for from get has have how i if in into is it its me my ' +
+    'of on or our please should so some that the their them then there these this those to us use using want ' +
+    'was we what when where which while who will with would you your via any all each let lets need needs'
+  ).split(' '),
+);
+
+/** Splits text and identifiers into lowercase words (no stemming, stopwords kept). */
+export function splitWords(text: string): string[] {
+  return text
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((word) => word.length > 0);
+}
+
+/** Folds common English inflections; leaves short words alone so "is" or "bus" survive. */
+export function stem(word: string): string {
+  if (word.length <= 3 || /^\d+$/.test(word)) return word;
+  if (word.endsWith('ies') && word.length > 4) return `${word.slice(0, -3)}y`;
+  if (word.endsWith('sses')) return word.slice(0, -2);
+  if (word.endsWith('ches') || word.endsWith('shes') || word.endsWith('xes')) return word.slice(0, -2);
+  if (word.endsWith('ss') || word.endsWith('us') || word.endsWith('is')) return word;
+  if (word.endsWith('s')) return word.slice(0, -1);
+  if (word.endsWith('ing') && word.length > 5) return undouble(word.slice(0, -3));
+  if (word.endsWith('ed') && word.length > 4) return undouble(word.slice(0, -2));
+  return word;
+}
+
+function undouble(word: string): string {
+  return /([b-df-hj-np-tv-z])\1$/.test(word) && !/(ll|ss|zz)$/.test(word) ? word.slice(0, -1) : word;
+}
+
+/** Terms for indexing or querying: split, stopwords dropped, stemmed. */
+export function terms(text: string): string[] {
+  const out: string[] = [];
+  for (const word of splitWords(text)) {
+    if (STOPWORDS.has(word)) continue;
+    out.push(stem(word));
+  }
+  return out;
+}
