@@ -77,9 +77,9 @@ export async function demoCommand(options: { config?: string; verbose?: boolean 
       return result;
     };
 
-    await ask('task 1', 'remember that Ada Lovelace is a person who wrote the first program');
+    await ask('task 1', 'remember facts about Ada Lovelace in the knowledge graph');
     await ask('task 2', 'read a text file from the notes folder');
-    await ask('task 1 again', 'remember that Ada Lovelace is a person who wrote the first program');
+    await ask('task 1 again', 'remember facts about Ada Lovelace in the knowledge graph');
 
     await run('memory.create_entities', {
       entities: [{ name: 'Ada Lovelace', entityType: 'person', observations: ['wrote the first program'] }],

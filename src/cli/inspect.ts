@@ -2,6 +2,8 @@
  * `automcp select`, `automcp tools` and `automcp check`: what the gateway would do, for a person (or,
  * with --json, for a script). Only files under cli/ write to stdout.
  */
+import { listProfiles, loadProfile } from '../config/load.js';
+import { isConfigError } from '../errors.js';
 import { countJsonTokens } from '../metrics/tokens.js';
 import { withGateway, type ConfigOptions } from './context.js';
 
@@ -52,22 +54,40 @@ export async function toolsCommand(options: ConfigOptions & { json?: boolean }):
   });
 }
 
-/** `automcp check`: validates, connects to every server, reports; exit code 1 when any server fails. */
+/**
+ * `automcp check`: validates runtime.yaml and every profile, connects to every server, reports tools per
+ * server; exit code 1 when a profile is invalid or a server fails.
+ */
 export async function checkCommand(options: ConfigOptions & { json?: boolean }): Promise<number> {
   return withGateway(options, async (gateway, { config, profile }) => {
     const status = await gateway.start();
     const failed = status.filter((server) => server.state !== 'up');
+    const profiles = await Promise.all(
+      (await listProfiles(config.profilesDir)).map(async (name) => {
+        try {
+          await loadProfile({ profilesDir: config.profilesDir, name });
+          return { name, ok: true as const };
+        } catch (error) {
+          if (!isConfigError(error)) throw error;
+          return { name, ok: false as const, error: error.message };
+        }
+      }),
+    );
+    const badProfiles = profiles.filter((entry) => !entry.ok);
     if (options.json) {
-      process.stdout.write(`${JSON.stringify({ config: config.file, profile: profile.name, servers: status }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ config: config.file, profile: profile.name, profiles, servers: status }, null, 2)}\n`);
     } else {
-      process.stdout.write(`config ${config.file} is valid; profile ${profile.name}\n`);
+      process.stdout.write(`config ${config.file} is valid; serving profile ${profile.name}\n`);
+      for (const entry of profiles) {
+        process.stdout.write(`  ${entry.ok ? 'ok ' : 'ERR'} profile ${entry.name}${entry.ok ? '' : `: ${entry.error}`}\n`);
+      }
       for (const server of status) {
         const detail = server.state === 'up' ? `${server.tools} tools` : `FAILED: ${server.lastError ?? server.state}`;
         process.stdout.write(`  ${server.state === 'up' ? 'ok ' : 'ERR'} ${server.name.padEnd(20)} ${detail}\n`);
       }
       process.stdout.write(`selector: lexical (${config.selector.candidates} candidates)${config.selector.llm ? '; selector.llm is set but not used by this build' : ''}\n`);
     }
-    return failed.length === 0 ? 0 : 1;
+    return failed.length === 0 && badProfiles.length === 0 ? 0 : 1;
   });
 }
 

@@ -137,13 +137,11 @@ function parseYaml(file: string, text: string): unknown {
 function validate<S extends z.ZodType>(file: string, doc: unknown, schema: S, env: Env): z.output<S> {
   const problems: string[] = [];
   const expanded = expandEnv(doc, env, problems);
-  if (problems.length > 0) throw new ConfigError(file, problems);
   const result = schema.safeParse(expanded);
-  if (result.success) return result.data;
-  throw new ConfigError(
-    file,
-    result.error.issues.map((issue) => describeIssue(issue, schema)),
-  );
+  if (result.success && problems.length === 0) return result.data;
+  // Report everything at once: a person fixing the file should not discover problems one run at a time.
+  const issues = result.success ? [] : result.error.issues.map((issue) => describeIssue(issue, schema));
+  throw new ConfigError(file, [...problems, ...issues]);
 }
 
 function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType): string {
@@ -152,6 +150,11 @@ function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType): string {
     const keys = issue.keys.map((key) => `"${key}"`).join(', ');
     const allowed = allowedKeys(schema, path);
     return `${formatPath(path)}: unknown key ${keys}${allowed ? ` (expected one of: ${allowed})` : ''}`;
+  }
+  if (issue.code === 'invalid_key') {
+    const key = String(path[path.length - 1]);
+    const reason = issue.issues[0]?.message ?? 'invalid key';
+    return `${formatPath(path.slice(0, -1))}: "${key}" is not a valid name (${reason})`;
   }
   return `${formatPath(path)}: ${issue.message}`;
 }

@@ -56,6 +56,8 @@ export function createGatewayServer({ core, context, logger }: { core: GatewayCo
       }
     } catch (error) {
       if (isGatewayError(error)) return toErrorResult(error);
+      // A cancelled request gets no response at all; there is nothing to report.
+      if (extra.signal.aborted) throw error;
       logger.error({ err: error, tool: name }, 'unexpected failure');
       throw error;
     }
