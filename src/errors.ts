@@ -6,12 +6,7 @@
 
 /** Error codes of CONTRACT §1, plus the configuration error used before anything runs. */
 export type GatewayErrorCode =
-  | 'INVALID_INPUT'
-  | 'TOOL_NOT_FOUND'
-  | 'INVALID_ARGUMENTS'
-  | 'DOWNSTREAM_UNAVAILABLE'
-  | 'DOWNSTREAM_TIMEOUT'
-  | 'DOWNSTREAM_ERROR';
+  'INVALID_INPUT' | 'TOOL_NOT_FOUND' | 'INVALID_ARGUMENTS' | 'DOWNSTREAM_UNAVAILABLE' | 'DOWNSTREAM_TIMEOUT' | 'DOWNSTREAM_ERROR';
 
 /** A failure reported to the caller as data: `{"error": {code, message}, ...data}`. */
 export class GatewayError extends Error {

@@ -44,7 +44,12 @@ export class CallerViews {
     if (cached && cached.version === this.#catalog.version) return cached.view;
     const tools = this.#catalog.tools().filter((tool) => isAllowed(tool, profile.tools));
     const byName = new Map(tools.map((tool) => [tool.name, tool]));
-    const etag = this.#hasher.h32(tools.map((tool) => `${tool.name}:${tool.hash}`).sort().join('\n'));
+    const etag = this.#hasher.h32(
+      tools
+        .map((tool) => `${tool.name}:${tool.hash}`)
+        .sort()
+        .join('\n'),
+    );
     const view: CallerView = { tools, etag, get: (name) => byName.get(name) };
     this.#views.set(key, { version: this.#catalog.version, view });
     return view;

@@ -30,10 +30,7 @@ export async function loadAll(options: ConfigOptions, level?: RuntimeConfig['log
 }
 
 /** Runs `body` against a started gateway, closing it (and every child) afterwards. */
-export async function withGateway<T>(
-  options: ConfigOptions,
-  body: (gateway: Gateway, loaded: Loaded) => Promise<T>,
-): Promise<T> {
+export async function withGateway<T>(options: ConfigOptions, body: (gateway: Gateway, loaded: Loaded) => Promise<T>): Promise<T> {
   // One-shot commands print for a person on stdout; only warnings and errors belong on stderr.
   const loaded = await loadAll(options, 'warn');
   const gateway = await createGateway({ config: loaded.config, logger: loaded.logger });

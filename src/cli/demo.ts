@@ -53,15 +53,26 @@ export async function demoCommand(options: { config?: string; verbose?: boolean 
     const catalog = gateway.core.fullCatalog(profile);
     const catalogTokens = countJsonTokens(catalog);
     say();
-    say(`${bold('Without automcp')} the client would load ${catalog.length} tool definitions: ${bold(String(catalogTokens))} tokens.`);
-    say(`${bold('With automcp')} it loads ${upstream.tools.length} tools (${upstream.tools.map((t) => t.name).join(', ')}): ${bold(String(countJsonTokens(upstream.tools)))} tokens.`);
+    say(
+      `${bold('Without automcp')} the client would load ${catalog.length} tool definitions: ${bold(String(catalogTokens))} tokens.`,
+    );
+    say(
+      `${bold('With automcp')} it loads ${upstream.tools.length} tools (${upstream.tools.map((t) => t.name).join(', ')}): ${bold(String(countJsonTokens(upstream.tools)))} tokens.`,
+    );
 
     const rows: [string, number][] = [];
     const ask = async (label: string, query: string) => {
       say();
       say(cyan(`▶ automatic_mcp  "${query}"`) + dim(`  (${label})`));
-      const result = (await client.callTool({ name: 'automatic_mcp', arguments: { query, sessionId: 'demo-session' } })) as CallToolResult;
-      const output = result.structuredContent as { mode: string; tools: { name: string; hash: string }[]; unchanged: { name: string; hash: string }[] };
+      const result = (await client.callTool({
+        name: 'automatic_mcp',
+        arguments: { query, sessionId: 'demo-session' },
+      })) as CallToolResult;
+      const output = result.structuredContent as {
+        mode: string;
+        tools: { name: string; hash: string }[];
+        unchanged: { name: string; hash: string }[];
+      };
       for (const tool of output.tools) say(`    full       ${tool.name}  ${dim(tool.hash)}`);
       for (const tool of output.unchanged) say(`    unchanged  ${tool.name}  ${dim(tool.hash)}`);
       const tokens = countTokens(textOf(result));
@@ -71,7 +82,10 @@ export async function demoCommand(options: { config?: string; verbose?: boolean 
     const run = async (toolName: string, args: Record<string, unknown>) => {
       say();
       say(cyan(`▶ automatic_eval ${toolName}`) + dim(` ${JSON.stringify(args)}`));
-      const result = (await client.callTool({ name: 'automatic_eval', arguments: { toolName, arguments: args } })) as CallToolResult;
+      const result = (await client.callTool({
+        name: 'automatic_eval',
+        arguments: { toolName, arguments: args },
+      })) as CallToolResult;
       const text = textOf(result);
       say(`    ${result.isError ? yellow('isError') : green('ok')}  ${text.length > 400 ? `${text.slice(0, 400)}…` : text}`);
       return result;
@@ -91,7 +105,8 @@ export async function demoCommand(options: { config?: string; verbose?: boolean 
     say();
     say(bold('Tokens per response'));
     say(`    ${'full catalog'.padEnd(16)} ${String(catalogTokens).padStart(6)}`);
-    for (const [label, tokens] of rows) say(`    ${label.padEnd(16)} ${String(tokens).padStart(6)}  ${percent(tokens, catalogTokens)}`);
+    for (const [label, tokens] of rows)
+      say(`    ${label.padEnd(16)} ${String(tokens).padStart(6)}  ${percent(tokens, catalogTokens)}`);
     return bad.isError === true ? 0 : 1;
   } finally {
     await client.close().catch(() => undefined);

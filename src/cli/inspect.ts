@@ -32,7 +32,9 @@ export async function selectCommand(query: string, options: SelectOptions): Prom
       return;
     }
     const full = countJsonTokens(gateway.core.fullCatalog(profile));
-    process.stdout.write(`profile ${profile.name} · mode ${output.mode} · ${output.totalAvailable} tools available · etag ${output.etag}\n`);
+    process.stdout.write(
+      `profile ${profile.name} · mode ${output.mode} · ${output.totalAvailable} tools available · etag ${output.etag}\n`,
+    );
     output.tools.forEach((tool, index) => {
       process.stdout.write(`${String(index + 1).padStart(3)}. ${tool.name}  ${firstLine(tool.description)}\n`);
     });
@@ -75,7 +77,9 @@ export async function checkCommand(options: ConfigOptions & { json?: boolean }):
     );
     const badProfiles = profiles.filter((entry) => !entry.ok);
     if (options.json) {
-      process.stdout.write(`${JSON.stringify({ config: config.file, profile: profile.name, profiles, servers: status }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ config: config.file, profile: profile.name, profiles, servers: status }, null, 2)}\n`,
+      );
     } else {
       process.stdout.write(`config ${config.file} is valid; serving profile ${profile.name}\n`);
       for (const entry of profiles) {
@@ -85,7 +89,9 @@ export async function checkCommand(options: ConfigOptions & { json?: boolean }):
         const detail = server.state === 'up' ? `${server.tools} tools` : `FAILED: ${server.lastError ?? server.state}`;
         process.stdout.write(`  ${server.state === 'up' ? 'ok ' : 'ERR'} ${server.name.padEnd(20)} ${detail}\n`);
       }
-      process.stdout.write(`selector: lexical (${config.selector.candidates} candidates)${config.selector.llm ? '; selector.llm is set but not used by this build' : ''}\n`);
+      process.stdout.write(
+        `selector: lexical (${config.selector.candidates} candidates)${config.selector.llm ? '; selector.llm is set but not used by this build' : ''}\n`,
+      );
     }
     return failed.length === 0 && badProfiles.length === 0 ? 0 : 1;
   });

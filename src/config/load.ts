@@ -8,14 +8,7 @@ import { load, YAMLException } from 'js-yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { expandEnv, formatPath } from './expand.js';
-import {
-  PROFILE_NAME,
-  profileSchema,
-  runtimeSchema,
-  type LlmConfig,
-  type ProfileFile,
-  type ServerConfig,
-} from './schema.js';
+import { PROFILE_NAME, profileSchema, runtimeSchema, type LlmConfig, type ProfileFile, type ServerConfig } from './schema.js';
 
 /** A validated downstream server entry, with its name and paths resolved against runtime.yaml. */
 export type ServerSpec = ServerConfig & { name: string };
@@ -78,11 +71,7 @@ export function parseRuntime({ file, text, env = process.env }: { file: string; 
  * Loads `profiles/<name>.yaml`. A named profile that does not exist is an error (fail closed); the
  * implicit `default` falls back to the built-in "everything" profile when its file is absent.
  */
-export async function loadProfile(options: {
-  profilesDir: string;
-  name?: string;
-  env?: Env;
-}): Promise<Profile> {
+export async function loadProfile(options: { profilesDir: string; name?: string; env?: Env }): Promise<Profile> {
   const name = options.name ?? 'default';
   const file = join(options.profilesDir, `${name}.yaml`);
   if (!PROFILE_NAME.test(name)) {
@@ -103,7 +92,17 @@ export async function loadProfile(options: {
 }
 
 /** Validates profile YAML text. */
-export function parseProfile({ file, name, text, env = process.env }: { file: string; name: string; text: string; env?: Env }): Profile {
+export function parseProfile({
+  file,
+  name,
+  text,
+  env = process.env,
+}: {
+  file: string;
+  name: string;
+  text: string;
+  env?: Env;
+}): Profile {
   const doc = parseYaml(file, text) ?? {};
   return { ...validate(file, doc, profileSchema, env), name };
 }
@@ -111,7 +110,10 @@ export function parseProfile({ file, name, text, env = process.env }: { file: st
 /** Names of the profiles in `profilesDir` (files ending in .yaml). */
 export async function listProfiles(profilesDir: string): Promise<string[]> {
   const entries = await readdir(profilesDir).catch(() => [] as string[]);
-  return entries.filter((entry) => entry.endsWith('.yaml')).map((entry) => entry.slice(0, -5)).sort();
+  return entries
+    .filter((entry) => entry.endsWith('.yaml'))
+    .map((entry) => entry.slice(0, -5))
+    .sort();
 }
 
 async function readText(file: string): Promise<string> {

@@ -18,7 +18,10 @@ export const serverSchema = z
     args: z.array(z.string()).optional().describe('a list of command-line arguments'),
     env: z.record(z.string(), z.string()).optional().describe('a map of environment variables'),
     cwd: z.string().min(1).optional().describe('a working directory (relative to runtime.yaml)'),
-    url: z.url({ protocol: /^https?$/ }).optional().describe('an http(s) URL of a Streamable HTTP or SSE server'),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe('an http(s) URL of a Streamable HTTP or SSE server'),
     headers: z.record(z.string(), z.string()).optional().describe('a map of HTTP headers'),
     description: z.string().optional().describe('a sentence about the server, used by selection'),
     timeoutMs: timeoutMs.optional(),
@@ -30,7 +33,8 @@ export const serverSchema = z
     }
     if (server.url !== undefined) {
       for (const key of ['args', 'env', 'cwd'] as const) {
-        if (server[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `\`${key}\` applies only to stdio servers (with \`command\`)` });
+        if (server[key] !== undefined)
+          ctx.addIssue({ code: 'custom', path: [key], message: `\`${key}\` applies only to stdio servers (with \`command\`)` });
       }
     }
     if (server.command !== undefined && server.headers !== undefined) {
@@ -41,7 +45,11 @@ export const serverSchema = z
 export const llmSchema = z.strictObject({
   provider: z.enum(['openai', 'anthropic', 'ollama']),
   model: z.string().min(1).describe('a model name'),
-  apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional().describe('the name of an environment variable'),
+  apiKeyEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .optional()
+    .describe('the name of an environment variable'),
   baseUrl: z.url().optional().describe('an http(s) URL'),
   timeoutMs: timeoutMs.default(10_000),
   temperature: z.number().min(0).max(2).optional(),

@@ -113,10 +113,14 @@ export class DownstreamConnection {
     try {
       client = await this.ensure();
     } catch (error) {
-      throw new GatewayError('DOWNSTREAM_UNAVAILABLE', `server "${this.name}" could not be started or reached: ${messageOf(error)}`, {
-        data: { server: this.name },
-        cause: error,
-      });
+      throw new GatewayError(
+        'DOWNSTREAM_UNAVAILABLE',
+        `server "${this.name}" could not be started or reached: ${messageOf(error)}`,
+        {
+          data: { server: this.name },
+          cause: error,
+        },
+      );
     }
     try {
       const result = await client.callTool({ name: options.tool, arguments: options.arguments }, undefined, {

@@ -47,12 +47,19 @@ export class ArgumentValidator {
     if (validate !== undefined) return validate;
     const schema = tool.definition.inputSchema;
     const draft = String(schema.$schema ?? '');
-    const engine = draft.includes('2020-12') ? this.#engines['2020'] : draft.includes('2019-09') ? this.#engines['2019'] : this.#engines.draft7;
+    const engine = draft.includes('2020-12')
+      ? this.#engines['2020']
+      : draft.includes('2019-09')
+        ? this.#engines['2019']
+        : this.#engines.draft7;
     try {
       const { $schema: _ignored, ...rest } = schema;
       validate = engine.compile(rest);
     } catch (error) {
-      this.#logger.warn({ tool: tool.name, err: (error as Error).message }, 'inputSchema does not compile; arguments are not checked');
+      this.#logger.warn(
+        { tool: tool.name, err: (error as Error).message },
+        'inputSchema does not compile; arguments are not checked',
+      );
       validate = null;
     }
     this.#compiled.set(tool.hash, validate);
@@ -67,6 +74,7 @@ function describe(error: ErrorObject): Violation {
   if (error.keyword === 'additionalProperties') {
     return { path, message: `unknown property "${String(params.additionalProperty)}"` };
   }
-  if (error.keyword === 'enum') return { path, message: `${error.message ?? 'must be one of'}: ${JSON.stringify(params.allowedValues)}` };
+  if (error.keyword === 'enum')
+    return { path, message: `${error.message ?? 'must be one of'}: ${JSON.stringify(params.allowedValues)}` };
   return { path, message: error.message ?? error.keyword };
 }

@@ -112,7 +112,14 @@ export class GatewayCore {
       },
       'automatic_mcp',
     );
-    return { runId, mode: selection.mode, etag: selection.view.etag, tools, unchanged, totalAvailable: selection.view.tools.length };
+    return {
+      runId,
+      mode: selection.mode,
+      etag: selection.view.etag,
+      tools,
+      unchanged,
+      totalAvailable: selection.view.tools.length,
+    };
   }
 
   /** `automatic_eval`: profile check, argument validation, forwarding. */
@@ -124,9 +131,13 @@ export class GatewayCore {
     if (!tool) {
       // Unknown and forbidden look the same: a caller must not learn that a hidden tool exists.
       const didYouMean = suggestNames({ name: input.toolName, view, index: this.#selector.index() });
-      throw new GatewayError('TOOL_NOT_FOUND', `no tool named "${input.toolName}" is available; call automatic_mcp to find tools`, {
-        data: { didYouMean },
-      });
+      throw new GatewayError(
+        'TOOL_NOT_FOUND',
+        `no tool named "${input.toolName}" is available; call automatic_mcp to find tools`,
+        {
+          data: { didYouMean },
+        },
+      );
     }
     const violations = this.#validator.validate(tool, input.arguments);
     if (violations.length > 0) {

@@ -62,8 +62,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const selector = new GraphSelector({ catalog, views, candidates: config.selector.candidates });
   const sessions =
-    options.sessions ??
-    new MemorySessionStore({ ...config.session, ...(options.clock ? { clock: options.clock } : {}) });
+    options.sessions ?? new MemorySessionStore({ ...config.session, ...(options.clock ? { clock: options.clock } : {}) });
   let started: Promise<ServerStatus[]> | undefined;
   const start = () => (started ??= registry.start());
   const newId = options.newId ?? (() => randomBytes(4).toString('hex'));
@@ -76,7 +75,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     newRunId: () => `r_${newId()}`,
     ready: start,
-    serverTimeouts: new Map(config.servers.flatMap((server) => (server.timeoutMs ? [[server.name, server.timeoutMs] as const] : []))),
+    serverTimeouts: new Map(
+      config.servers.flatMap((server) => (server.timeoutMs ? [[server.name, server.timeoutMs] as const] : [])),
+    ),
   });
   if (config.selector.llm) {
     logger.warn({ provider: config.selector.llm.provider }, 'selector.llm is configured, but this build selects lexically');

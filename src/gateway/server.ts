@@ -20,7 +20,15 @@ import { AUTOMATIC_EVAL, AUTOMATIC_MCP, UPSTREAM_TOOLS } from './tools.js';
 export const VERSION = '0.1.0';
 
 /** Builds the MCP server for one upstream connection of `context.caller`. */
-export function createGatewayServer({ core, context, logger }: { core: GatewayCore; context: CallerContext; logger: Logger }): Server {
+export function createGatewayServer({
+  core,
+  context,
+  logger,
+}: {
+  core: GatewayCore;
+  context: CallerContext;
+  logger: Logger;
+}): Server {
   const server = new Server(
     { name: 'automcp', version: VERSION },
     {

@@ -7,7 +7,17 @@ import type { CallerView } from '../catalog/view.js';
 import type { LexicalIndex } from '../selection/lexical.js';
 
 /** Up to `limit` visible names close to `name`. */
-export function suggestNames({ name, view, index, limit = 3 }: { name: string; view: CallerView; index: LexicalIndex; limit?: number }): string[] {
+export function suggestNames({
+  name,
+  view,
+  index,
+  limit = 3,
+}: {
+  name: string;
+  view: CallerView;
+  index: LexicalIndex;
+  limit?: number;
+}): string[] {
   const wanted = name.toLowerCase();
   const close = view.tools
     .map((tool) => {

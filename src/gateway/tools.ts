@@ -61,7 +61,11 @@ export const UPSTREAM_TOOLS = [
         tools: { type: 'array', items: definitionSchema },
         unchanged: {
           type: 'array',
-          items: { type: 'object', properties: { name: { type: 'string' }, hash: { type: 'string' } }, required: ['name', 'hash'] },
+          items: {
+            type: 'object',
+            properties: { name: { type: 'string' }, hash: { type: 'string' } },
+            required: ['name', 'hash'],
+          },
         },
         totalAvailable: { type: 'integer' },
       },
@@ -74,7 +78,7 @@ export const UPSTREAM_TOOLS = [
     title: 'Run a tool',
     description:
       'Run a tool that automatic_mcp returned. Pass `toolName` exactly as returned (like `server.tool`) and ' +
-      '`arguments` matching its inputSchema. Returns the tool\'s own result. Gateway errors come back as JSON ' +
+      "`arguments` matching its inputSchema. Returns the tool's own result. Gateway errors come back as JSON " +
       '`{"error": {"code", "message"}}`: INVALID_ARGUMENTS includes the schema so you can fix the call; ' +
       'TOOL_NOT_FOUND suggests names in `didYouMean`.',
     inputSchema: {
@@ -110,11 +114,18 @@ const mcpInput = z.strictObject({
   query: z.string({ error: 'query: expected a string describing the task' }),
   sessionId: z.string().regex(SESSION_ID, 'sessionId: expected 1–128 characters of [A-Za-z0-9._:-]').optional(),
   fresh: z.boolean({ error: 'fresh: expected true or false' }).optional(),
-  limit: z.number().int('limit: expected an integer from 1 to 50').min(1, 'limit: expected an integer from 1 to 50').max(50, 'limit: expected an integer from 1 to 50').optional(),
+  limit: z
+    .number()
+    .int('limit: expected an integer from 1 to 50')
+    .min(1, 'limit: expected an integer from 1 to 50')
+    .max(50, 'limit: expected an integer from 1 to 50')
+    .optional(),
 });
 
 const evalInput = z.strictObject({
-  toolName: z.string({ error: 'toolName: expected a qualified tool name such as "server.tool"' }).min(1, 'toolName: must not be empty'),
+  toolName: z
+    .string({ error: 'toolName: expected a qualified tool name such as "server.tool"' })
+    .min(1, 'toolName: must not be empty'),
   arguments: z.record(z.string(), z.unknown(), { error: 'arguments: expected an object' }).optional(),
   sessionId: z.string().regex(SESSION_ID, 'sessionId: expected 1–128 characters of [A-Za-z0-9._:-]').optional(),
 });
@@ -124,7 +135,8 @@ export function parseAutomaticMcpInput(raw: unknown): AutomaticMcpInput {
   const parsed = parseOrThrow(mcpInput, raw ?? {});
   const query = parsed.query.trim();
   if (query.length === 0) throw new GatewayError('INVALID_INPUT', 'query: must describe the task (it is empty)');
-  if (query.length > MAX_QUERY) throw new GatewayError('INVALID_INPUT', `query: at most ${MAX_QUERY} characters (got ${query.length})`);
+  if (query.length > MAX_QUERY)
+    throw new GatewayError('INVALID_INPUT', `query: at most ${MAX_QUERY} characters (got ${query.length})`);
   return {
     query,
     fresh: parsed.fresh ?? false,
