@@ -1,0 +1,16 @@
+/**
+ * automcp as a library: build a gateway from a runtime configuration and serve it over any MCP
+ * transport. Named exports only; the command line lives in cli/.
+ */
+export { createGateway } from './gateway/create.js';
+export type { Gateway, GatewayOptions } from './gateway/create.js';
+export { loadConfig, loadProfile, parseProfile, parseRuntime } from './config/load.js';
+export type { Profile, RuntimeConfig, ServerSpec } from './config/load.js';
+export { ConfigError, GatewayError, isConfigError, isGatewayError } from './errors.js';
+export type { GatewayErrorCode } from './errors.js';
+export { createLogger } from './logging/logger.js';
+export type { Logger } from './logging/logger.js';
+export type { AutomaticMcpOutput, CallerContext } from './gateway/core.js';
+export type { CatalogTool, ToolDefinition } from './catalog/types.js';
+export type { SessionKey, SessionStore } from './session/store.js';
+export type { TransportFactory } from './downstream/transport.js';
