@@ -1,0 +1,116 @@
+/**
+ * Downstream behaviour through the real gateway wiring with in-memory transports: paginated tool
+ * lists, upstream cancellation reaching the downstream server, and a restart after the connection drops.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  CancelledNotificationSchema,
+  ListToolsRequestSchema,
+  type CallToolResult,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseRuntime } from '../../src/config/load.js';
+import { profileSchema } from '../../src/config/schema.js';
+import { createGateway, type Gateway } from '../../src/gateway/create.js';
+
+const profile = { ...profileSchema.parse({}), name: 'default' };
+const config = parseRuntime({
+  file: '/tmp/automcp-lifecycle/runtime.yaml',
+  text: 'version: 1\nservers:\n  paged: {command: unused}\n',
+});
+
+/** A downstream server with 25 tools served 10 per page, a tool that waits to be cancelled, and a counter of starts. */
+function createPagedServer(events: { starts: number; cancelled: number }) {
+  const tools: Tool[] = Array.from({ length: 25 }, (_, index) => ({
+    name: `tool_${index}`,
+    description: `Numbered tool ${index}`,
+    inputSchema: { type: 'object', properties: {} },
+  }));
+  tools.push({ name: 'wait_forever', description: 'Waits until cancelled', inputSchema: { type: 'object' } });
+  const server = new Server({ name: 'paged', version: '1.0.0' }, { capabilities: { tools: {} } });
+  server.setRequestHandler(ListToolsRequestSchema, async (request) => {
+    const start = Number(request.params?.cursor ?? 0);
+    const next = start + 10;
+    return { tools: tools.slice(start, next), ...(next < tools.length ? { nextCursor: String(next) } : {}) };
+  });
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    if (request.params.name === 'wait_forever') {
+      await new Promise<void>((resolve) => extra.signal.addEventListener('abort', () => resolve()));
+      return { content: [{ type: 'text', text: 'cancelled' }] };
+    }
+    return { content: [{ type: 'text', text: `ran ${request.params.name}` }] };
+  });
+  server.setNotificationHandler(CancelledNotificationSchema, async () => {
+    events.cancelled += 1;
+  });
+  events.starts += 1;
+  return server;
+}
+
+describe('downstream connections', () => {
+  let gateway: Gateway | undefined;
+  const downstreams: Server[] = [];
+
+  afterEach(async () => {
+    await gateway?.close();
+    for (const server of downstreams.splice(0)) await server.close();
+    gateway = undefined;
+  });
+
+  async function setup() {
+    const events = { starts: 0, cancelled: 0 };
+    gateway = await createGateway({
+      config,
+      transports: () => {
+        const [gatewaySide, serverSide] = InMemoryTransport.createLinkedPair();
+        const server = createPagedServer(events);
+        downstreams.push(server);
+        void server.connect(serverSide);
+        return gatewaySide;
+      },
+    });
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await gateway.connect({ transport: serverSide, profile });
+    const client = new Client({ name: 'test', version: '1.0.0' });
+    await client.connect(clientSide);
+    return { gateway, client, events };
+  }
+
+  it('follows nextCursor until every page is read', async () => {
+    const { gateway: started } = await setup();
+    await started.start();
+    const names = started.catalog.tools().map((tool) => tool.name);
+    expect(names).toHaveLength(26);
+    expect(names).toContain('paged.tool_0');
+    expect(names).toContain('paged.tool_24');
+    expect(names).toContain('paged.wait_forever');
+  });
+
+  it('cancels the downstream call when the upstream request is cancelled', async () => {
+    const { client, events } = await setup();
+    const controller = new AbortController();
+    const call = client.callTool({ name: 'automatic_eval', arguments: { toolName: 'paged.wait_forever' } }, undefined, {
+      signal: controller.signal,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    controller.abort();
+    await expect(call).rejects.toThrow();
+    await expect.poll(() => events.cancelled, { timeout: 2000 }).toBe(1);
+  });
+
+  it('starts the server again on the next call after its connection drops', async () => {
+    const { client, events, gateway: started } = await setup();
+    await started.start();
+    expect(events.starts).toBe(1);
+    await downstreams[0]!.close();
+    await expect.poll(() => started.registry.status()[0]?.state).toBe('closed');
+    const result = (await client.callTool({ name: 'automatic_eval', arguments: { toolName: 'paged.tool_3' } })) as CallToolResult;
+    expect(result.isError).toBeFalsy();
+    expect(result.content).toEqual([{ type: 'text', text: 'ran tool_3' }]);
+    expect(events.starts).toBe(2);
+  });
+});
