@@ -107,11 +107,10 @@ export class DownstreamConnection {
     return tools;
   }
 
-  /** Forwards a tools/call; downstream failures become {@link GatewayError}s that name the server. */
-  async call(options: CallOptions): Promise<CallToolResult> {
-    let client: Client;
+  /** Like {@link ensure}, but a failure is a DOWNSTREAM_UNAVAILABLE {@link GatewayError} naming the server. */
+  async ensureAvailable(): Promise<Client> {
     try {
-      client = await this.ensure();
+      return await this.ensure();
     } catch (error) {
       throw new GatewayError(
         'DOWNSTREAM_UNAVAILABLE',
@@ -122,6 +121,11 @@ export class DownstreamConnection {
         },
       );
     }
+  }
+
+  /** Forwards a tools/call; downstream failures become {@link GatewayError}s that name the server. */
+  async call(options: CallOptions): Promise<CallToolResult> {
+    const client = await this.ensureAvailable();
     try {
       const result = await client.callTool({ name: options.tool, arguments: options.arguments }, undefined, {
         timeout: options.timeoutMs,

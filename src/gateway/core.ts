@@ -5,6 +5,8 @@
  */
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
 import type { Profile } from '../config/load.js';
+import { matchesAny } from '../catalog/glob.js';
+import { splitQualifiedName } from '../catalog/naming.js';
 import type { CallerViews } from '../catalog/view.js';
 import type { ToolDefinition } from '../catalog/types.js';
 import type { DownstreamRegistry } from '../downstream/registry.js';
@@ -126,8 +128,12 @@ export class GatewayCore {
   async automaticEval(raw: unknown, context: CallerContext, request: EvalRequestContext = {}): Promise<CallToolResult> {
     const input = parseAutomaticEvalInput(raw);
     await this.#ready();
-    const view = this.#views.forProfile(context.profile);
-    const tool = view.get(input.toolName);
+    let view = this.#views.forProfile(context.profile);
+    let tool = view.get(input.toolName);
+    if (!tool && (await this.#startServerOf(input.toolName, context.profile))) {
+      view = this.#views.forProfile(context.profile);
+      tool = view.get(input.toolName);
+    }
     if (!tool) {
       // Unknown and forbidden look the same: a caller must not learn that a hidden tool exists.
       const didYouMean = suggestNames({ name: input.toolName, view, index: this.#selector.index() });
@@ -171,6 +177,21 @@ export class GatewayCore {
         'automatic_eval',
       );
     }
+  }
+
+  /**
+   * A tool of a configured server that is not up (it failed at start, or dropped out) is not in the
+   * catalog yet. When the profile's globs would allow that name, start the server and look again, so
+   * the caller gets the tool or DOWNSTREAM_UNAVAILABLE rather than a misleading TOOL_NOT_FOUND. Names
+   * the profile could never use reveal nothing.
+   */
+  async #startServerOf(name: string, profile: Profile): Promise<boolean> {
+    const parts = splitQualifiedName(name);
+    const connection = parts && this.#registry.connection(parts.server);
+    if (!connection || connection.state === 'up') return false;
+    if (!matchesAny(name, profile.tools.allow) || matchesAny(name, profile.tools.deny)) return false;
+    await connection.ensureAvailable();
+    return true;
   }
 
   /** Every definition this profile can see: what a client would load without the gateway. */

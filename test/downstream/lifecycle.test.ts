@@ -114,3 +114,44 @@ describe('downstream connections', () => {
     expect(events.starts).toBe(2);
   });
 });
+
+describe('a server that cannot start', () => {
+  const broken = parseRuntime({
+    file: '/tmp/automcp-broken/runtime.yaml',
+    text: 'version: 1\nservers:\n  broken: {command: /nonexistent/automcp-missing-server}\n',
+  });
+
+  it('answers DOWNSTREAM_UNAVAILABLE naming the server for a name the profile allows', async () => {
+    const gateway = await createGateway({ config: broken });
+    try {
+      const status = await gateway.start();
+      expect(status[0]?.state).toBe('failed');
+      const result = await gateway.core
+        .automaticEval({ toolName: 'broken.do_thing' }, { caller: 'c', profile, connectionId: 'x' })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      expect(result).toMatchObject({ code: 'DOWNSTREAM_UNAVAILABLE', data: { server: 'broken' } });
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('reveals nothing for a name the profile denies', async () => {
+    const gateway = await createGateway({ config: broken });
+    const denying = { ...profileSchema.parse({ tools: { deny: ['broken.*'] } }), name: 'denying' };
+    try {
+      await gateway.start();
+      const result = await gateway.core
+        .automaticEval({ toolName: 'broken.do_thing' }, { caller: 'c', profile: denying, connectionId: 'x' })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      expect(result).toMatchObject({ code: 'TOOL_NOT_FOUND', data: { didYouMean: [] } });
+    } finally {
+      await gateway.close();
+    }
+  });
+});
