@@ -32,6 +32,14 @@ export class Catalog {
     return this.#version;
   }
 
+  /**
+   * Declares a server before its tools are known, fixing its place in the catalog's order: tools are
+   * listed in configuration order, whichever server happens to answer first.
+   */
+  declareServer(server: string, description: string): void {
+    if (!this.#servers.has(server)) this.#servers.set(server, { name: server, description, tools: [] });
+  }
+
   /** Replaces `server`'s tools with a freshly listed set. Returns what changed. */
   setServerTools(server: string, description: string, tools: readonly Tool[]): CatalogChange {
     const previous = this.#servers.get(server);

@@ -38,7 +38,8 @@ program
   .argument('<query...>', 'the task, in plain words')
   .option(...configOption)
   .option(...profileOption)
-  .option('--session <id>', 'sessionId to use')
+  .option('--session <id>', 'sessionId to use (a one-shot command starts with an empty session store)')
+  .option('--fresh', 'forget what the session was sent first')
   .option('--limit <n>', 'most tools to return', integer)
   .option('--json', 'print the automatic_mcp output as JSON')
   .option('--verbose', 'debug logging on stderr')
@@ -67,7 +68,10 @@ program
 program
   .command('demo')
   .description('run the bundled runtime.yaml against real servers and show a scripted session')
-  .option(...configOption)
+  .option(
+    '--config <path>',
+    'another runtime.yaml with the same filesystem, memory and everything servers (default: the bundled one)',
+  )
   .option('--verbose', 'gateway logs on stderr')
   .action(async (options) => {
     process.exitCode = await demoCommand(options);

@@ -22,8 +22,6 @@ export type ConnectionState = 'idle' | 'starting' | 'up' | 'closed' | 'failed';
 
 /** Default wait for a server to start and list its tools. */
 export const DEFAULT_START_TIMEOUT_MS = 30_000;
-/** Default per-call timeout when neither server nor profile sets one. */
-export const DEFAULT_CALL_TIMEOUT_MS = 60_000;
 
 /** Options of one forwarded call. */
 export interface CallOptions {
@@ -181,7 +179,11 @@ export class DownstreamConnection {
     const client = new Client({ name: 'automcp', version: '0.1.0' }, { capabilities: {} });
     client.onerror = (error) => {
       // The SDK reports unparseable stdout lines here and carries on; say which server sent them.
-      this.#logger.warn({ err: messageOf(error) }, 'server sent something that is not valid JSON-RPC (ignored)');
+      const garbage = error instanceof SyntaxError || (error as { name?: string }).name === 'ZodError';
+      this.#logger.warn(
+        { err: messageOf(error) },
+        garbage ? 'server wrote something to stdout that is not JSON-RPC (ignored)' : 'transport error',
+      );
     };
     client.onclose = () => {
       if (this.#client !== client) return;

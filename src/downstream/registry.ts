@@ -36,6 +36,7 @@ export class DownstreamRegistry {
     this.#logger = options.logger;
     for (const spec of options.servers) {
       if (spec.enabled === false) continue;
+      this.#catalog.declareServer(spec.name, spec.description ?? '');
       const connection = new DownstreamConnection({
         spec,
         logger: options.logger,

@@ -10,7 +10,6 @@ import { splitQualifiedName } from '../catalog/naming.js';
 import type { CallerViews } from '../catalog/view.js';
 import type { ToolDefinition } from '../catalog/types.js';
 import type { DownstreamRegistry } from '../downstream/registry.js';
-import { DEFAULT_CALL_TIMEOUT_MS } from '../downstream/connection.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { SelectionMode } from '../selection/graph.js';
@@ -153,8 +152,8 @@ export class GatewayCore {
         { data: { tool: { name: tool.name, inputSchema: tool.definition.inputSchema }, violations } },
       );
     }
-    const serverTimeout = this.#serverTimeouts.get(tool.server) ?? DEFAULT_CALL_TIMEOUT_MS;
-    const timeoutMs = Math.min(serverTimeout, context.profile.eval.timeoutMs);
+    // The smaller of the server's and the profile's timeouts wins; a server without one defers to the profile.
+    const timeoutMs = Math.min(this.#serverTimeouts.get(tool.server) ?? Infinity, context.profile.eval.timeoutMs);
     const started = performance.now();
     let outcome = 'ok';
     try {
