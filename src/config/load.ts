@@ -125,6 +125,8 @@ async function readText(file: string): Promise<string> {
 }
 
 function parseYaml(file: string, text: string): unknown {
+  // An empty or comment-only file is an empty document (all defaults), not a syntax error.
+  if (text.split('\n').every((line) => /^\s*(#.*)?$/.test(line))) return undefined;
   try {
     return load(text, { filename: file });
   } catch (error) {

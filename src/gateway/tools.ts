@@ -161,7 +161,9 @@ function parseOrThrow<S extends z.ZodType>(schema: S, raw: unknown): z.output<S>
   const messages = result.error.issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') return `unknown field ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
     if (issue.code === 'invalid_type' && issue.path.length === 0) return 'expected an object of arguments';
-    return issue.message.includes(':') ? issue.message : `${issue.path.join('.') || 'input'}: ${issue.message}`;
+    const field = issue.path.join('.') || 'input';
+    // Our own messages already start with the field; zod's generic ones do not say which field.
+    return issue.message.startsWith(`${field}:`) ? issue.message : `${field}: ${issue.message}`;
   });
   throw new GatewayError('INVALID_INPUT', messages.join('; '));
 }

@@ -8,7 +8,7 @@ const STOPWORDS = new Set(
   (
     'a an and are as at be but by can could do does for from get has have how i if in into is it its me my ' +
     'of on or our please should so some that the their them then there these this those to us use using want ' +
-    'was we what when where which while who will with would you your via any all each let lets need needs'
+    'was we what when where which while who will with would you your via any all each let lets need needs not no'
   ).split(' '),
 );
 
@@ -22,8 +22,19 @@ export function splitWords(text: string): string[] {
     .filter((word) => word.length > 0);
 }
 
-/** Folds common English inflections; leaves short words alone so "is" or "bus" survive. */
+/**
+ * Folds common English inflections; leaves short words alone so "is" or "bus" survive. A final "e" is
+ * dropped after the suffix, so create/created/creating all fold to "creat" and write/writing to "writ".
+ */
 export function stem(word: string): string {
+  return dropE(stripSuffix(word));
+}
+
+function dropE(word: string): string {
+  return word.length > 3 && word.endsWith('e') && !word.endsWith('ee') ? word.slice(0, -1) : word;
+}
+
+function stripSuffix(word: string): string {
   if (word.length <= 3 || /^\d+$/.test(word)) return word;
   if (word.endsWith('ies') && word.length > 4) return `${word.slice(0, -3)}y`;
   if (word.endsWith('sses')) return word.slice(0, -2);
