@@ -91,7 +91,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     selector,
     start,
     async connect({ transport, profile, caller, connectionId }) {
-      const context = { caller: caller ?? profile.name, profile, connectionId: connectionId ?? `c_${newId()}` };
+      // The default session is the connection; '#' is outside the sessionId alphabet, so no explicit id can collide with it.
+      const context = { caller: caller ?? profile.name, profile, connectionId: connectionId ?? `#c_${newId()}` };
       const server = createGatewayServer({ core, context, logger });
       server.onclose = () => servers.delete(server);
       servers.add(server);
