@@ -12,6 +12,7 @@ import {
   type Progress,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ServerSpec } from '../config/load.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
@@ -41,6 +42,8 @@ export class DownstreamConnection {
   readonly #onTools: (tools: Tool[]) => void;
   readonly #startTimeoutMs: number;
   #client: Client | undefined;
+  /** The transport of the current or in-flight connection, so a stop can end a start half-way. */
+  #transport: Transport | undefined;
   #starting: Promise<Client> | undefined;
   #state: ConnectionState = 'idle';
   #pid: number | undefined;
@@ -142,9 +145,15 @@ export class DownstreamConnection {
   /** Stops the server; a later {@link ensure} starts it again. */
   async close(): Promise<void> {
     this.#closing = true;
-    const client = this.#client ?? (await this.#starting?.catch(() => undefined));
+    const client = this.#client;
+    const transport = this.#transport;
     this.#client = undefined;
+    this.#transport = undefined;
+    // Close the transport itself, not only the client: a server still starting (or one that never
+    // answers the handshake) has no client yet, and its process must not outlive the gateway.
     await client?.close().catch(() => undefined);
+    await transport?.close().catch(() => undefined);
+    await this.#starting?.catch(() => undefined);
     this.#state = 'closed';
     this.#closing = false;
   }
@@ -164,11 +173,15 @@ export class DownstreamConnection {
       this.#logger.info({ pid: this.#pid }, 'server up');
       return client;
     } catch (error) {
+      const client = this.#client;
+      const transport = this.#transport;
+      this.#client = undefined;
+      this.#transport = undefined;
+      await client?.close().catch(() => undefined);
+      await transport?.close().catch(() => undefined);
+      if (this.#closing) throw error;
       this.#state = 'failed';
       this.#lastError = messageOf(error);
-      const client = this.#client;
-      this.#client = undefined;
-      await client?.close().catch(() => undefined);
       this.#logger.warn({ err: this.#lastError }, 'server failed to start');
       throw error;
     }
@@ -176,6 +189,7 @@ export class DownstreamConnection {
 
   async #connect(kind: 'primary' | 'sse-fallback'): Promise<Client> {
     const transport = this.#transports(this.spec, kind);
+    this.#transport = transport;
     const client = new Client({ name: 'automcp', version: '0.1.0' }, { capabilities: {} });
     client.onerror = (error) => {
       // The SDK reports unparseable stdout lines here and carries on; say which server sent them.
@@ -188,6 +202,7 @@ export class DownstreamConnection {
     client.onclose = () => {
       if (this.#client !== client) return;
       this.#client = undefined;
+      this.#transport = undefined;
       this.#pid = undefined;
       if (!this.#closing) {
         this.#state = 'closed';
@@ -201,7 +216,13 @@ export class DownstreamConnection {
         this.#logger.warn({ err: messageOf(error) }, 'could not re-list tools after list_changed');
       });
     });
-    await client.connect(transport, { timeout: this.#startTimeoutMs });
+    try {
+      await client.connect(transport, { timeout: this.#startTimeoutMs });
+    } catch (error) {
+      // A failed handshake leaves the child running; end it before trying anything else.
+      await transport.close().catch(() => undefined);
+      throw error;
+    }
     this.#pid = (transport as { pid?: number | null }).pid ?? undefined;
     return client;
   }

@@ -65,7 +65,10 @@ export class GatewayCore {
     logger: Logger;
     newRunId: () => string;
     serverTimeouts: ReadonlyMap<string, number>;
-    /** Resolves once downstream servers have started (or failed): the catalog is then as full as it gets. */
+    /**
+     * Resolves once the catalog is worth selecting from: every server started (or failed), or a short
+     * grace period ran out, so one slow server cannot hold every selection hostage.
+     */
     ready?: () => Promise<unknown>;
   }) {
     this.#ready = options.ready ?? (async () => undefined);
@@ -126,7 +129,7 @@ export class GatewayCore {
   /** `automatic_eval`: profile check, argument validation, forwarding. */
   async automaticEval(raw: unknown, context: CallerContext, request: EvalRequestContext = {}): Promise<CallToolResult> {
     const input = parseAutomaticEvalInput(raw);
-    await this.#ready();
+    // No wait for every server here: the target's own start is awaited below when it is not up yet.
     let view = this.#views.forProfile(context.profile);
     let tool = view.get(input.toolName);
     if (!tool && (await this.#startServerOf(input.toolName, context.profile))) {

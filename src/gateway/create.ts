@@ -45,7 +45,12 @@ export interface GatewayOptions {
   sessions?: SessionStore;
   clock?: Clock;
   newId?: () => string;
+  /** How long selections wait for servers still starting (default {@link STARTUP_GRACE_MS}). */
+  startupGraceMs?: number;
 }
+
+/** Default wait of a selection for servers that are still starting. */
+export const STARTUP_GRACE_MS = 5_000;
 
 /** Builds a gateway from a validated runtime configuration. */
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
@@ -64,7 +69,23 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const sessions =
     options.sessions ?? new MemorySessionStore({ ...config.session, ...(options.clock ? { clock: options.clock } : {}) });
   let started: Promise<ServerStatus[]> | undefined;
-  const start = () => (started ??= registry.start());
+  let startedAt = 0;
+  const start = () => {
+    if (!started) {
+      startedAt = Date.now();
+      started = registry.start();
+    }
+    return started;
+  };
+  // Selections wait for servers still starting, but no longer than the grace period after start-up.
+  const ready = async () => {
+    const all = start();
+    const remaining = startedAt + (options.startupGraceMs ?? STARTUP_GRACE_MS) - Date.now();
+    if (remaining <= 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise<void>((done) => (timer = setTimeout(done, remaining)))]);
+    clearTimeout(timer);
+  };
   const newId = options.newId ?? (() => randomBytes(4).toString('hex'));
   const core = new GatewayCore({
     views,
@@ -74,7 +95,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     validator: new ArgumentValidator({ logger }),
     logger,
     newRunId: () => `r_${newId()}`,
-    ready: start,
+    ready,
     serverTimeouts: new Map(
       config.servers.flatMap((server) => (server.timeoutMs ? [[server.name, server.timeoutMs] as const] : [])),
     ),
