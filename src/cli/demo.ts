@@ -87,7 +87,12 @@ export async function demoCommand(options: { config?: string; verbose?: boolean 
         arguments: { toolName, arguments: args },
       })) as CallToolResult;
       const text = textOf(result);
-      say(`    ${result.isError ? yellow('isError') : green('ok')}  ${text.length > 400 ? `${text.slice(0, 400)}…` : text}`);
+      if (result.isError) {
+        sayError(text);
+        return result;
+      }
+      const shown = text.length > 400 ? `${text.slice(0, 400)}…` : text;
+      say(`    ${green('ok')}  ${shown.split('\n').join('\n        ')}`);
       return result;
     };
 
@@ -112,6 +117,29 @@ export async function demoCommand(options: { config?: string; verbose?: boolean 
     await client.close().catch(() => undefined);
     await gateway.close();
     await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** A gateway error, laid out: the code, the violations and the schema that came back to fix the call. */
+function sayError(text: string): void {
+  let payload: {
+    error?: { code?: string; message?: string };
+    violations?: { path: string; message: string }[];
+    tool?: { inputSchema?: unknown };
+  };
+  try {
+    payload = JSON.parse(text) as typeof payload;
+  } catch {
+    say(`    ${yellow('isError')}  ${text}`);
+    return;
+  }
+  say(`    ${yellow('isError')}  ${bold(payload.error?.code ?? '?')}: ${payload.error?.message ?? ''}`);
+  for (const violation of payload.violations ?? []) say(`        violation ${violation.path}: ${violation.message}`);
+  if (payload.tool?.inputSchema) {
+    const schema = JSON.stringify(payload.tool.inputSchema);
+    say(
+      `        inputSchema returned (${countTokens(schema)} tokens): ${dim(schema.length > 160 ? `${schema.slice(0, 160)}…` : schema)}`,
+    );
   }
 }
 
