@@ -138,7 +138,7 @@ export class GatewayCore {
     }
     if (!tool) {
       // Unknown and forbidden look the same: a caller must not learn that a hidden tool exists.
-      const didYouMean = suggestNames({ name: input.toolName, view, index: this.#selector.index() });
+      const didYouMean = suggestNames({ name: input.toolName, view, index: this.#selector.indexFor(view) });
       throw new GatewayError(
         'TOOL_NOT_FOUND',
         `no tool named "${input.toolName}" is available; call automatic_mcp to find tools`,

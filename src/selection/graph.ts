@@ -33,7 +33,9 @@ export const SelectionState = Annotation.Root({
   selected: Annotation<CatalogTool[]>(),
 });
 
+/** The full state a node reads. */
 export type SelectionStateType = typeof SelectionState.State;
+/** The partial state a node returns. */
 export type SelectionStateUpdate = typeof SelectionState.Update;
 
 /** A node that may sit between retrieve and finalize. */
@@ -42,20 +44,30 @@ export type RerankNode = (state: SelectionStateType) => Promise<SelectionStateUp
 /** What the graph needs from outside: the caller's view and the lexical index of the catalog. */
 export interface SelectionGraphDeps {
   viewFor(profile: Profile): CallerView;
-  index(): LexicalIndex;
+  indexFor(view: CallerView): LexicalIndex;
   rerank?: RerankNode;
 }
 
+/** What a selection run takes; the graph fills in the rest of the state. */
+export interface SelectionInput {
+  query: string;
+  profile: Profile;
+  limit: number;
+  candidateCount: number;
+}
+
+/** The compiled graph, as the selector uses it (LangGraph's own types stay inside this module). */
+export interface SelectionGraph {
+  invoke(input: SelectionInput): Promise<SelectionStateType>;
+}
+
 /** Compiles the selection graph. */
-export function createSelectionGraph(deps: SelectionGraphDeps) {
+export function createSelectionGraph(deps: SelectionGraphDeps): SelectionGraph {
   const graph = new StateGraph(SelectionState)
     .addNode('scope', (state: SelectionStateType) => ({ view: deps.viewFor(state.profile) }))
     .addNode('retrieve', (state: SelectionStateType) => {
       const k = Math.max(state.candidateCount, state.limit);
-      const candidates = deps.index().search(state.query, {
-        limit: k,
-        allowed: (tool) => state.view.get(tool.name) !== undefined,
-      });
+      const candidates = deps.indexFor(state.view).search(state.query, { limit: k });
       return { candidates, mode: 'lexical' as const, chosen: undefined };
     })
     .addNode('rerank', async (state: SelectionStateType) => (deps.rerank ? deps.rerank(state) : {}))
@@ -65,7 +77,8 @@ export function createSelectionGraph(deps: SelectionGraphDeps) {
     .addEdge('retrieve', 'rerank')
     .addEdge('rerank', 'finalize')
     .addEdge('finalize', END);
-  return graph.compile();
+  const compiled = graph.compile();
+  return { invoke: (input) => compiled.invoke(input) };
 }
 
 /**

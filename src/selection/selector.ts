@@ -1,12 +1,14 @@
 /**
- * The selector: runs the selection graph over the current catalog. The lexical index is rebuilt lazily
- * when the catalog version moves, so a list change costs one rebuild, not one per call.
+ * The selector: runs the selection graph over the current catalog. Each caller view gets its own lexical
+ * index, so term statistics come only from tools the caller may see (hidden tools neither shift the
+ * ranking nor leak through it). Views are rebuilt when the catalog version moves, and their indexes with
+ * them, so a list change costs one rebuild per profile, not one per call.
  */
 import type { Profile } from '../config/load.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { CallerView, CallerViews } from '../catalog/view.js';
 import type { CatalogTool } from '../catalog/types.js';
-import { createSelectionGraph, type RerankNode, type SelectionMode } from './graph.js';
+import { createSelectionGraph, type RerankNode, type SelectionGraph, type SelectionMode } from './graph.js';
 import { LexicalIndex, type RankedTool } from './lexical.js';
 
 /** One selection request. */
@@ -27,33 +29,34 @@ export interface Selection {
 /** Chooses tools for a task. One implementation runs the LangGraph graph; tests may supply others. */
 export interface Selector {
   select(request: SelectionRequest): Promise<Selection>;
-  /** The lexical index of the current catalog (also used for "did you mean"). */
-  index(): LexicalIndex;
+  /** The lexical index over a caller's view (also used for "did you mean"). */
+  indexFor(view: CallerView): LexicalIndex;
 }
 
 /** The graph-backed selector. */
 export class GraphSelector implements Selector {
   readonly #catalog: Catalog;
   readonly #candidates: number;
-  readonly #graph: ReturnType<typeof createSelectionGraph>;
-  #index: { version: number; index: LexicalIndex } | undefined;
+  readonly #graph: SelectionGraph;
+  readonly #indexes = new WeakMap<CallerView, LexicalIndex>();
 
   constructor(options: { catalog: Catalog; views: CallerViews; candidates: number; rerank?: RerankNode }) {
     this.#catalog = options.catalog;
     this.#candidates = options.candidates;
     this.#graph = createSelectionGraph({
       viewFor: (profile) => options.views.forProfile(profile),
-      index: () => this.index(),
+      indexFor: (view) => this.indexFor(view),
       ...(options.rerank ? { rerank: options.rerank } : {}),
     });
   }
 
-  index(): LexicalIndex {
-    const version = this.#catalog.version;
-    if (this.#index?.version !== version) {
-      this.#index = { version, index: new LexicalIndex(this.#catalog.tools(), this.#catalog.servers()) };
+  indexFor(view: CallerView): LexicalIndex {
+    let index = this.#indexes.get(view);
+    if (!index) {
+      index = new LexicalIndex(view.tools, this.#catalog.servers());
+      this.#indexes.set(view, index);
     }
-    return this.#index.index;
+    return index;
   }
 
   async select(request: SelectionRequest): Promise<Selection> {

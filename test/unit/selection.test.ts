@@ -294,17 +294,39 @@ describe('GraphSelector', () => {
     expect(names(selection.tools).some((name) => name.startsWith('filesystem.'))).toBe(false);
   });
 
+  it('ranks from the visible tools only: hidden tools change neither order nor scores', async () => {
+    const full = buildCatalog();
+    const onlyVisible = new Catalog(hasher);
+    onlyVisible.setServerTools(
+      'filesystem',
+      'Local files and directories',
+      full.server('filesystem')!.tools.map((entry) => ({
+        name: entry.tool,
+        description: entry.definition.description,
+        inputSchema: entry.definition.inputSchema as Tool['inputSchema'],
+      })),
+    );
+    const profile = profileOf({ tools: { allow: ['filesystem.*'] } });
+    const query = 'read a text file and write a new file';
+    const scoped = await selectorFor(full).select({ query, profile, limit: 4 });
+    const alone = await selectorFor(onlyVisible).select({ query, profile, limit: 4 });
+    const scored = (selection: typeof scoped) => selection.candidates.map((entry) => [entry.tool.name, entry.score.toFixed(6)]);
+    expect(scored(scoped)).toEqual(scored(alone));
+  });
+
   it('follows catalog changes (the index rebuilds when the version moves)', async () => {
     const catalog = buildCatalog();
     const selector = selectorFor(catalog);
-    const before = selector.index();
+    const views = new CallerViews({ catalog, hasher });
+    const before = selector.indexFor(views.forProfile(profileOf()));
     expect(
       (await selector.select({ query: 'translate text', profile: profileOf(), limit: 3 })).tools.map((t) => t.name),
     ).not.toContain('lang.translate');
     catalog.setServerTools('lang', 'Languages', [tool('translate', 'Translate text between languages.')]);
     const selection = await selector.select({ query: 'translate text', profile: profileOf(), limit: 3 });
     expect(selection.tools[0]?.name).toBe('lang.translate');
-    expect(selector.index()).not.toBe(before);
-    expect(selector.index()).toBe(selector.index());
+    const after = views.forProfile(profileOf());
+    expect(selector.indexFor(after)).not.toBe(before);
+    expect(selector.indexFor(after)).toBe(selector.indexFor(views.forProfile(profileOf())));
   });
 });
