@@ -49,6 +49,9 @@ export class DownstreamConnection {
   #pid: number | undefined;
   #lastError: string | undefined;
   #closing = false;
+  /** Numbers tool-list requests so a late answer to an older one never overwrites a newer list. */
+  #listRequests = 0;
+  #listApplied = 0;
 
   constructor(options: {
     spec: ServerSpec;
@@ -64,10 +67,12 @@ export class DownstreamConnection {
     this.#startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   }
 
+  /** The server's configured name. */
   get name(): string {
     return this.spec.name;
   }
 
+  /** Where the connection is in its life. */
   get state(): ConnectionState {
     return this.#state;
   }
@@ -77,6 +82,7 @@ export class DownstreamConnection {
     return this.#pid;
   }
 
+  /** Why the last start failed or the connection dropped; cleared by a successful start. */
   get lastError(): string | undefined {
     return this.#lastError;
   }
@@ -84,15 +90,21 @@ export class DownstreamConnection {
   /** Returns a connected client, starting the server if it is not up. Concurrent callers share one start. */
   async ensure(): Promise<Client> {
     if (this.#client && this.#state === 'up') return this.#client;
+    // A start racing a stop would leave a child that nobody closes.
+    if (this.#closing) throw new Error(`server "${this.name}" is stopping`);
     this.#starting ??= this.#start().finally(() => {
       this.#starting = undefined;
     });
     return this.#starting;
   }
 
-  /** Re-reads the tool list (all pages) and hands it to the catalog. */
+  /**
+   * Re-reads the tool list (all pages) and hands it to the catalog, unless a list requested later has
+   * already been applied (two list_changed notifications in a row can be answered out of order).
+   */
   async refreshTools(client?: Client): Promise<Tool[]> {
     const active = client ?? (await this.ensure());
+    const request = ++this.#listRequests;
     const tools: Tool[] = [];
     let cursor: string | undefined;
     const seen = new Set<string>();
@@ -104,7 +116,10 @@ export class DownstreamConnection {
       if (cursor !== undefined && seen.has(cursor)) break;
       if (cursor !== undefined) seen.add(cursor);
     } while (cursor);
-    this.#onTools(tools);
+    if (request > this.#listApplied) {
+      this.#listApplied = request;
+      this.#onTools(tools);
+    }
     return tools;
   }
 
@@ -162,7 +177,7 @@ export class DownstreamConnection {
     this.#state = 'starting';
     try {
       const client = await this.#connect('primary').catch(async (error: unknown) => {
-        if (this.spec.url === undefined) throw error;
+        if (this.spec.url === undefined || this.#closing) throw error;
         this.#logger.info({ err: messageOf(error) }, 'Streamable HTTP failed; trying the SSE transport');
         return this.#connect('sse-fallback');
       });

@@ -5,6 +5,7 @@
  */
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
 import type { Profile } from '../config/load.js';
+import type { Catalog } from '../catalog/catalog.js';
 import { matchesAny } from '../catalog/glob.js';
 import { splitQualifiedName } from '../catalog/naming.js';
 import type { CallerViews } from '../catalog/view.js';
@@ -46,6 +47,7 @@ export interface EvalRequestContext {
 
 /** The transport-free gateway. */
 export class GatewayCore {
+  readonly #catalog: Catalog;
   readonly #views: CallerViews;
   readonly #selector: Selector;
   readonly #sessions: SessionStore;
@@ -57,6 +59,7 @@ export class GatewayCore {
   readonly #ready: () => Promise<unknown>;
 
   constructor(options: {
+    catalog: Catalog;
     views: CallerViews;
     selector: Selector;
     sessions: SessionStore;
@@ -72,6 +75,7 @@ export class GatewayCore {
     ready?: () => Promise<unknown>;
   }) {
     this.#ready = options.ready ?? (async () => undefined);
+    this.#catalog = options.catalog;
     this.#views = options.views;
     this.#selector = options.selector;
     this.#sessions = options.sessions;
@@ -182,17 +186,25 @@ export class GatewayCore {
   }
 
   /**
-   * A tool of a configured server that is not up (it failed at start, or dropped out) is not in the
-   * catalog yet. When the profile's globs would allow that name, start the server and look again, so
-   * the caller gets the tool or DOWNSTREAM_UNAVAILABLE rather than a misleading TOOL_NOT_FOUND. Names
-   * the profile could never use reveal nothing.
+   * A server that has never listed its tools (still starting, or failed at start) has no part in the
+   * catalog, so its tools cannot be found. When the profile's globs would allow the name, start the
+   * server and look again: the caller gets the tool, or DOWNSTREAM_UNAVAILABLE rather than a misleading
+   * TOOL_NOT_FOUND. Servers whose tools are known are never started here (the view already decided),
+   * and a readOnly profile, which cannot be judged before the tools are known, learns nothing from a
+   * failed start.
    */
   async #startServerOf(name: string, profile: Profile): Promise<boolean> {
     const parts = splitQualifiedName(name);
     const connection = parts && this.#registry.connection(parts.server);
-    if (!connection || connection.state === 'up') return false;
+    if (!parts || !connection || connection.state === 'up') return false;
+    if ((this.#catalog.server(parts.server)?.tools.length ?? 0) > 0) return false;
     if (!matchesAny(name, profile.tools.allow) || matchesAny(name, profile.tools.deny)) return false;
-    await connection.ensureAvailable();
+    try {
+      await connection.ensureAvailable();
+    } catch (error) {
+      if (profile.tools.readOnly) return false;
+      throw error;
+    }
     return true;
   }
 

@@ -88,6 +88,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   };
   const newId = options.newId ?? (() => randomBytes(4).toString('hex'));
   const core = new GatewayCore({
+    catalog,
     views,
     selector,
     sessions,

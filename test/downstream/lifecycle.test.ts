@@ -102,6 +102,20 @@ describe('downstream connections', () => {
     await expect.poll(() => events.cancelled, { timeout: 2000 }).toBe(1);
   });
 
+  it('does not start a stopped server for a name its known tool list lacks', async () => {
+    const { client, events, gateway: started } = await setup();
+    await started.start();
+    await downstreams[0]!.close();
+    await expect.poll(() => started.registry.status()[0]?.state).toBe('closed');
+    const result = (await client.callTool({
+      name: 'automatic_eval',
+      arguments: { toolName: 'paged.no_such_tool' },
+    })) as CallToolResult;
+    expect(result.isError).toBe(true);
+    expect(JSON.parse((result.content[0] as { text: string }).text).error.code).toBe('TOOL_NOT_FOUND');
+    expect(events.starts).toBe(1);
+  });
+
   it('starts the server again on the next call after its connection drops', async () => {
     const { client, events, gateway: started } = await setup();
     await started.start();
@@ -138,6 +152,23 @@ describe('a server that cannot start', () => {
     }
   });
 
+  it('reveals nothing to a readOnly profile, which cannot be judged before the tools are known', async () => {
+    const gateway = await createGateway({ config: broken });
+    const readOnly = { ...profileSchema.parse({ tools: { readOnly: true } }), name: 'reader' };
+    try {
+      await gateway.start();
+      const result = await gateway.core
+        .automaticEval({ toolName: 'broken.do_thing' }, { caller: 'c', profile: readOnly, connectionId: 'x' })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      expect(result).toMatchObject({ code: 'TOOL_NOT_FOUND' });
+    } finally {
+      await gateway.close();
+    }
+  });
+
   it('reveals nothing for a name the profile denies', async () => {
     const gateway = await createGateway({ config: broken });
     const denying = { ...profileSchema.parse({ tools: { deny: ['broken.*'] } }), name: 'denying' };
@@ -152,6 +183,77 @@ describe('a server that cannot start', () => {
       expect(result).toMatchObject({ code: 'TOOL_NOT_FOUND', data: { didYouMean: [] } });
     } finally {
       await gateway.close();
+    }
+  });
+});
+
+describe('races', () => {
+  it('refuses a start requested while the server is stopping, and leaves nothing running', async () => {
+    let open = 0;
+    const gateway = await createGateway({
+      config,
+      transports: () => {
+        const [gatewaySide, serverSide] = InMemoryTransport.createLinkedPair();
+        const server = createPagedServer({ starts: 0, cancelled: 0 });
+        open += 1;
+        server.onclose = () => void (open -= 1);
+        void server.connect(serverSide);
+        return gatewaySide;
+      },
+    });
+    try {
+      await gateway.start();
+      const connection = gateway.registry.connection('paged')!;
+      const closing = connection.close();
+      await expect(connection.ensure()).rejects.toThrow(/stopping/);
+      await closing;
+      expect(connection.state).toBe('closed');
+      expect(open).toBe(0);
+      // Once stopped, the next call may start it again.
+      await connection.ensure();
+      expect(connection.state).toBe('up');
+      expect(open).toBe(1);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('keeps the newest tool list when re-lists after list_changed answer out of order', async () => {
+    let names = ['a'];
+    let lists = 0;
+    const server = new Server({ name: 'shifty', version: '1.0.0' }, { capabilities: { tools: { listChanged: true } } });
+    server.setRequestHandler(ListToolsRequestSchema, async () => {
+      const snapshot = names.map((name) => ({ name, description: `tool ${name}`, inputSchema: { type: 'object' as const } }));
+      lists += 1;
+      // The first re-list (after the initial list) answers late, with what was current when it was asked.
+      if (lists === 2) await new Promise((resolve) => setTimeout(resolve, 200));
+      return { tools: snapshot };
+    });
+    server.setRequestHandler(CallToolRequestSchema, async () => ({ content: [] }));
+    const gateway = await createGateway({
+      config: parseRuntime({
+        file: '/tmp/automcp-shifty/runtime.yaml',
+        text: 'version: 1\nservers:\n  shifty: {command: unused}\n',
+      }),
+      transports: () => {
+        const [gatewaySide, serverSide] = InMemoryTransport.createLinkedPair();
+        void server.connect(serverSide);
+        return gatewaySide;
+      },
+    });
+    try {
+      await gateway.start();
+      names = ['b'];
+      await server.sendToolListChanged();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      names = ['c'];
+      await server.sendToolListChanged();
+      await expect.poll(() => lists, { timeout: 2000 }).toBe(3);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(gateway.catalog.tools().map((tool) => tool.name)).toEqual(['shifty.c']);
+    } finally {
+      await gateway.close();
+      await server.close();
     }
   });
 });
