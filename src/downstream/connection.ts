@@ -21,6 +21,10 @@ import type { TransportFactory } from './transport.js';
 /** Where a connection is in its life. */
 export type ConnectionState = 'idle' | 'starting' | 'up' | 'closed' | 'failed';
 
+/** First wait before a failed start is retried in the background; it doubles up to the maximum. */
+export const RETRY_BASE_MS = 2_000;
+export const RETRY_MAX_MS = 60_000;
+
 /** Default wait for a server to start and list its tools. */
 export const DEFAULT_START_TIMEOUT_MS = 30_000;
 
@@ -50,6 +54,9 @@ export class DownstreamConnection {
   #lastError: string | undefined;
   #closing = false;
   /** Numbers tool-list requests so a late answer to an older one never overwrites a newer list. */
+  #failures = 0;
+  #failedAt = 0;
+  readonly #now: () => number;
   #listRequests = 0;
   #listApplied = 0;
 
@@ -59,7 +66,10 @@ export class DownstreamConnection {
     transports: TransportFactory;
     onTools: (tools: Tool[]) => void;
     startTimeoutMs?: number;
+    /** Milliseconds now, for retry backoff. */
+    now?: () => number;
   }) {
+    this.#now = options.now ?? Date.now;
     this.spec = options.spec;
     this.#logger = options.logger.child({ server: options.spec.name });
     this.#transports = options.transports;
@@ -123,6 +133,16 @@ export class DownstreamConnection {
     return tools;
   }
 
+  /**
+   * True when the server failed to start and its backoff has run out: a background retry is due. The
+   * wait doubles with each failure ({@link RETRY_BASE_MS} up to {@link RETRY_MAX_MS}).
+   */
+  retryDue(): boolean {
+    if (this.#state !== 'failed') return false;
+    const wait = Math.min(RETRY_BASE_MS * 2 ** (this.#failures - 1), RETRY_MAX_MS);
+    return this.#now() - this.#failedAt >= wait;
+  }
+
   /** Like {@link ensure}, but a failure is a DOWNSTREAM_UNAVAILABLE {@link GatewayError} naming the server. */
   async ensureAvailable(): Promise<Client> {
     try {
@@ -184,6 +204,7 @@ export class DownstreamConnection {
       this.#client = client;
       this.#state = 'up';
       this.#lastError = undefined;
+      this.#failures = 0;
       await this.refreshTools(client);
       this.#logger.info({ pid: this.#pid }, 'server up');
       return client;
@@ -196,6 +217,8 @@ export class DownstreamConnection {
       await transport?.close().catch(() => undefined);
       if (this.#closing) throw error;
       this.#state = 'failed';
+      this.#failures += 1;
+      this.#failedAt = this.#now();
       this.#lastError = messageOf(error);
       this.#logger.warn({ err: this.#lastError }, 'server failed to start');
       throw error;

@@ -31,6 +31,8 @@ export class DownstreamRegistry {
     logger: Logger;
     transports: TransportFactory;
     startTimeoutMs?: number;
+    /** Milliseconds now, for retry backoff. */
+    now?: () => number;
   }) {
     this.#catalog = options.catalog;
     this.#logger = options.logger;
@@ -42,6 +44,7 @@ export class DownstreamRegistry {
         logger: options.logger,
         transports: options.transports,
         ...(options.startTimeoutMs !== undefined ? { startTimeoutMs: options.startTimeoutMs } : {}),
+        ...(options.now ? { now: options.now } : {}),
         onTools: (tools) => {
           const change = this.#catalog.setServerTools(spec.name, spec.description ?? '', tools);
           for (const changed of change.changed) {
@@ -60,6 +63,16 @@ export class DownstreamRegistry {
   async start(): Promise<ServerStatus[]> {
     await Promise.allSettled([...this.#connections.values()].map((connection) => connection.ensure()));
     return this.status();
+  }
+
+  /**
+   * Starts again, in the background, every server whose failed start has waited out its backoff, so a
+   * server that failed once (a transient error at boot) comes back into the catalog without a restart.
+   */
+  retryFailed(): void {
+    for (const connection of this.#connections.values()) {
+      if (connection.retryDue()) void connection.ensure().catch(() => undefined);
+    }
   }
 
   /** The connection for `server`, if configured. */

@@ -90,6 +90,7 @@ export class GatewayCore {
   async automaticMcp(raw: unknown, context: CallerContext): Promise<AutomaticMcpOutput> {
     const input = parseAutomaticMcpInput(raw);
     await this.#ready();
+    this.#registry.retryFailed();
     const runId = this.#newRunId();
     const started = performance.now();
     const key = { caller: context.caller, sessionId: input.sessionId ?? context.connectionId };

@@ -57,6 +57,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = options;
   const logger = options.logger ?? createSilentLogger();
   const hasher = await loadHasher();
+  const now = options.clock ? () => options.clock!.now() : Date.now;
+
   const catalog = new Catalog(hasher);
   const views = new CallerViews({ catalog, hasher });
   const registry = new DownstreamRegistry({
@@ -64,6 +66,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     catalog,
     logger,
     transports: options.transports ?? createTransportFactory({ logger, cwd: config.dir }),
+    now,
   });
   const selector = new GraphSelector({ catalog, views, candidates: config.selector.candidates });
   const sessions =
@@ -72,7 +75,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   let startedAt = 0;
   const start = () => {
     if (!started) {
-      startedAt = Date.now();
+      startedAt = now();
       started = registry.start();
     }
     return started;
@@ -80,7 +83,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   // Selections wait for servers still starting, but no longer than the grace period after start-up.
   const ready = async () => {
     const all = start();
-    const remaining = startedAt + (options.startupGraceMs ?? STARTUP_GRACE_MS) - Date.now();
+    const remaining = startedAt + (options.startupGraceMs ?? STARTUP_GRACE_MS) - now();
     if (remaining <= 0) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all, new Promise<void>((done) => (timer = setTimeout(done, remaining)))]);

@@ -257,3 +257,39 @@ describe('races', () => {
     }
   });
 });
+
+describe('a server that failed at start', () => {
+  it('is started again in the background once its backoff has run out, and its tools become selectable', async () => {
+    let time = 1_000_000;
+    let attempts = 0;
+    const events = { starts: 0, cancelled: 0 };
+    const gateway = await createGateway({
+      config,
+      clock: { now: () => time },
+      transports: () => {
+        attempts += 1;
+        if (attempts === 1) throw new Error('transient spawn failure');
+        const [gatewaySide, serverSide] = InMemoryTransport.createLinkedPair();
+        void createPagedServer(events).connect(serverSide);
+        return gatewaySide;
+      },
+    });
+    const context = { caller: 'c', profile, connectionId: 'x' };
+    try {
+      expect((await gateway.start())[0]?.state).toBe('failed');
+      // Within the backoff: no retry, nothing to select.
+      time += 1_000;
+      expect((await gateway.core.automaticMcp({ query: 'numbered tool' }, context)).tools).toEqual([]);
+      expect(attempts).toBe(1);
+      // Past it: the selection triggers a retry in the background; a later selection sees the tools.
+      time += 1_500;
+      await gateway.core.automaticMcp({ query: 'numbered tool' }, context);
+      expect(attempts).toBe(2);
+      await expect.poll(() => gateway.registry.status()[0]?.state).toBe('up');
+      const later = await gateway.core.automaticMcp({ query: 'numbered tool', limit: 3, fresh: true }, context);
+      expect(later.tools).toHaveLength(3);
+    } finally {
+      await gateway.close();
+    }
+  });
+});
