@@ -140,7 +140,7 @@ function parseYaml(file: string, text: string): unknown {
 
 function validate<S extends z.ZodType>(file: string, doc: unknown, schema: S, env: Env): z.output<S> {
   const problems: string[] = [];
-  const expanded = expandEnv(doc, env, problems);
+  const expanded = dropNulls(expandEnv(doc, env, problems));
   const result = schema.safeParse(expanded);
   if (result.success && problems.length === 0) return result.data;
   // Report everything at once: a person fixing the file should not discover problems one run at a time.
@@ -186,6 +186,19 @@ function unwrap(node: unknown): unknown {
     else break;
   }
   return current;
+}
+
+/** A key written with no value (`servers:`) is YAML null; treat it as absent so defaults apply. */
+function dropNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(dropNulls);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, item]) => item !== null)
+        .map(([key, item]) => [key, dropNulls(item)]),
+    );
+  }
+  return value;
 }
 
 function resolveFrom(dir: string, path: string): string {

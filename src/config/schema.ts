@@ -9,7 +9,25 @@ export const SERVER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** Profile names become file names; nothing that could climb out of profilesDir. */
 export const PROFILE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
-const timeoutMs = z.number().int().min(1).max(3_600_000).describe('a timeout in milliseconds (1–3600000)');
+/**
+ * `${VAR}` expansion always yields text, so numbers and booleans also accept their plain spelling as a
+ * string (`timeoutMs: ${TIMEOUT:-5000}`); anything else is left for the schema to reject.
+ */
+function fromText(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const text = value.trim();
+  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  if (text === 'true' || text === 'false') return text === 'true';
+  return value;
+}
+
+/** An integer field that also takes a numeric string (see {@link fromText}). */
+const integer = (min: number, max?: number) =>
+  z.preprocess(fromText, max === undefined ? z.number().int().min(min) : z.number().int().min(min).max(max));
+/** A boolean field that also takes "true" or "false". */
+const boolean = () => z.preprocess(fromText, z.boolean());
+
+const timeoutMs = integer(1, 3_600_000).describe('a timeout in milliseconds (1–3600000)');
 
 /** One downstream server: `command` for stdio, or `url` for Streamable HTTP (with SSE fallback). */
 export const serverSchema = z
@@ -25,7 +43,7 @@ export const serverSchema = z
     headers: z.record(z.string(), z.string()).optional().describe('a map of HTTP headers'),
     description: z.string().optional().describe('a sentence about the server, used by selection'),
     timeoutMs: timeoutMs.optional(),
-    enabled: z.boolean().optional().describe('false to keep the entry but not connect'),
+    enabled: boolean().optional().describe('false to keep the entry but not connect'),
   })
   .superRefine((server, ctx) => {
     if ((server.command === undefined) === (server.url === undefined)) {
@@ -50,27 +68,30 @@ export const llmSchema = z.strictObject({
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
     .optional()
     .describe('the name of an environment variable'),
-  baseUrl: z.url().optional().describe('an http(s) URL'),
+  baseUrl: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe('an http(s) URL'),
   timeoutMs: timeoutMs.default(10_000),
-  temperature: z.number().min(0).max(2).optional(),
+  temperature: z.preprocess(fromText, z.number().min(0).max(2)).optional(),
 });
 
 export const runtimeSchema = z.strictObject({
-  version: z.literal(1).describe('1'),
+  version: z.preprocess(fromText, z.literal(1)).describe('1'),
   profilesDir: z.string().min(1).default('./profiles'),
   servers: z
     .record(z.string().regex(SERVER_NAME, 'expected a server name matching [A-Za-z0-9_-]{1,64}'), serverSchema)
     .default({}),
   selector: z
     .strictObject({
-      candidates: z.number().int().min(1).max(500).default(40),
+      candidates: integer(1, 500).default(40),
       llm: llmSchema.optional(),
     })
     .prefault({}),
   session: z
     .strictObject({
-      ttlSeconds: z.number().int().min(1).default(3600),
-      maxSessions: z.number().int().min(1).default(10_000),
+      ttlSeconds: integer(1).default(3600),
+      maxSessions: integer(1).default(10_000),
     })
     .prefault({}),
   logging: z
@@ -89,13 +110,13 @@ export const profileSchema = z.strictObject({
     .strictObject({
       allow: globList.default(['*']),
       deny: globList.default([]),
-      readOnly: z.boolean().default(false),
+      readOnly: boolean().default(false),
       pinned: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
   selection: z
     .strictObject({
-      limit: z.number().int().min(1).max(50).default(8),
+      limit: integer(1, 50).default(8),
       mode: z.enum(['auto', 'llm', 'lexical']).default('auto'),
     })
     .prefault({}),

@@ -238,6 +238,31 @@ describe('environment expansion', () => {
   });
 });
 
+describe('values that YAML or expansion leave as text or null', () => {
+  it('treats a key written with no value as absent, so its defaults apply', () => {
+    const config = runtime('version: 1\nservers:\nsession:\n');
+    expect(config.servers).toEqual([]);
+    expect(config.session).toEqual({ ttlSeconds: 3600, maxSessions: 10_000 });
+  });
+
+  it('takes numbers and booleans from ${VAR} expansion', () => {
+    const config = runtime('version: 1\nservers:\n  a: {command: x, timeoutMs: "${T:-5000}", enabled: "${E}"}\n', { E: 'false' });
+    expect(config.servers[0]).toMatchObject({ timeoutMs: 5000, enabled: false });
+  });
+
+  it('still rejects text that is not a number, naming the key', () => {
+    expect(() => runtime('version: 1\nservers:\n  a: {command: x, timeoutMs: "${T}"}\n', { T: 'soon' })).toThrow(
+      /servers\.a\.timeoutMs: .*expected number/,
+    );
+  });
+
+  it('accepts only http(s) for the selector baseUrl', () => {
+    expect(() => runtime('version: 1\nselector: {llm: {provider: openai, model: m, baseUrl: "ftp://x"}}\n')).toThrow(
+      /selector\.llm\.baseUrl/,
+    );
+  });
+});
+
 describe('parseProfile', () => {
   const profile = (text: string) => parseProfile({ file: '/tmp/p/reviewer.yaml', name: 'reviewer', text, env: {} });
 
