@@ -6,18 +6,25 @@
 
 const PATTERN = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
-/** Returns a copy of `value` with every string expanded; collects missing-variable problems. */
+/** Returns a copy of `value` with every string expanded; missing variables are added to `problems`. */
 export function expandEnv(
+  value: unknown,
+  options: { env: Readonly<Record<string, string | undefined>>; problems: string[] },
+): unknown {
+  return expandAt(value, options.env, options.problems, []);
+}
+
+function expandAt(
   value: unknown,
   env: Readonly<Record<string, string | undefined>>,
   problems: string[],
-  path: readonly (string | number)[] = [],
+  path: readonly (string | number)[],
 ): unknown {
   if (typeof value === 'string') return expandString(value, env, problems, path);
-  if (Array.isArray(value)) return value.map((item, index) => expandEnv(item, env, problems, [...path, index]));
+  if (Array.isArray(value)) return value.map((item, index) => expandAt(item, env, problems, [...path, index]));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = expandEnv(item, env, problems, [...path, key]);
+    for (const [key, item] of Object.entries(value)) out[key] = expandAt(item, env, problems, [...path, key]);
     return out;
   }
   return value;

@@ -140,7 +140,7 @@ function parseYaml(file: string, text: string): unknown {
 
 function validate<S extends z.ZodType>(file: string, doc: unknown, schema: S, env: Env): z.output<S> {
   const problems: string[] = [];
-  const expanded = dropNulls(expandEnv(doc, env, problems));
+  const expanded = dropNulls(expandEnv(doc, { env, problems }));
   const result = schema.safeParse(expanded);
   if (result.success && problems.length === 0) return result.data;
   // Report everything at once: a person fixing the file should not discover problems one run at a time.

@@ -60,6 +60,7 @@ export const serverSchema = z
     }
   });
 
+/** `selector.llm`: the chat model that may choose among the lexical candidates. */
 export const llmSchema = z.strictObject({
   provider: z.enum(['openai', 'anthropic', 'ollama']),
   model: z.string().min(1).describe('a model name'),
@@ -76,6 +77,7 @@ export const llmSchema = z.strictObject({
   temperature: z.preprocess(fromText, z.number().min(0).max(2)).optional(),
 });
 
+/** runtime.yaml as a whole. */
 export const runtimeSchema = z.strictObject({
   version: z.preprocess(fromText, z.literal(1)).describe('1'),
   profilesDir: z.string().min(1).default('./profiles'),
@@ -103,6 +105,7 @@ export const runtimeSchema = z.strictObject({
 
 const globList = z.array(z.string().min(1)).describe('a list of globs over qualified tool names');
 
+/** One profiles/<name>.yaml: what a caller may see and use, and how selection treats it. */
 export const profileSchema = z.strictObject({
   description: z.string().default(''),
   instructions: z.string().optional(),
@@ -123,7 +126,11 @@ export const profileSchema = z.strictObject({
   eval: z.strictObject({ timeoutMs: timeoutMs.default(60_000) }).prefault({}),
 });
 
+/** One validated `servers.<name>` entry. */
 export type ServerConfig = z.infer<typeof serverSchema>;
+/** Validated `selector.llm`. */
 export type LlmConfig = z.infer<typeof llmSchema>;
+/** Validated runtime.yaml, before paths are resolved. */
 export type RuntimeFile = z.infer<typeof runtimeSchema>;
+/** A validated profile file. */
 export type ProfileFile = z.infer<typeof profileSchema>;

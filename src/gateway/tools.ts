@@ -5,7 +5,9 @@
 import { z } from 'zod';
 import { GatewayError } from '../errors.js';
 
+/** Name of the selection tool. */
 export const AUTOMATIC_MCP = 'automatic_mcp';
+/** Name of the execution tool. */
 export const AUTOMATIC_EVAL = 'automatic_eval';
 
 const SESSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -227,7 +227,7 @@ describe('environment expansion', () => {
 
   it('leaves keys alone and non-strings untouched', () => {
     const problems: string[] = [];
-    const out = expandEnv({ '${K}': '${V}', n: 3, b: true, z: null, list: ['${V}'] }, { K: 'key', V: 'val' }, problems);
+    const out = expandEnv({ '${K}': '${V}', n: 3, b: true, z: null, list: ['${V}'] }, { env: { K: 'key', V: 'val' }, problems });
     expect(out).toEqual({ '${K}': 'val', n: 3, b: true, z: null, list: ['val'] });
     expect(problems).toEqual([]);
   });
