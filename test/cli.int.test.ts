@@ -1,0 +1,141 @@
+/**
+ * The one-shot commands, run as a person would: `check`, `select`, `tools` and `demo` from the built
+ * CLI, with their exit codes and what they print. Servers are fixture servers and the real npm ones.
+ */
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_PATH, fixtureServer, writeConfigDir, type TempConfig } from './helpers/config.js';
+
+const run = promisify(execFile);
+
+/** Runs the CLI; resolves with its exit code and output whatever the code. */
+async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI_PATH, ...args], {
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
+
+let good: TempConfig;
+let broken: TempConfig;
+
+beforeAll(async () => {
+  good = await writeConfigDir({
+    runtime: { servers: { echo: fixtureServer('echo', { description: 'Echoes messages and adds numbers' }) } },
+    profiles: {
+      default: { description: 'Everything.' },
+      adder: { description: 'Adds only.', tools: { allow: ['echo.add'] } },
+    },
+  });
+  broken = await writeConfigDir({
+    runtime: {
+      servers: {
+        echo: fixtureServer('echo'),
+        missing: { command: '/nonexistent/automcp-missing-server' },
+      },
+    },
+    profiles: { default: {} },
+  });
+  await writeFile(join(broken.profilesDir, 'typo.yaml'), 'tools:\n  alow: ["*"]\n');
+});
+
+afterAll(async () => {
+  await good?.cleanup();
+  await broken?.cleanup();
+});
+
+describe('automcp check', () => {
+  it('reports each server and profile and exits 0 when all are fine', async () => {
+    const result = await cli(['check', '--config', good.dir, '--json']);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as {
+      servers: { name: string; state: string; tools: number }[];
+      profiles: { name: string; ok: boolean }[];
+    };
+    expect(report.servers).toEqual([expect.objectContaining({ name: 'echo', state: 'up', tools: 4 })]);
+    expect(report.profiles.map((profile) => [profile.name, profile.ok])).toEqual([
+      ['adder', true],
+      ['default', true],
+    ]);
+  });
+
+  it('names the server that failed and the invalid profile, and exits 1', async () => {
+    const result = await cli(['check', '--config', broken.runtimeFile]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/ok\s+echo\s+4 tools/);
+    expect(result.stdout).toMatch(/ERR missing\s+FAILED: \S/);
+    expect(result.stdout).toMatch(/ERR profile typo: .*tools: unknown key "alow"/);
+  });
+
+  it('stops on a configuration error naming the file and the key', async () => {
+    const bad = await writeConfigDir({ runtime: { servers: { echo: { command: 'x', argz: [] } as never } } });
+    try {
+      const result = await cli(['check', '--config', bad.dir]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(bad.runtimeFile);
+      expect(result.stderr).toContain('servers.echo: unknown key "argz"');
+      expect(result.stdout).toBe('');
+    } finally {
+      await bad.cleanup();
+    }
+  });
+});
+
+describe('automcp select and tools', () => {
+  it('select --json prints what automatic_mcp returns', async () => {
+    const result = await cli(['select', '--config', good.dir, '--json', '--limit', '2', 'echo', 'a', 'message']);
+    expect(result.code).toBe(0);
+    const output = JSON.parse(result.stdout) as { mode: string; tools: { name: string; hash: string }[]; totalAvailable: number };
+    expect(output.mode).toBe('lexical');
+    expect(output.tools[0]?.name).toBe('echo.echo');
+    expect(output.tools.length).toBeLessThanOrEqual(2);
+    expect(output.totalAvailable).toBe(4);
+  });
+
+  it('select for a person shows the ranking and the token figures', async () => {
+    const result = await cli(['select', '--config', good.dir, 'add two numbers']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^\s+1\. echo\.add /m);
+    expect(result.stdout).toMatch(/response \d+ tokens · full catalog \d+ tokens/);
+  });
+
+  it('tools shows only what the profile allows', async () => {
+    const result = await cli(['tools', '--config', good.dir, '--profile', 'adder', '--json']);
+    expect(result.code).toBe(0);
+    expect((JSON.parse(result.stdout) as { name: string }[]).map((tool) => tool.name)).toEqual(['echo.add']);
+  });
+
+  it('rejects an unknown profile before starting anything', async () => {
+    const result = await cli(['tools', '--config', good.dir, '--profile', 'nobody']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/profile "nobody" does not exist \(known profiles: adder, default\)/);
+  });
+});
+
+describe('automcp demo', () => {
+  it('runs the scripted session against the real servers of the bundled runtime.yaml', { timeout: 90_000 }, async () => {
+    const result = await cli(['demo']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/up\s+filesystem\s+14 tools/);
+    expect(result.stdout).toMatch(/up\s+memory\s+9 tools/);
+    expect(result.stdout).toMatch(/up\s+everything\s+13 tools/);
+    // The repeat comes back names-only; the create-then-read and the bad call behave as shown.
+    const again = result.stdout.slice(result.stdout.indexOf('(task 1 again)'));
+    expect(again).toMatch(/unchanged\s+memory\./);
+    expect(again.slice(0, again.indexOf('▶ automatic_eval'))).not.toMatch(/^\s+full\s{2,}\S/m);
+    expect(result.stdout).toMatch(/automatic_eval memory\.open_nodes[\s\S]*"Ada Lovelace"/);
+    expect(result.stdout).toContain('INVALID_ARGUMENTS');
+    expect(result.stdout).toMatch(/inputSchema returned \(\d+ tokens\)/);
+    const [, catalog] = /full catalog\s+(\d+)/.exec(result.stdout) ?? [];
+    expect(Number(catalog)).toBeGreaterThan(1000);
+  });
+});
