@@ -19,7 +19,12 @@ import { AUTOMATIC_EVAL, AUTOMATIC_MCP, UPSTREAM_TOOLS } from './tools.js';
 /** The package version, reported as serverInfo. */
 export const VERSION = '0.1.0';
 
-/** Builds the MCP server for one upstream connection of `context.caller`. */
+/**
+ * Builds the MCP server for one upstream connection of `context.caller`. This uses the SDK's low-level
+ * `Server` rather than `McpServer` on purpose: the two tools' JSON Schemas are stated exactly as the
+ * contract gives them, and invalid input must come back as our INVALID_INPUT result, not as the SDK's
+ * own validation error.
+ */
 export function createGatewayServer({
   core,
   context,
