@@ -18,6 +18,7 @@ import {
   firstText,
   selectTools,
   serveGateway,
+  sortDeep,
   type McpOutput,
   type ServedGateway,
 } from './helpers/gateway.js';
@@ -116,7 +117,7 @@ describe('automatic_mcp selection', () => {
       expect(tool.hash).toMatch(/^[0-9a-f]{16}$/);
       // hash = xxHash64 of the canonical JSON (keys sorted) of the definition as exposed, without `hash`.
       const { hash, ...definition } = tool;
-      expect(h64ToString(canonicalJson(definition)).padStart(16, '0')).toBe(hash);
+      expect(h64ToString(JSON.stringify(sortDeep(definition))).padStart(16, '0')).toBe(hash);
     }
     const readText = output.tools.find((tool) => tool.name === 'filesystem.read_text_file');
     if (readText) expect(readText.annotations).toMatchObject({ readOnlyHint: true });
@@ -358,18 +359,3 @@ describe('the implicit default profile', () => {
     expect(misspelled.didYouMean).not.toContain('everything.get-env');
   });
 });
-
-function canonicalJson(value: unknown): string {
-  const sort = (item: unknown): unknown => {
-    if (Array.isArray(item)) return item.map(sort);
-    if (item !== null && typeof item === 'object') {
-      return Object.fromEntries(
-        Object.keys(item)
-          .sort()
-          .map((key) => [key, sort((item as Record<string, unknown>)[key])]),
-      );
-    }
-    return item;
-  };
-  return JSON.stringify(sort(value));
-}

@@ -225,7 +225,8 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-function sortDeep(value: unknown): unknown {
+/** Object keys sorted at every depth: an oracle for canonical JSON written apart from src/. */
+export function sortDeep(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortDeep);
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(
