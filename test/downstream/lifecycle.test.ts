@@ -129,6 +129,14 @@ describe('downstream connections', () => {
   });
 });
 
+/** The error an eval fails with, or undefined when it succeeds. */
+async function evalError(gateway: Gateway, ...args: Parameters<Gateway['core']['automaticEval']>): Promise<unknown> {
+  return gateway.core.automaticEval(...args).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+}
+
 describe('a server that cannot start', () => {
   const broken = parseRuntime({
     file: '/tmp/automcp-broken/runtime.yaml',
@@ -140,12 +148,7 @@ describe('a server that cannot start', () => {
     try {
       const status = await gateway.start();
       expect(status[0]?.state).toBe('failed');
-      const result = await gateway.core
-        .automaticEval({ toolName: 'broken.do_thing' }, { caller: 'c', profile, connectionId: 'x' })
-        .then(
-          () => undefined,
-          (error: unknown) => error,
-        );
+      const result = await evalError(gateway, { toolName: 'broken.do_thing' }, { caller: 'c', profile, connectionId: 'x' });
       expect(result).toMatchObject({ code: 'DOWNSTREAM_UNAVAILABLE', data: { server: 'broken' } });
     } finally {
       await gateway.close();
@@ -157,12 +160,11 @@ describe('a server that cannot start', () => {
     const readOnly = { ...profileSchema.parse({ tools: { readOnly: true } }), name: 'reader' };
     try {
       await gateway.start();
-      const result = await gateway.core
-        .automaticEval({ toolName: 'broken.do_thing' }, { caller: 'c', profile: readOnly, connectionId: 'x' })
-        .then(
-          () => undefined,
-          (error: unknown) => error,
-        );
+      const result = await evalError(
+        gateway,
+        { toolName: 'broken.do_thing' },
+        { caller: 'c', profile: readOnly, connectionId: 'x' },
+      );
       expect(result).toMatchObject({ code: 'TOOL_NOT_FOUND' });
     } finally {
       await gateway.close();
@@ -174,12 +176,11 @@ describe('a server that cannot start', () => {
     const denying = { ...profileSchema.parse({ tools: { deny: ['broken.*'] } }), name: 'denying' };
     try {
       await gateway.start();
-      const result = await gateway.core
-        .automaticEval({ toolName: 'broken.do_thing' }, { caller: 'c', profile: denying, connectionId: 'x' })
-        .then(
-          () => undefined,
-          (error: unknown) => error,
-        );
+      const result = await evalError(
+        gateway,
+        { toolName: 'broken.do_thing' },
+        { caller: 'c', profile: denying, connectionId: 'x' },
+      );
       expect(result).toMatchObject({ code: 'TOOL_NOT_FOUND', data: { didYouMean: [] } });
     } finally {
       await gateway.close();

@@ -3,6 +3,7 @@
  * behind the SDK's StdioClientTransport, with its stderr captured, and reads its two tools' results.
  * Callers close what they start in `finally` (or afterAll).
  */
+import type { ToolDefinition } from '../../src/catalog/types.js';
 import type { Readable } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -104,15 +105,7 @@ export function parseLogLines(stderr: string): LogLine[] {
 }
 
 /** A full tool definition as automatic_mcp returns it. */
-export interface ReturnedTool {
-  name: string;
-  description: string;
-  inputSchema: Record<string, unknown>;
-  outputSchema?: Record<string, unknown>;
-  annotations?: Record<string, unknown>;
-  hash: string;
-  [key: string]: unknown;
-}
+export type ReturnedTool = ToolDefinition & { hash: string };
 
 /** The structured output of automatic_mcp (CONTRACT §1). */
 export interface McpOutput {
