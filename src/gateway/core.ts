@@ -118,6 +118,8 @@ export class GatewayCore {
         full: tools.length,
         unchanged: unchanged.length,
         ms: Math.round((performance.now() - started) * 10) / 10,
+        // The model's part of the run: its choice and reasons, latency, token usage, or why it fell back.
+        ...(selection.llm ? { llm: selection.llm } : {}),
       },
       'automatic_mcp',
     );

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { Catalog } from '../catalog/catalog.js';
 import { loadHasher } from '../catalog/hash.js';
 import { CallerViews } from '../catalog/view.js';
@@ -13,6 +14,9 @@ import type { Profile, RuntimeConfig } from '../config/load.js';
 import { DownstreamRegistry, type ServerStatus } from '../downstream/registry.js';
 import { createTransportFactory, type TransportFactory } from '../downstream/transport.js';
 import { createSilentLogger, type Logger } from '../logging/logger.js';
+import { SelectionCache } from '../selection/cache.js';
+import { createLlmRerank, probeSelectorModel, type ProbeResult } from '../selection/llm.js';
+import { resolveSelectorModel, type SelectorState } from '../selection/providers.js';
 import { GraphSelector, type Selector } from '../selection/selector.js';
 import { MemorySessionStore, type Clock } from '../session/memory.js';
 import type { SessionStore } from '../session/store.js';
@@ -26,6 +30,10 @@ export interface Gateway {
   readonly catalog: Catalog;
   readonly registry: DownstreamRegistry;
   readonly selector: Selector;
+  /** Whether selection runs on a chat model (which one) or lexically (and why). */
+  readonly selectorState: SelectorState;
+  /** Sends one small selection request to the chat model; without a model, reports why there is none. */
+  probeSelector(): Promise<ProbeResult>;
   /**
    * Starts every downstream server once; resolves with their states (failures included). The first
    * tool call waits for it, so a gateway that was never started explicitly starts on first use.
@@ -47,6 +55,10 @@ export interface GatewayOptions {
   newId?: () => string;
   /** How long selections wait for servers still starting (default {@link STARTUP_GRACE_MS}). */
   startupGraceMs?: number;
+  /** A chat model to select with instead of the one `selector.llm` names (tests, library users). */
+  chatModel?: BaseChatModel;
+  /** Where the key named by `selector.llm.apiKeyEnv` is read (default `process.env`). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Default wait of a selection for servers that are still starting. */
@@ -68,7 +80,21 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     transports: options.transports ?? createTransportFactory({ logger, cwd: config.dir }),
     now,
   });
-  const selector = new GraphSelector({ catalog, views, candidates: config.selector.candidates });
+  const selectorModel = resolveSelectorModel({
+    llm: config.selector.llm,
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.chatModel ? { chatModel: options.chatModel } : {}),
+  });
+  const chat =
+    selectorModel.chat && selectorModel.label
+      ? { ...selectorModel, chat: selectorModel.chat, label: selectorModel.label }
+      : undefined;
+  const selector = new GraphSelector({
+    catalog,
+    views,
+    candidates: config.selector.candidates,
+    ...(chat ? { rerank: createLlmRerank({ model: chat, logger, cache: new SelectionCache() }) } : {}),
+  });
   const sessions =
     options.sessions ?? new MemorySessionStore({ ...config.session, ...(options.clock ? { clock: options.clock } : {}) });
   let started: Promise<ServerStatus[]> | undefined;
@@ -104,8 +130,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       config.servers.flatMap((server) => (server.timeoutMs ? [[server.name, server.timeoutMs] as const] : [])),
     ),
   });
-  if (config.selector.llm) {
-    logger.warn({ provider: config.selector.llm.provider }, 'selector.llm is configured, but this build selects lexically');
+  // Said once, at start-up: a configured model that cannot be used is worth knowing about, not worth repeating.
+  if (config.selector.llm && selectorModel.state.kind === 'lexical') {
+    logger.warn(
+      { provider: config.selector.llm.provider, model: config.selector.llm.model },
+      `selector.llm is not used: ${selectorModel.state.reason}; selection is lexical`,
+    );
   }
   const servers = new Set<Server>();
 
@@ -114,6 +144,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     catalog,
     registry,
     selector,
+    selectorState: selectorModel.state,
+    probeSelector: async () =>
+      chat
+        ? probeSelectorModel(chat)
+        : {
+            ok: false,
+            latencyMs: 0,
+            error: `no chat model: ${selectorModel.state.kind === 'lexical' ? selectorModel.state.reason : 'unknown'}`,
+          },
     start,
     async connect({ transport, profile, caller, connectionId }) {
       // The default session is the connection; '#' is outside the sessionId alphabet, so no explicit id can collide with it.

@@ -3,9 +3,10 @@
  *
  * - scope: the caller's profile narrows the catalog before anything is ranked (CONTRACT §2).
  * - retrieve: the lexical ranker proposes up to `candidates` tools from that scope.
- * - rerank (optional): a node that may reorder or cut the candidates, e.g. an LLM that reads the task
- *   and the caller's profile. It writes `chosen` and `mode`; without it, or when it gives nothing
- *   usable, finalize keeps the lexical order.
+ * - rerank (optional): a node that may reorder or cut the candidates — the LLM node of llm.ts, which
+ *   reads the task and the caller's profile. It writes `chosen`, `mode` and its trace; without it, when
+ *   the profile's `selection.mode` is `lexical`, or when it gives nothing usable, finalize keeps the
+ *   lexical order.
  * - finalize: pinned tools first, then the ranking, cut to the limit.
  */
 import { Annotation, END, START, StateGraph } from '@langchain/langgraph';
@@ -17,6 +18,25 @@ import type { LexicalIndex, RankedTool } from './lexical.js';
 
 /** How the tools were chosen (CONTRACT §1). */
 export type SelectionMode = 'llm' | 'lexical' | 'fallback';
+
+/** What the LLM node did in one run: for logs and `automcp select --explain`. */
+export interface LlmTrace {
+  /** `provider:model`. */
+  model: string;
+  /** How many candidates the model was shown. */
+  candidates: number;
+  /** The usable part of the answer, in the model's order, with its reasons. */
+  chosen: { name: string; reason: string }[];
+  /** Names in the answer that were not among the candidates (dropped). */
+  dropped: string[];
+  /** True when the choice came from the selection cache and no model was called. */
+  cached: boolean;
+  latencyMs: number;
+  /** Token usage the provider reported (LangChain `usage_metadata`). */
+  usage?: { inputTokens: number; outputTokens: number; totalTokens: number };
+  /** Why the answer was not used; set exactly when the run fell back to the lexical ranking. */
+  error?: string;
+}
 
 /** The graph's state; each node returns the part it writes. */
 export const SelectionState = Annotation.Root({
@@ -30,6 +50,8 @@ export const SelectionState = Annotation.Root({
   /** Qualified names a rerank node chose, in its order; undefined keeps the lexical order. */
   chosen: Annotation<string[] | undefined>(),
   mode: Annotation<SelectionMode>(),
+  /** The LLM node's trace; undefined when no model took part. */
+  llm: Annotation<LlmTrace | undefined>(),
   selected: Annotation<CatalogTool[]>(),
 });
 
@@ -68,9 +90,12 @@ export function createSelectionGraph(deps: SelectionGraphDeps): SelectionGraph {
     .addNode('retrieve', (state: SelectionStateType) => {
       const k = Math.max(state.candidateCount, state.limit);
       const candidates = deps.indexFor(state.view).search(state.query, { limit: k });
-      return { candidates, mode: 'lexical' as const, chosen: undefined };
+      return { candidates, mode: 'lexical' as const, chosen: undefined, llm: undefined };
     })
-    .addNode('rerank', async (state: SelectionStateType) => (deps.rerank ? deps.rerank(state) : {}))
+    // A profile may insist on the lexical ranking (selection.mode: lexical): then no model is asked.
+    .addNode('rerank', async (state: SelectionStateType) =>
+      deps.rerank && state.profile.selection.mode !== 'lexical' ? deps.rerank(state) : {},
+    )
     .addNode('finalize', (state: SelectionStateType) => ({ selected: finalize(state) }))
     .addEdge(START, 'scope')
     .addEdge('scope', 'retrieve')
@@ -83,7 +108,8 @@ export function createSelectionGraph(deps: SelectionGraphDeps): SelectionGraph {
 
 /**
  * Pinned tools that the ranking found relevant come first (a pin guarantees a place, not relevance),
- * then the rerank node's choice or the lexical order, cut to the limit.
+ * then the rerank node's choice or the lexical order, cut to the limit. A pinned tool among the
+ * lexical candidates keeps its place even when a rerank node left it out.
  */
 export function finalize(state: SelectionStateType): CatalogTool[] {
   const byName = new Map(state.candidates.map((entry) => [entry.tool.name, entry.tool]));
@@ -98,7 +124,10 @@ export function finalize(state: SelectionStateType): CatalogTool[] {
       picked.push(tool);
     }
   };
-  if (pinned.length > 0) for (const name of order) if (matchesAny(name, pinned)) take(name);
+  if (pinned.length > 0) {
+    const lexical = state.candidates.map((entry) => entry.tool.name);
+    for (const name of [...order, ...lexical]) if (matchesAny(name, pinned)) take(name);
+  }
   for (const name of order) take(name);
   return picked;
 }

@@ -8,7 +8,7 @@ import type { Profile } from '../config/load.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { CallerView, CallerViews } from '../catalog/view.js';
 import type { CatalogTool } from '../catalog/types.js';
-import { createSelectionGraph, type RerankNode, type SelectionGraph, type SelectionMode } from './graph.js';
+import { createSelectionGraph, type LlmTrace, type RerankNode, type SelectionGraph, type SelectionMode } from './graph.js';
 import { LexicalIndex, type RankedTool } from './lexical.js';
 
 /** One selection request. */
@@ -22,8 +22,11 @@ export interface SelectionRequest {
 export interface Selection {
   mode: SelectionMode;
   tools: CatalogTool[];
+  /** The lexical ranking, best first (what the LLM node chose from). */
   candidates: RankedTool[];
   view: CallerView;
+  /** What the LLM node did; absent when no model took part. */
+  llm?: LlmTrace;
 }
 
 /** Chooses tools for a task. One implementation runs the LangGraph graph; tests may supply others. */
@@ -66,6 +69,12 @@ export class GraphSelector implements Selector {
       limit: request.limit,
       candidateCount: this.#candidates,
     });
-    return { mode: state.mode, tools: state.selected, candidates: state.candidates, view: state.view };
+    return {
+      mode: state.mode,
+      tools: state.selected,
+      candidates: state.candidates,
+      view: state.view,
+      ...(state.llm ? { llm: state.llm } : {}),
+    };
   }
 }

@@ -22,7 +22,7 @@ import type { Profile, RuntimeConfig } from '../../src/config/load.js';
 import { parseRuntime } from '../../src/config/load.js';
 import { profileSchema } from '../../src/config/schema.js';
 import type { TransportFactory } from '../../src/downstream/transport.js';
-import { createGateway, type Gateway } from '../../src/gateway/create.js';
+import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway/create.js';
 import type { AutomaticMcpOutput } from '../../src/gateway/core.js';
 import type { Clock } from '../../src/session/memory.js';
 
@@ -149,10 +149,13 @@ export async function startInProcessGateway({
   servers,
   config,
   fail,
+  gatewayOptions = {},
 }: {
   servers: readonly FakeDownstream[];
   config?: RuntimeConfig;
   fail?: ReadonlySet<string>;
+  /** More createGateway options: a chat model, the environment its key is read from, a logger. */
+  gatewayOptions?: Pick<GatewayOptions, 'chatModel' | 'env' | 'logger'>;
 }): Promise<InProcessGateway> {
   const clock = new FakeClock();
   let counter = 0;
@@ -161,6 +164,7 @@ export async function startInProcessGateway({
     transports: inMemoryTransports(servers, fail ? { fail } : {}),
     clock,
     newId: () => (counter++).toString(16).padStart(8, '0'),
+    ...gatewayOptions,
   });
   await gateway.start();
   const clients: Client[] = [];

@@ -1,0 +1,238 @@
+/**
+ * The LLM node of the selection graph (the rerank slot): shows the chat model the task, the caller's
+ * profile and the top `selector.candidates` lexical candidates, and takes back an ordered list of names
+ * through structured output. It is bounded and never worse than lexical:
+ *
+ * - names outside the candidate set are dropped, so the model can neither invent tools nor reach past
+ *   the caller's view;
+ * - an empty or malformed answer, an exception, or no answer within `timeoutMs` gives mode `fallback`
+ *   with the lexical ranking — on time, because the call is aborted and raced against the deadline;
+ * - successful choices are cached per (profile, task, view etag, limit).
+ */
+import type { BaseMessage } from '@langchain/core/messages';
+import type { Logger } from '../logging/logger.js';
+import type { CatalogTool } from '../catalog/types.js';
+import type { SelectionCache, SelectionCacheKey } from './cache.js';
+import type { LlmTrace, RerankNode, SelectionStateType, SelectionStateUpdate } from './graph.js';
+import { buildSelectionPrompt, CHOICE_NAME, choiceSchema, clip, REASON_CHARS, type PromptMessage } from './prompts.js';
+import type { SelectorModel } from './providers.js';
+
+/** The parts of a resolved selector model the node needs. */
+export type ChatSelector = Required<Pick<SelectorModel, 'chat' | 'label'>> & Pick<SelectorModel, 'timeoutMs' | 'scrub'>;
+
+/** What one model call gave: the parsed answer and the provider's token usage, or an error. */
+interface ModelAnswer {
+  parsed?: unknown;
+  usage?: LlmTrace['usage'];
+  error?: string;
+}
+
+/** Builds the LLM rerank node. */
+export function createLlmRerank({
+  model,
+  logger,
+  cache,
+}: {
+  model: ChatSelector;
+  logger: Logger;
+  cache?: SelectionCache;
+}): RerankNode {
+  return async (state: SelectionStateType): Promise<SelectionStateUpdate> => {
+    const candidates = state.candidates.slice(0, state.candidateCount).map((entry) => entry.tool);
+    // Nothing shares a word with the task: there is nothing to choose from, and no reason to pay for a call.
+    if (candidates.length === 0) return {};
+    const key: SelectionCacheKey = { profile: state.profile, query: state.query, etag: state.view.etag, limit: state.limit };
+    const hit = cache?.get(key);
+    if (hit) {
+      const chosen = hit.chosen.map((name) => ({ name, reason: hit.reasons[name] ?? '' }));
+      const llm: LlmTrace = {
+        model: model.label,
+        candidates: candidates.length,
+        chosen,
+        dropped: [],
+        cached: true,
+        latencyMs: 0,
+      };
+      return { chosen: [...hit.chosen], mode: 'llm', llm };
+    }
+    const messages = buildSelectionPrompt({ query: state.query, profile: state.profile, candidates, limit: state.limit });
+    const started = performance.now();
+    const answer = await askModel({ model, messages });
+    const latencyMs = Math.round(performance.now() - started);
+    const read = answer.error === undefined ? readChoice(answer.parsed, candidates) : undefined;
+    const error = answer.error ?? read?.error;
+    const llm: LlmTrace = {
+      model: model.label,
+      candidates: candidates.length,
+      chosen: read?.chosen ?? [],
+      dropped: read?.dropped ?? [],
+      cached: false,
+      latencyMs,
+      ...(answer.usage ? { usage: answer.usage } : {}),
+      ...(error !== undefined ? { error } : {}),
+    };
+    if (error !== undefined || !read) {
+      logger.warn({ model: model.label, error, ms: latencyMs }, 'selector.llm gave no usable answer; using the lexical ranking');
+      return { mode: 'fallback', llm };
+    }
+    const names = read.chosen.map((entry) => entry.name);
+    cache?.set(key, { chosen: names, reasons: Object.fromEntries(read.chosen.map((entry) => [entry.name, entry.reason])) });
+    return { chosen: names, mode: 'llm', llm };
+  };
+}
+
+/** What {@link probeSelectorModel} reports. */
+export interface ProbeResult {
+  ok: boolean;
+  latencyMs: number;
+  usage?: LlmTrace['usage'];
+  /** The tools the model chose for the probe task. */
+  chosen?: string[];
+  error?: string;
+}
+
+/**
+ * Sends one small selection request — the real prompt and answer schema over two made-up tools — so
+ * `automcp check --probe` proves the key, the URL, the model name and structured output all work.
+ */
+export async function probeSelectorModel(model: ChatSelector): Promise<ProbeResult> {
+  const tool = (name: string, description: string, params: string[]): CatalogTool => ({
+    name: `probe.${name}`,
+    server: 'probe',
+    tool: name,
+    hash: '0000000000000000',
+    definition: {
+      name: `probe.${name}`,
+      description,
+      inputSchema: { type: 'object', properties: Object.fromEntries(params.map((param) => [param, { type: 'string' }])) },
+    },
+  });
+  const candidates = [
+    tool('get_forecast', 'Get the weather forecast for a city.', ['city']),
+    tool('read_file', 'Read the contents of a file.', ['path']),
+  ];
+  const messages = buildSelectionPrompt({
+    query: 'Will it rain in Paris tomorrow?',
+    profile: { name: 'probe', description: 'A connectivity check of the tool selector.' },
+    candidates,
+    limit: 1,
+  });
+  const started = performance.now();
+  const answer = await askModel({ model, messages });
+  const latencyMs = Math.round(performance.now() - started);
+  const usage = answer.usage ? { usage: answer.usage } : {};
+  if (answer.error !== undefined) return { ok: false, latencyMs, ...usage, error: answer.error };
+  const read = readChoice(answer.parsed, candidates);
+  if (read.error !== undefined) return { ok: false, latencyMs, ...usage, error: read.error };
+  return { ok: true, latencyMs, ...usage, chosen: read.chosen.map((entry) => entry.name) };
+}
+
+/**
+ * One structured-output call, aborted at `timeoutMs`. The race matters as much as the abort: a client
+ * that ignores its signal still cannot hold the answer past the deadline.
+ */
+async function askModel({ model, messages }: { model: ChatSelector; messages: PromptMessage[] }): Promise<ModelAnswer> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new Error(`no answer within ${model.timeoutMs} ms`);
+      controller.abort(error);
+      reject(error);
+    }, model.timeoutMs);
+  });
+  try {
+    const runnable = model.chat.withStructuredOutput(choiceSchema, { name: CHOICE_NAME, includeRaw: true });
+    const result: unknown = await Promise.race([runnable.invoke(messages, { signal: controller.signal }), deadline]);
+    return unpack(result);
+  } catch (error) {
+    return { error: model.scrub(clip(error instanceof Error ? error.message : String(error), 300)) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * With `includeRaw`, LangChain answers `{raw, parsed}` (`parsed` null when the answer did not parse);
+ * some models, such as LangChain's own test doubles, answer the parsed object directly.
+ */
+function unpack(result: unknown): ModelAnswer {
+  if (result === null || typeof result !== 'object' || !('raw' in result) || !('parsed' in result)) return { parsed: result };
+  const { raw, parsed: structured } = result as { raw: BaseMessage; parsed: unknown };
+  const parsed = structured ?? fromRaw(raw);
+  const usage = (raw as { usage_metadata?: { input_tokens?: number; output_tokens?: number; total_tokens?: number } })
+    .usage_metadata;
+  return {
+    parsed,
+    ...(usage
+      ? {
+          usage: {
+            inputTokens: usage.input_tokens ?? 0,
+            outputTokens: usage.output_tokens ?? 0,
+            totalTokens: usage.total_tokens ?? (usage.input_tokens ?? 0) + (usage.output_tokens ?? 0),
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * When LangChain's parser gave up, the answer may still be there: the choice tool's arguments, or JSON
+ * in the text (some OpenAI-compatible servers wrap it in a code fence).
+ */
+function fromRaw(raw: BaseMessage): unknown {
+  const call = (raw as { tool_calls?: { name: string; args: unknown }[] }).tool_calls?.find(
+    (entry) => entry.name === CHOICE_NAME,
+  );
+  if (call) return call.args;
+  if (typeof raw.content !== 'string') return null;
+  const text = raw.content.trim().replace(/^```(?:json)?\s*([\s\S]*?)\s*```$/, '$1');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The usable part of an answer. Reasons are optional on this side (a model that forgets them still
+ * chose); names must be candidates — spelled exactly, or differing only in case when that is unambiguous.
+ */
+function readChoice(
+  parsed: unknown,
+  candidates: readonly CatalogTool[],
+): { chosen: { name: string; reason: string }[]; dropped: string[]; error?: string } {
+  const checked = choiceSchema.safeParse(parsed);
+  const entries = checked.success ? checked.data.tools : looseEntries(parsed);
+  if (!entries) return { chosen: [], dropped: [], error: 'the answer does not match the answer schema' };
+  const exact = new Set(candidates.map((tool) => tool.name));
+  const folded = new Map<string, string | null>();
+  for (const tool of candidates) {
+    const lower = tool.name.toLowerCase();
+    folded.set(lower, folded.has(lower) ? null : tool.name);
+  }
+  const chosen: { name: string; reason: string }[] = [];
+  const dropped: string[] = [];
+  for (const entry of entries) {
+    const name = exact.has(entry.name) ? entry.name : folded.get(entry.name.toLowerCase());
+    if (!name) dropped.push(clip(entry.name, 100));
+    else if (!chosen.some((seen) => seen.name === name)) chosen.push({ name, reason: clip(entry.reason ?? '', REASON_CHARS) });
+  }
+  if (chosen.length > 0) return { chosen, dropped };
+  return { chosen, dropped, error: entries.length === 0 ? 'the model chose no tools' : 'the model chose no candidate tool' };
+}
+
+/** `{tools: [...]}` with string names or `{name, reason?}` entries; undefined when it is not that shape. */
+function looseEntries(parsed: unknown): { name: string; reason?: string }[] | undefined {
+  const tools = (parsed as { tools?: unknown } | null)?.tools;
+  if (!Array.isArray(tools)) return undefined;
+  const entries: { name: string; reason?: string }[] = [];
+  for (const item of tools) {
+    if (typeof item === 'string') entries.push({ name: item });
+    else if (item !== null && typeof item === 'object' && typeof (item as { name?: unknown }).name === 'string') {
+      const { name, reason } = item as { name: string; reason?: unknown };
+      entries.push({ name, ...(typeof reason === 'string' ? { reason } : {}) });
+    } else return undefined;
+  }
+  return entries;
+}
