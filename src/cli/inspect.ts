@@ -6,6 +6,7 @@ import { listProfiles, loadProfile } from '../config/load.js';
 import { isConfigError } from '../errors.js';
 import { countJsonTokens } from '../metrics/tokens.js';
 import { withGateway, type ConfigOptions } from './context.js';
+import { explainSelection, selectorReport } from './explain.js';
 
 /** Options of `select`. */
 export interface SelectOptions extends ConfigOptions {
@@ -13,11 +14,19 @@ export interface SelectOptions extends ConfigOptions {
   json?: boolean;
   limit?: number;
   fresh?: boolean;
+  /** Show the lexical ranking, the model's choice and its reasons side by side instead. */
+  explain?: boolean;
 }
 
 /** `automcp select "query"`: runs automatic_mcp once and prints the result. */
 export async function selectCommand(query: string, options: SelectOptions): Promise<void> {
   await withGateway(options, async (gateway, { profile }) => {
+    if (options.explain) {
+      const limit = options.limit ?? profile.selection.limit;
+      const selection = await gateway.selector.select({ query, profile, limit });
+      process.stdout.write(explainSelection({ selection, profile, limit, json: options.json === true }));
+      return;
+    }
     const output = await gateway.core.automaticMcp(
       {
         query,
@@ -58,9 +67,10 @@ export async function toolsCommand(options: ConfigOptions & { json?: boolean }):
 
 /**
  * `automcp check`: validates runtime.yaml and every profile, connects to every server, reports tools per
- * server; exit code 1 when a profile is invalid or a server fails.
+ * server and the selector's state; with `--probe`, sends the chat model one small selection request.
+ * Exit code 1 when a profile is invalid, a server fails, or the probe fails.
  */
-export async function checkCommand(options: ConfigOptions & { json?: boolean }): Promise<number> {
+export async function checkCommand(options: ConfigOptions & { json?: boolean; probe?: boolean }): Promise<number> {
   return withGateway(options, async (gateway, { config, profile }) => {
     const status = await gateway.start();
     const failed = status.filter((server) => server.state !== 'up');
@@ -76,9 +86,11 @@ export async function checkCommand(options: ConfigOptions & { json?: boolean }):
       }),
     );
     const badProfiles = profiles.filter((entry) => !entry.ok);
+    const probe = options.probe ? await gateway.probeSelector() : undefined;
+    const selector = selectorReport({ state: gateway.selectorState, candidates: config.selector.candidates, probe });
     if (options.json) {
       process.stdout.write(
-        `${JSON.stringify({ config: config.file, profile: profile.name, profiles, servers: status }, null, 2)}\n`,
+        `${JSON.stringify({ config: config.file, profile: profile.name, profiles, servers: status, selector: selector.json }, null, 2)}\n`,
       );
     } else {
       process.stdout.write(`config ${config.file} is valid; serving profile ${profile.name}\n`);
@@ -89,11 +101,9 @@ export async function checkCommand(options: ConfigOptions & { json?: boolean }):
         const detail = server.state === 'up' ? `${server.tools} tools` : `FAILED: ${server.lastError ?? server.state}`;
         process.stdout.write(`  ${server.state === 'up' ? 'ok ' : 'ERR'} ${server.name.padEnd(20)} ${detail}\n`);
       }
-      process.stdout.write(
-        `selector: lexical (${config.selector.candidates} candidates)${config.selector.llm ? '; selector.llm is set but not used by this build' : ''}\n`,
-      );
+      process.stdout.write(selector.text);
     }
-    return failed.length === 0 && badProfiles.length === 0 ? 0 : 1;
+    return failed.length === 0 && badProfiles.length === 0 && probe?.ok !== false ? 0 : 1;
   });
 }
 

@@ -42,6 +42,7 @@ program
   .option('--fresh', 'forget what the session was sent first')
   .option('--limit <n>', 'most tools to return', integer)
   .option('--json', 'print the automatic_mcp output as JSON')
+  .option('--explain', "show the lexical ranking, the LLM's choice and its reasons side by side")
   .option('--verbose', 'debug logging on stderr')
   .action(async (query: string[], options) => selectCommand(query.join(' '), options));
 
@@ -56,10 +57,11 @@ program
 
 program
   .command('check')
-  .description('validate the configuration, connect to every server, report tools per server')
+  .description('validate the configuration, connect to every server, report tools per server and the selector')
   .option(...configOption)
   .option(...profileOption)
   .option('--json', 'print the report as JSON')
+  .option('--probe', 'send the selector.llm model one small selection request and report it')
   .option('--verbose', 'debug logging on stderr')
   .action(async (options) => {
     process.exitCode = await checkCommand(options);

@@ -3,6 +3,8 @@
  * behind the SDK's StdioClientTransport, with its stderr captured, and reads its two tools' results.
  * Callers close what they start in `finally` (or afterAll).
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { ToolDefinition } from '../../src/catalog/types.js';
 import type { Readable } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -10,6 +12,25 @@ import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotoc
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { CLI_PATH, REPO_ROOT } from './config.js';
+
+const run = promisify(execFile);
+
+/** Runs the built CLI as a person would; resolves with its exit code and output whatever the code. */
+export async function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI_PATH, ...args], {
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
 
 /** A parsed line of the gateway's JSON log (pino). */
 export interface LogLine {
