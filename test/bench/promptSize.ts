@@ -6,8 +6,10 @@
  *
  *   node --import tsx test/bench/promptSize.ts [dataset.json ...]
  *
- * Default datasets: ../shared/datasets/metatool.json and toolgym-catalog.json (next to the repository).
+ * Default datasets: metatool.json and toolgym-catalog.json in $AUTOMCP_DATASETS, else the first of
+ * ../shared/datasets and ../../shared/datasets that exists (a clone or a worktree next to shared/).
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
@@ -33,10 +35,12 @@ const profile = {
 };
 
 const files = process.argv.slice(2);
-const paths =
-  files.length > 0
-    ? files
-    : ['metatool.json', 'toolgym-catalog.json'].map((name) => resolve('..', '..', 'shared', 'datasets', name));
+const folder = [process.env.AUTOMCP_DATASETS, '../shared/datasets', '../../shared/datasets']
+  .filter((dir): dir is string => Boolean(dir))
+  .map((dir) => resolve(dir))
+  .find((dir) => existsSync(resolve(dir, 'metatool.json')));
+if (files.length === 0 && !folder) throw new Error('no datasets found: pass dataset files or set AUTOMCP_DATASETS');
+const paths = files.length > 0 ? files : ['metatool.json', 'toolgym-catalog.json'].map((name) => resolve(folder!, name));
 const datasets = await Promise.all(paths.map(async (path) => JSON.parse(await readFile(path, 'utf8')) as Dataset));
 const queries = datasets.flatMap((dataset) => dataset.queries ?? []).slice(0, QUERIES);
 if (queries.length === 0) throw new Error('no queries in the datasets: pass at least one file with queries');
