@@ -14,3 +14,6 @@ export type { AutomaticMcpOutput, CallerContext } from './gateway/core.js';
 export type { CatalogTool, ToolDefinition } from './catalog/types.js';
 export type { SessionKey, SessionStore } from './session/store.js';
 export type { TransportFactory } from './downstream/transport.js';
+export type { LlmTrace, SelectionMode } from './selection/graph.js';
+export type { ProbeResult } from './selection/llm.js';
+export type { SelectorState } from './selection/providers.js';

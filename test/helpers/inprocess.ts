@@ -3,6 +3,7 @@
  * defines) reached through `InMemoryTransport` pairs, a gateway built by `createGateway` with those
  * transports injected, and SDK clients connected to it upstream. No processes, no network, no sleeps.
  */
+import { Writable } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -24,6 +25,7 @@ import { profileSchema } from '../../src/config/schema.js';
 import type { TransportFactory } from '../../src/downstream/transport.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway/create.js';
 import type { AutomaticMcpOutput } from '../../src/gateway/core.js';
+import { createLogger, type Logger } from '../../src/logging/logger.js';
 import type { Clock } from '../../src/session/memory.js';
 
 /** What a fake tool's handler receives besides its arguments. */
@@ -228,4 +230,16 @@ export function textOf(result: CallToolResult): string {
 /** A tool definition with an object inputSchema. */
 export function toolDefinition(name: string, description: string, extra: Partial<Tool> = {}): Tool {
   return { name, description, inputSchema: { type: 'object', properties: {} }, ...extra };
+}
+
+/** A logger at `info` whose JSON lines land, parsed, in `records`. */
+export function capturedLogger(): { logger: Logger; records: Record<string, unknown>[] } {
+  const records: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n')) if (line) records.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: createLogger({ level: 'info', destination }), records };
 }

@@ -1,18 +1,17 @@
-import { Writable } from 'node:stream';
 import { FakeListChatModel } from '@langchain/core/utils/testing';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { loadHasher, type Hasher } from '../../src/catalog/hash.js';
 import { CallerViews } from '../../src/catalog/view.js';
-import { createLogger, createSilentLogger } from '../../src/logging/logger.js';
+import { createSilentLogger } from '../../src/logging/logger.js';
 import { normalizeQuery, SelectionCache } from '../../src/selection/cache.js';
 import { createLlmRerank, probeSelectorModel, type ChatSelector } from '../../src/selection/llm.js';
 import { buildSelectionPrompt, candidateLine, clip, DESCRIPTION_CHARS } from '../../src/selection/prompts.js';
 import { resolveSelectorModel } from '../../src/selection/providers.js';
 import { GraphSelector } from '../../src/selection/selector.js';
 import { choose, ScriptedChatModel, type RecordedCall, type ScriptedAnswer } from '../helpers/fakeChatModels.js';
-import { makeProfile } from '../helpers/inprocess.js';
+import { capturedLogger, makeProfile } from '../helpers/inprocess.js';
 
 let hasher: Hasher;
 beforeAll(async () => {
@@ -44,24 +43,6 @@ function buildCatalog(filler = 30): Catalog {
     Array.from({ length: filler }, (_, index) => tool(`file_tool_${index}`, `File helper number ${index} for a file.`, ['path'])),
   );
   return catalog;
-}
-
-function lines(): { stream: Writable; records: () => Record<string, unknown>[] } {
-  let text = '';
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      text += chunk.toString();
-      done();
-    },
-  });
-  return {
-    stream,
-    records: () =>
-      text
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
-  };
 }
 
 /** The same catalog ranked lexically, for comparison. */
@@ -197,8 +178,8 @@ describe('the LLM node', () => {
   ];
   for (const [what, answer, error] of failures) {
     it(`falls back to the lexical ranking on ${what}`, async () => {
-      const logged = lines();
-      const { selector } = setup({ answers: [answer], logger: createLogger({ destination: logged.stream }) });
+      const logged = capturedLogger();
+      const { selector } = setup({ answers: [answer], logger: logged.logger });
       const lexical = await lexicalSelection(4);
       const selection = await selector.select({ query: QUERY, profile: reviewer, limit: 4 });
       expect(selection.mode).toBe('fallback');
@@ -206,7 +187,7 @@ describe('the LLM node', () => {
       expect(selection.tools).toHaveLength(4);
       expect(selection.llm?.error).toMatch(error);
       expect(
-        logged.records().some((record) => record.msg === 'selector.llm gave no usable answer; using the lexical ranking'),
+        logged.records.some((record) => record.msg === 'selector.llm gave no usable answer; using the lexical ranking'),
       ).toBe(true);
     });
   }
