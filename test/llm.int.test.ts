@@ -56,6 +56,17 @@ async function configWith(llm: Record<string, unknown>): Promise<TempConfig> {
   return config;
 }
 
+/** The fake OpenAI server as `gpt-4.1-mini`, its key in TEST_OPENAI_KEY, with `extra` keys on top. */
+function openAiConfig(extra: Record<string, unknown> = {}): Promise<TempConfig> {
+  return configWith({
+    provider: 'openai',
+    model: 'gpt-4.1-mini',
+    apiKeyEnv: 'TEST_OPENAI_KEY',
+    baseUrl: openai.baseUrl,
+    ...extra,
+  });
+}
+
 /** Serves `config` for `profile`, runs `body`, always closes. */
 async function withServe<T>(
   options: { config: TempConfig; profile?: string; env?: Record<string, string> },
@@ -77,12 +88,7 @@ const names = (output: { tools: { name: string }[] }) => output.tools.map((tool)
 
 describe('an OpenAI-compatible model on 127.0.0.1', () => {
   it('chooses the tools (mode llm, the model’s order) from only the candidates and the profile’s words', async () => {
-    const config = await configWith({
-      provider: 'openai',
-      model: 'gpt-4.1-mini',
-      apiKeyEnv: 'TEST_OPENAI_KEY',
-      baseUrl: openai.baseUrl,
-    });
+    const config = await openAiConfig();
     openai.answer = reverseCandidates(3);
     const before = openai.requests.length;
     await withServe({ config, env: { TEST_OPENAI_KEY: KEY } }, async (gateway) => {
@@ -133,12 +139,7 @@ describe('an OpenAI-compatible model on 127.0.0.1', () => {
   });
 
   it('works through tool calling too (models without json_schema get a forced function call)', async () => {
-    const config = await configWith({
-      provider: 'openai',
-      model: 'gpt-4-turbo',
-      apiKeyEnv: 'TEST_OPENAI_KEY',
-      baseUrl: openai.baseUrl,
-    });
+    const config = await openAiConfig({ model: 'gpt-4-turbo' });
     openai.answer = reverseCandidates(2);
     await withServe({ config, env: { TEST_OPENAI_KEY: KEY } }, async (gateway) => {
       const output = await selectTools(gateway.client, { query: 'list a directory' });
@@ -150,12 +151,7 @@ describe('an OpenAI-compatible model on 127.0.0.1', () => {
   });
 
   it('garbage, unknown names and errors give fallback with the lexical tools; the key never reaches the log', async () => {
-    const config = await configWith({
-      provider: 'openai',
-      model: 'gpt-4.1-mini',
-      apiKeyEnv: 'TEST_OPENAI_KEY',
-      baseUrl: openai.baseUrl,
-    });
+    const config = await openAiConfig();
     await withServe({ config, env: { TEST_OPENAI_KEY: KEY } }, async (gateway) => {
       const cases: [string, FakeModelServer['answer']][] = [
         ['read a text file', () => ({ garbage: 'Sure! I would use read_file.' })],
@@ -182,13 +178,7 @@ describe('an OpenAI-compatible model on 127.0.0.1', () => {
 
   it('a model that hangs gives fallback within timeoutMs + 0.5 s', async () => {
     const timeoutMs = 1_000;
-    const config = await configWith({
-      provider: 'openai',
-      model: 'gpt-4.1-mini',
-      apiKeyEnv: 'TEST_OPENAI_KEY',
-      baseUrl: openai.baseUrl,
-      timeoutMs,
-    });
+    const config = await openAiConfig({ timeoutMs });
     openai.answer = () => ({ hang: true });
     await withServe({ config, env: { TEST_OPENAI_KEY: KEY } }, async (gateway) => {
       // Let the filesystem server finish starting first (a task no tool matches needs no model), so the
@@ -206,12 +196,7 @@ describe('an OpenAI-compatible model on 127.0.0.1', () => {
   });
 
   it('a missing API key means lexical selection, one start-up warning naming the variable, and no request', async () => {
-    const config = await configWith({
-      provider: 'openai',
-      model: 'gpt-4.1-mini',
-      apiKeyEnv: 'TEST_ABSENT_KEY',
-      baseUrl: openai.baseUrl,
-    });
+    const config = await openAiConfig({ apiKeyEnv: 'TEST_ABSENT_KEY' });
     const before = openai.requests.length;
     await withServe({ config }, async (gateway) => {
       expect((await selectTools(gateway.client, { query: 'read a text file' })).mode).toBe('lexical');
@@ -224,12 +209,7 @@ describe('an OpenAI-compatible model on 127.0.0.1', () => {
   });
 
   it('two profiles with different words send different prompts for the same task', async () => {
-    const config = await configWith({
-      provider: 'openai',
-      model: 'gpt-4.1-mini',
-      apiKeyEnv: 'TEST_OPENAI_KEY',
-      baseUrl: openai.baseUrl,
-    });
+    const config = await openAiConfig();
     openai.answer = reverseCandidates(2);
     const prompts: string[] = [];
     for (const profile of ['reviewer', 'writer'] as const) {
@@ -273,12 +253,7 @@ describe('an Anthropic-compatible model on 127.0.0.1', () => {
 
 describe('the one-shot commands', () => {
   it('check shows the selector, and --probe sends one request and reports it', async () => {
-    const config = await configWith({
-      provider: 'openai',
-      model: 'gpt-4.1-mini',
-      apiKeyEnv: 'TEST_OPENAI_KEY',
-      baseUrl: openai.baseUrl,
-    });
+    const config = await openAiConfig();
     openai.answer = reverseCandidates(1);
     const before = openai.requests.length;
     const plain = await runCli(['check', '--config', config.dir], { TEST_OPENAI_KEY: KEY });
@@ -306,12 +281,7 @@ describe('the one-shot commands', () => {
   });
 
   it('select --explain shows the lexical rank, the model’s choice and its reasons side by side', async () => {
-    const config = await configWith({
-      provider: 'openai',
-      model: 'gpt-4.1-mini',
-      apiKeyEnv: 'TEST_OPENAI_KEY',
-      baseUrl: openai.baseUrl,
-    });
+    const config = await openAiConfig();
     openai.answer = reverseCandidates(2);
     const json = await runCli(
       ['select', '--config', config.dir, '--profile', 'reviewer', '--explain', '--json', 'read a text file'],
@@ -347,12 +317,7 @@ describe('the one-shot commands', () => {
   });
 
   it('a profile with selection.mode lexical never asks the model', async () => {
-    const config = await configWith({
-      provider: 'openai',
-      model: 'gpt-4.1-mini',
-      apiKeyEnv: 'TEST_OPENAI_KEY',
-      baseUrl: openai.baseUrl,
-    });
+    const config = await openAiConfig();
     const before = openai.requests.length;
     const result = await runCli(['select', '--config', config.dir, '--profile', 'plain', '--json', 'read a text file'], {
       TEST_OPENAI_KEY: KEY,
