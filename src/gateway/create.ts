@@ -14,8 +14,7 @@ import type { Profile, RuntimeConfig } from '../config/load.js';
 import { DownstreamRegistry, type ServerStatus } from '../downstream/registry.js';
 import { createTransportFactory, type TransportFactory } from '../downstream/transport.js';
 import { createSilentLogger, type Logger } from '../logging/logger.js';
-import { SelectionCache } from '../selection/cache.js';
-import { createLlmRerank, probeSelectorModel, type ProbeResult } from '../selection/llm.js';
+import { createLlmSelection, type ProbeResult } from '../selection/llm.js';
 import { resolveSelectorModel, type SelectorState } from '../selection/providers.js';
 import { GraphSelector, type Selector } from '../selection/selector.js';
 import { MemorySessionStore, type Clock } from '../session/memory.js';
@@ -85,15 +84,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...(options.env ? { env: options.env } : {}),
     ...(options.chatModel ? { chatModel: options.chatModel } : {}),
   });
-  const chat =
-    selectorModel.chat && selectorModel.label
-      ? { ...selectorModel, chat: selectorModel.chat, label: selectorModel.label }
-      : undefined;
+  const llm = createLlmSelection({ model: selectorModel, logger });
   const selector = new GraphSelector({
     catalog,
     views,
     candidates: config.selector.candidates,
-    ...(chat ? { rerank: createLlmRerank({ model: chat, logger, cache: new SelectionCache() }) } : {}),
+    ...(llm.rerank ? { rerank: llm.rerank } : {}),
   });
   const sessions =
     options.sessions ?? new MemorySessionStore({ ...config.session, ...(options.clock ? { clock: options.clock } : {}) });
@@ -145,14 +141,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     registry,
     selector,
     selectorState: selectorModel.state,
-    probeSelector: async () =>
-      chat
-        ? probeSelectorModel(chat)
-        : {
-            ok: false,
-            latencyMs: 0,
-            error: `no chat model: ${selectorModel.state.kind === 'lexical' ? selectorModel.state.reason : 'unknown'}`,
-          },
+    probeSelector: () => llm.probe(),
     start,
     async connect({ transport, profile, caller, connectionId }) {
       // The default session is the connection; '#' is outside the sessionId alphabet, so no explicit id can collide with it.

@@ -12,7 +12,7 @@
 import type { BaseMessage } from '@langchain/core/messages';
 import type { Logger } from '../logging/logger.js';
 import type { CatalogTool } from '../catalog/types.js';
-import type { SelectionCache, SelectionCacheKey } from './cache.js';
+import { SelectionCache, type SelectionCacheKey } from './cache.js';
 import type { LlmTrace, RerankNode, SelectionStateType, SelectionStateUpdate } from './graph.js';
 import { buildSelectionPrompt, CHOICE_NAME, choiceSchema, clip, REASON_CHARS, type PromptMessage } from './prompts.js';
 import type { SelectorModel } from './providers.js';
@@ -25,6 +25,26 @@ interface ModelAnswer {
   parsed?: unknown;
   usage?: LlmTrace['usage'];
   error?: string;
+}
+
+/**
+ * What the gateway wires from a resolved selector model: the rerank node with its cache (when there is
+ * a model) and the probe of `automcp check --probe` (which, without a model, says why there is none).
+ */
+export function createLlmSelection({ model, logger }: { model: SelectorModel; logger: Logger }): {
+  rerank?: RerankNode;
+  probe(): Promise<ProbeResult>;
+} {
+  const { chat, label } = model;
+  if (!chat || !label) {
+    const reason = model.state.kind === 'lexical' ? model.state.reason : 'none configured';
+    return { probe: async () => ({ ok: false, latencyMs: 0, error: `no chat model: ${reason}` }) };
+  }
+  const selector: ChatSelector = { chat, label, timeoutMs: model.timeoutMs, scrub: model.scrub };
+  return {
+    rerank: createLlmRerank({ model: selector, logger, cache: new SelectionCache() }),
+    probe: () => probeSelectorModel(selector),
+  };
 }
 
 /** Builds the LLM rerank node. */
