@@ -9,7 +9,9 @@
  *   with the lexical ranking — on time, because the call is aborted and raced against the deadline;
  * - successful choices are cached per (profile, task, view etag, limit).
  */
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { BaseMessage } from '@langchain/core/messages';
+import type { Runnable } from '@langchain/core/runnables';
 import type { Logger } from '../logging/logger.js';
 import type { CatalogTool } from '../catalog/types.js';
 import { SelectionCache, type SelectionCacheKey } from './cache.js';
@@ -162,14 +164,31 @@ async function askModel({ model, messages }: { model: ChatSelector; messages: Pr
     }, model.timeoutMs);
   });
   try {
-    const runnable = model.chat.withStructuredOutput(choiceSchema, { name: CHOICE_NAME, includeRaw: true });
-    const result: unknown = await Promise.race([runnable.invoke(messages, { signal: controller.signal }), deadline]);
+    const result: unknown = await Promise.race([
+      structured(model.chat).invoke(messages, { signal: controller.signal }),
+      deadline,
+    ]);
     return unpack(result);
   } catch (error) {
     return { error: model.scrub(clip(error instanceof Error ? error.message : String(error), 300)) };
   } finally {
     clearTimeout(timer);
   }
+}
+
+const runnables = new WeakMap<BaseChatModel, Runnable<PromptMessage[], unknown>>();
+
+/** The model with the answer schema bound, built once per model (binding converts the schema each time). */
+function structured(chat: BaseChatModel): Runnable<PromptMessage[], unknown> {
+  let runnable = runnables.get(chat);
+  if (!runnable) {
+    runnable = chat.withStructuredOutput(choiceSchema, { name: CHOICE_NAME, includeRaw: true }) as Runnable<
+      PromptMessage[],
+      unknown
+    >;
+    runnables.set(chat, runnable);
+  }
+  return runnable;
 }
 
 /**
