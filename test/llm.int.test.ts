@@ -11,6 +11,7 @@ import {
   FAKE_USAGE,
   reverseCandidates,
   startFakeAnthropic,
+  startFakeOllama,
   startFakeOpenAi,
   type FakeModelServer,
 } from './helpers/fakeProviders.js';
@@ -31,18 +32,21 @@ const profiles = {
 let root: string;
 let openai: FakeModelServer;
 let anthropic: FakeModelServer;
+let ollama: FakeModelServer;
 const configs: TempConfig[] = [];
 
 beforeAll(async () => {
   root = await makeTempDir('automcp-llm-');
   openai = await startFakeOpenAi(reverseCandidates(3));
   anthropic = await startFakeAnthropic(reverseCandidates(2));
+  ollama = await startFakeOllama(reverseCandidates(2));
 });
 
 afterAll(async () => {
   await Promise.all(configs.map((config) => config.cleanup()));
   await openai?.close();
   await anthropic?.close();
+  await ollama?.close();
   if (root) await rm(root, { recursive: true, force: true });
 });
 
@@ -247,6 +251,25 @@ describe('an Anthropic-compatible model on 127.0.0.1', () => {
       expect(names(output)).toEqual([...request.candidates].reverse().slice(0, 2));
       const line = await gateway.waitForLog((entry) => entry.msg === 'automatic_mcp');
       expect(line.llm).toMatchObject({ model: 'anthropic:claude-haiku-4-5', usage: { inputTokens: FAKE_USAGE.input } });
+    });
+  });
+});
+
+describe('an Ollama server on 127.0.0.1', () => {
+  it('chooses through a JSON-schema format, with no key at all', async () => {
+    const config = await configWith({ provider: 'ollama', model: 'qwen2.5:7b-instruct', baseUrl: ollama.baseUrl });
+    await withServe({ config }, async (gateway) => {
+      const output = await selectTools(gateway.client, { query: 'read a text file' });
+      const request = ollama.requests.at(-1)!;
+      expect(request.path).toBe('/api/chat');
+      expect(request.headers.authorization).toBeUndefined();
+      expect(request.body.format).toMatchObject({ type: 'object', properties: { tools: expect.any(Object) } });
+      expect(request.user).toContain(profiles.reviewer.description);
+      expect(request.candidates.length).toBeLessThanOrEqual(CANDIDATES);
+      expect(output.mode).toBe('llm');
+      expect(names(output)).toEqual([...request.candidates].reverse().slice(0, 2));
+      const line = await gateway.waitForLog((entry) => entry.msg === 'automatic_mcp');
+      expect(line.llm).toMatchObject({ model: 'ollama:qwen2.5:7b-instruct', usage: { inputTokens: FAKE_USAGE.input } });
     });
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Local model servers for integration tests: plain HTTP servers on 127.0.0.1 (port 0) that speak the
- * OpenAI chat-completions protocol and Anthropic's messages API closely enough for the real
- * `@langchain/openai` and `@langchain/anthropic` clients. Each records what it received (headers, body,
+ * OpenAI chat-completions protocol, Anthropic's messages API and Ollama's /api/chat closely enough for
+ * the real `@langchain/openai`, `@langchain/anthropic` and `@langchain/ollama` clients. Each records what it received (headers, body,
  * the prompt's text and the candidate names listed in it) and answers as the test says: a choice of
  * names (as a forced tool call or as json_schema content, whichever the client asked for), garbage,
  * an HTTP error, or nothing at all.
@@ -49,6 +49,11 @@ export function startFakeOpenAi(answer: FakeModelServer['answer']): Promise<Fake
   return startServer({ suffix: '/chat/completions', base: '/v1', answer, respond: openAiResponse });
 }
 
+/** An Ollama server (`POST /api/chat`, answered as the NDJSON stream the client asks for). */
+export function startFakeOllama(answer: FakeModelServer['answer']): Promise<FakeModelServer> {
+  return startServer({ suffix: '/api/chat', base: '', answer, respond: ollamaResponse, streams: true });
+}
+
 /** An Anthropic-compatible server (`POST /v1/messages`); `baseUrl` is the host, as the SDK appends /v1. */
 export function startFakeAnthropic(answer: FakeModelServer['answer']): Promise<FakeModelServer> {
   return startServer({ suffix: '/messages', base: '', answer, respond: anthropicResponse });
@@ -59,18 +64,25 @@ export function reverseCandidates(count: number): FakeModelServer['answer'] {
   return (request) => ({ choose: [...request.candidates].reverse().slice(0, count) });
 }
 
-type Respond = (request: ReceivedRequest, answer: Exclude<FakeModelAnswer, { hang: true }>) => { status: number; body: unknown };
+/** A protocol's reply: one JSON body, or (`lines`) a stream of newline-delimited JSON objects. */
+type Respond = (
+  request: ReceivedRequest,
+  answer: Exclude<FakeModelAnswer, { hang: true }>,
+) => { status: number; body: unknown; lines?: unknown[] };
 
 async function startServer({
   suffix,
   base,
   answer,
   respond,
+  streams = false,
 }: {
   suffix: string;
   base: string;
   answer: FakeModelServer['answer'];
   respond: Respond;
+  /** The protocol streams its answers (Ollama); the others must not ask for a stream. */
+  streams?: boolean;
 }): Promise<FakeModelServer> {
   const requests: ReceivedRequest[] = [];
   const fake: FakeModelServer = { baseUrl: '', requests, answer, close: async () => undefined };
@@ -85,7 +97,7 @@ async function startServer({
       return;
     }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-    if (body.stream === true) {
+    if (body.stream === true && !streams) {
       send(res, 400, { error: { message: 'streaming is not supported by this fake' } });
       return;
     }
@@ -93,8 +105,11 @@ async function startServer({
     requests.push(request);
     const decided = fake.answer(request);
     if ('hang' in decided) return;
-    const { status, body: payload } = respond(request, decided);
-    send(res, status, payload);
+    const { status, body: payload, lines } = respond(request, decided);
+    if (lines) {
+      res.writeHead(status, { 'content-type': 'application/x-ndjson' });
+      res.end(lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
+    } else send(res, status, payload);
   }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -189,5 +204,26 @@ const anthropicResponse: Respond = (request, answer) => {
       stop_sequence: null,
       usage: { input_tokens: FAKE_USAGE.input, output_tokens: FAKE_USAGE.output },
     },
+  };
+};
+
+/** /api/chat: the answer as message content (the client asked for a JSON-schema `format`), then done. */
+const ollamaResponse: Respond = (request, answer) => {
+  if ('status' in answer) return { status: answer.status, body: { error: answer.message } };
+  const base = { model: request.body.model, created_at: new Date().toISOString() };
+  return {
+    status: 200,
+    body: undefined,
+    lines: [
+      { ...base, message: { role: 'assistant', content: choiceArguments(answer) }, done: false },
+      {
+        ...base,
+        message: { role: 'assistant', content: '' },
+        done: true,
+        done_reason: 'stop',
+        prompt_eval_count: FAKE_USAGE.input,
+        eval_count: FAKE_USAGE.output,
+      },
+    ],
   };
 };

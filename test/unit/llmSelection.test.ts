@@ -233,13 +233,20 @@ describe('the LLM node', () => {
     expect(calls).toHaveLength(2);
   });
 
-  it('a profile with selection.mode lexical never calls the model', async () => {
+  it('a profile with selection.mode lexical never calls the model; mode llm does', async () => {
     const { selector, calls } = setup({ answers: [choose('git.git_diff')] });
     const profile = makeProfile('plain', { selection: { mode: 'lexical' } });
     const selection = await selector.select({ query: QUERY, profile, limit: 4 });
     expect(selection.mode).toBe('lexical');
     expect(selection.llm).toBeUndefined();
     expect(calls).toHaveLength(0);
+    const forced = await selector.select({
+      query: QUERY,
+      profile: makeProfile('forced', { selection: { mode: 'llm' } }),
+      limit: 4,
+    });
+    expect(forced.mode).toBe('llm');
+    expect(calls).toHaveLength(1);
   });
 
   it('no lexical candidate means no call and the (empty) lexical answer', async () => {
