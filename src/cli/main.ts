@@ -16,6 +16,13 @@ function integer(value: string): number {
   return parsed;
 }
 
+function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535)
+    throw new InvalidArgumentError('expected a port from 0 to 65535 (0: any free port)');
+  return parsed;
+}
+
 const program = new Command()
   .name('automcp')
   .description('An MCP gateway: two tools upstream, every server you use behind them.')
@@ -26,9 +33,12 @@ const profileOption = ['--profile <name>', 'caller profile (default: $AUTOMCP_PR
 
 program
   .command('serve')
-  .description('run the stdio MCP server (what an MCP client config starts)')
+  .description('run the stdio MCP server (what an MCP client config starts), or with --http the Streamable HTTP server')
   .option(...configOption)
   .option(...profileOption)
+  .option('--http', 'serve Streamable HTTP at /mcp instead of stdio (callers and tokens from runtime.yaml)')
+  .option('--host <address>', 'address to listen on with --http', '127.0.0.1')
+  .option('--port <n>', 'port to listen on with --http (0: any free port)', port, 8931)
   .option('--verbose', 'debug logging on stderr')
   .action(async (options) => serveCommand(options));
 

@@ -18,6 +18,7 @@ import { MemorySessionStore, type Clock } from '../session/memory.js';
 import type { SessionStore } from '../session/store.js';
 import { ArgumentValidator } from './arguments.js';
 import { GatewayCore } from './core.js';
+import type { GatewayObserver } from './observer.js';
 import { createGatewayServer } from './server.js';
 
 /** A wired gateway: start it, connect upstream transports to it, close it. */
@@ -26,6 +27,8 @@ export interface Gateway {
   readonly catalog: Catalog;
   readonly registry: DownstreamRegistry;
   readonly selector: Selector;
+  /** What each session was sent; its size is the active-sessions figure. */
+  readonly sessions: SessionStore;
   /**
    * Starts every downstream server once; resolves with their states (failures included). The first
    * tool call waits for it, so a gateway that was never started explicitly starts on first use.
@@ -47,6 +50,8 @@ export interface GatewayOptions {
   newId?: () => string;
   /** How long selections wait for servers still starting (default {@link STARTUP_GRACE_MS}). */
   startupGraceMs?: number;
+  /** Told once per tool call, e.g. by metrics. */
+  observer?: GatewayObserver;
 }
 
 /** Default wait of a selection for servers that are still starting. */
@@ -100,6 +105,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     newRunId: () => `r_${newId()}`,
     ready,
+    ...(options.observer ? { observer: options.observer } : {}),
     serverTimeouts: new Map(
       config.servers.flatMap((server) => (server.timeoutMs ? [[server.name, server.timeoutMs] as const] : [])),
     ),
@@ -114,6 +120,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     catalog,
     registry,
     selector,
+    sessions,
     start,
     async connect({ transport, profile, caller, connectionId }) {
       // The default session is the connection; '#' is outside the sessionId alphabet, so no explicit id can collide with it.
