@@ -24,6 +24,7 @@ import { profileSchema } from '../../src/config/schema.js';
 import type { TransportFactory } from '../../src/downstream/transport.js';
 import { createGateway, type Gateway } from '../../src/gateway/create.js';
 import type { AutomaticMcpOutput } from '../../src/gateway/core.js';
+import type { GatewayObserver } from '../../src/gateway/observer.js';
 import type { Clock } from '../../src/session/memory.js';
 
 /** What a fake tool's handler receives besides its arguments. */
@@ -149,10 +150,13 @@ export async function startInProcessGateway({
   servers,
   config,
   fail,
+  observer,
 }: {
   servers: readonly FakeDownstream[];
   config?: RuntimeConfig;
   fail?: ReadonlySet<string>;
+  /** Told once per tool call. */
+  observer?: GatewayObserver;
 }): Promise<InProcessGateway> {
   const clock = new FakeClock();
   let counter = 0;
@@ -161,6 +165,7 @@ export async function startInProcessGateway({
     transports: inMemoryTransports(servers, fail ? { fail } : {}),
     clock,
     newId: () => (counter++).toString(16).padStart(8, '0'),
+    ...(observer ? { observer } : {}),
   });
   await gateway.start();
   const clients: Client[] = [];
