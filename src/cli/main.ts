@@ -6,6 +6,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { isConfigError } from '../errors.js';
 import { VERSION } from '../gateway/server.js';
+import { addLoadCommand } from './benchLoad.js';
 import { demoCommand } from './demo.js';
 import { checkCommand, selectCommand, toolsCommand } from './inspect.js';
 import { serveCommand } from './serve.js';
@@ -86,6 +87,8 @@ program
   .action(async (options) => {
     process.exitCode = await demoCommand(options);
   });
+
+addLoadCommand(program.command('bench').description('measure the gateway'));
 
 try {
   await program.parseAsync(process.argv);

@@ -4,6 +4,7 @@
  * downstream registry and the session store when scraped.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AutomaticMcpOutput } from '../gateway/core.js';
 import type { Gateway } from '../gateway/create.js';
 import type { EvalEvent, GatewayObserver, SelectionEvent } from '../gateway/observer.js';
 import { countJsonTokens } from '../metrics/tokens.js';
@@ -45,7 +46,7 @@ export function createGatewayMetrics(): GatewayMetrics {
   });
   const responseTokens = new Counter({
     name: 'automcp_selection_response_tokens_total',
-    help: 'cl100k tokens of automatic_mcp responses',
+    help: 'cl100k tokens of automatic_mcp responses (per-definition counts plus the envelope)',
     registers,
   });
   const catalogTokens = new Counter({
@@ -75,6 +76,22 @@ export function createGatewayMetrics(): GatewayMetrics {
 
   // The full catalog is the same for every call with the same view, so count it once per (profile, etag).
   const catalogCache = new Map<string, number>();
+  // Tokenizing every response on the request path costs milliseconds; a definition's tokens depend only
+  // on its hash, so count each once and add the envelope: within a few tokens of counting the whole text.
+  const itemTokens = new Map<string, number>();
+  const cachedTokens = (key: string, value: unknown) => {
+    let tokens = itemTokens.get(key);
+    if (tokens === undefined) {
+      if (itemTokens.size > 10_000) itemTokens.clear();
+      tokens = countJsonTokens(value);
+      itemTokens.set(key, tokens);
+    }
+    return tokens;
+  };
+  const responseTokenCount = (output: AutomaticMcpOutput) =>
+    countJsonTokens({ ...output, tools: [], unchanged: [] }) +
+    output.tools.reduce((sum, tool) => sum + cachedTokens(`full:${tool.name}:${tool.hash}`, tool), 0) +
+    output.unchanged.reduce((sum, tool) => sum + cachedTokens(`name:${tool.name}:${tool.hash}`, tool), 0);
   let gateway: Gateway | undefined;
 
   const observer: GatewayObserver = {
@@ -82,7 +99,7 @@ export function createGatewayMetrics(): GatewayMetrics {
       selectionSeconds.observe({ mode: event.mode }, event.durationMs / 1000);
       toolsReturned.observe({ kind: 'full' }, event.output.tools.length);
       toolsReturned.observe({ kind: 'unchanged' }, event.output.unchanged.length);
-      responseTokens.inc(countJsonTokens(event.output));
+      responseTokens.inc(responseTokenCount(event.output));
       if (gateway) {
         const key = `${event.profile.name}\u0000${event.output.etag}`;
         let tokens = catalogCache.get(key);
