@@ -71,10 +71,13 @@ export async function runLoad({ url, clients, calls, token, mix = demoMix }: Loa
   const endpoint = new URL(url);
   const headers: Record<string, string> = token !== undefined ? { Authorization: `Bearer ${token}` } : {};
   const rssBeforeBytes = await readRss(endpoint, headers);
+  const transports: StreamableHTTPClientTransport[] = [];
   const connected = await Promise.all(
     Array.from({ length: clients }, async () => {
       const client = new Client({ name: 'automcp-bench-load', version: '0.0.0' }, { capabilities: {} });
-      await client.connect(new StreamableHTTPClientTransport(endpoint, { requestInit: { headers } }));
+      const transport = new StreamableHTTPClientTransport(endpoint, { requestInit: { headers } });
+      transports.push(transport);
+      await client.connect(transport);
       return client;
     }),
   );
@@ -102,6 +105,8 @@ export async function runLoad({ url, clients, calls, token, mix = demoMix }: Loa
       }),
     );
   } finally {
+    // End the MCP sessions (DELETE) rather than leave them to the gateway's idle cleanup.
+    await Promise.allSettled(transports.map((transport) => transport.terminateSession()));
     await Promise.allSettled(connected.map((client) => client.close()));
   }
   const durationMs = performance.now() - started;

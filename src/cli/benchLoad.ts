@@ -3,7 +3,7 @@
  * throughput, latency percentiles, errors and the gateway's memory. Exits non-zero when any call failed.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { runLoad, type LatencySummary } from '../bench/load.js';
+import { runLoad, type LatencySummary, type LoadReport } from '../bench/load.js';
 
 function positive(value: string): number {
   const parsed = Number(value);
@@ -23,12 +23,20 @@ export function addLoadCommand(bench: Command): Command {
     .option('--json', 'print the report as JSON')
     .action(async (options: { url: string; clients: number; calls: number; token?: string; json?: boolean }) => {
       const token = options.token ?? (process.env.AUTOMCP_TOKEN || undefined);
-      const report = await runLoad({
-        url: options.url,
-        clients: options.clients,
-        calls: options.calls,
-        ...(token !== undefined ? { token } : {}),
-      });
+      let report: LoadReport;
+      try {
+        report = await runLoad({
+          url: options.url,
+          clients: options.clients,
+          calls: options.calls,
+          ...(token !== undefined ? { token } : {}),
+        });
+      } catch (error) {
+        // Most often the gateway is not running at --url, or the token is not a caller's.
+        process.stderr.write(`automcp bench load: cannot run against ${options.url}: ${(error as Error).message}\n`);
+        process.exitCode = 2;
+        return;
+      }
       if (options.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       } else {

@@ -4,11 +4,16 @@
  * stateless requests, MCP session lifecycle, health, metrics and 50 concurrent clients.
  */
 import { createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LoadReport } from '../../src/bench/load.js';
 import {
+  CLI_PATH,
+  REPO_ROOT,
   everythingServer,
   filesystemServer,
   makeTempDir,
@@ -23,6 +28,8 @@ import { runServeToExit } from '../helpers/rawServe.js';
 const TOKEN_A = 'alpha-secret-token-1111';
 const TOKEN_A_NEXT = 'alpha-secret-token-2222';
 const TOKEN_B = 'beta-secret-token-3333';
+const TOKEN_OPS = 'ops-secret-token-4444';
+const execFileAsync = promisify(execFile);
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 describe('serve --http with callers', () => {
@@ -47,11 +54,13 @@ describe('serve --http with callers', () => {
         callers: {
           alice: { profile: 'alpha', tokenEnv: ['AUTOMCP_TEST_TOKEN_A', 'AUTOMCP_TEST_TOKEN_A_NEXT'] },
           bob: { profile: 'beta', tokenSha256: sha256(TOKEN_B) },
+          ops: { profile: 'all', tokenSha256: sha256(TOKEN_OPS) },
         },
       },
       profiles: {
         alpha: { description: 'everything only', tools: { allow: ['everything.*'] } },
         beta: { description: 'everything and memory', tools: { allow: ['everything.*', 'memory.*'] } },
+        all: { description: 'every tool' },
       },
     });
     served = await startHttpServe({
@@ -250,13 +259,28 @@ describe('serve --http with callers', () => {
     expect(value('process_resident_memory_bytes')).toBeGreaterThan(10_000_000);
   });
 
+  it('runs `automcp bench load` against it and reports its figures', async () => {
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      [CLI_PATH, 'bench', 'load', '--url', served.mcpUrl, '--clients', '4', '--calls', '24', '--token', TOKEN_OPS, '--json'],
+      { cwd: REPO_ROOT, timeout: 120_000 },
+    );
+    const report = JSON.parse(stdout) as LoadReport;
+    expect(report.errorSamples).toEqual([]);
+    expect(report).toMatchObject({ clients: 4, calls: 24, errors: 0 });
+    expect(report.byTool.automatic_mcp.count + report.byTool.automatic_eval.count).toBe(24);
+    expect(report.byTool.automatic_mcp.count).toBe(9);
+    expect(report.latency.p99).toBeGreaterThanOrEqual(report.latency.p50);
+    expect(report.rssAfterBytes).toBeGreaterThan(10_000_000);
+  }, 120_000);
+
   it('logs JSON lines with runId and caller for both tools', () => {
     const lines = served.logLines();
     const selection = lines.find((line) => line.msg === 'automatic_mcp' && line.caller === 'bob');
     const evaluation = lines.find((line) => line.msg === 'automatic_eval' && line.caller === 'alice');
     expect(selection?.runId).toMatch(/^r_/);
     expect(evaluation?.runId).toMatch(/^r_/);
-    for (const token of [TOKEN_A, TOKEN_A_NEXT, TOKEN_B]) expect(served.process.stderr()).not.toContain(token);
+    for (const token of [TOKEN_A, TOKEN_A_NEXT, TOKEN_B, TOKEN_OPS]) expect(served.process.stderr()).not.toContain(token);
   });
 });
 
