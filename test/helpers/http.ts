@@ -6,7 +6,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { parseLogLines, waitFor, type LogLine } from './gateway.js';
-import { spawnServe, type RawServe } from './rawServe.js';
+import { spawnServe, type Exit, type RawServe } from './rawServe.js';
 
 /** A running HTTP gateway process. */
 export interface HttpServed {
@@ -17,7 +17,7 @@ export interface HttpServed {
   process: RawServe;
   logLines(): LogLine[];
   /** SIGTERM, then wait for the exit (SIGKILL after 10 s). */
-  stop(): Promise<void>;
+  stop(): Promise<Exit>;
 }
 
 /** Starts `serve --http --port 0 --config configDir ...extraArgs` and waits until it listens. */
@@ -47,8 +47,9 @@ export async function startHttpServe({
       async stop() {
         process.child.kill('SIGTERM');
         const timer = setTimeout(() => process.kill(), 10_000);
-        await process.exited;
+        const exit = await process.exited;
         clearTimeout(timer);
+        return exit;
       },
     };
   } catch (error) {

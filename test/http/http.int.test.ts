@@ -336,6 +336,11 @@ describe('serve --http start-up checks', () => {
         request.end('{}');
       });
       expect(rebound).toBe(403);
+      await connected.close();
+      connected = undefined;
+      // SIGTERM ends the process cleanly, with a log line saying why.
+      expect(await served.stop()).toEqual({ code: 0, signal: null });
+      expect(served.logLines().some((line) => line.msg === 'stopping' && line.reason === 'SIGTERM')).toBe(true);
     } finally {
       await connected?.close();
       await served.stop();
