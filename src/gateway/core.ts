@@ -17,7 +17,7 @@ import type { SelectionMode } from '../selection/graph.js';
 import type { Selector } from '../selection/selector.js';
 import type { SessionStore } from '../session/store.js';
 import type { ArgumentValidator } from './arguments.js';
-import type { EvalEvent, GatewayObserver, SelectionEvent } from './observer.js';
+import type { GatewayObserver } from './observer.js';
 import { suggestNames } from './suggest.js';
 import { parseAutomaticEvalInput, parseAutomaticMcpInput } from './tools.js';
 
@@ -135,14 +135,8 @@ export class GatewayCore {
       unchanged,
       totalAvailable: selection.view.tools.length,
     };
-    this.#notify('onSelection', {
-      runId,
-      caller: context.caller,
-      profile: context.profile,
-      mode: selection.mode,
-      durationMs,
-      output,
-    });
+    const event = { runId, caller: context.caller, profile: context.profile, mode: selection.mode, durationMs, output };
+    this.#notify((observer) => observer.onSelection?.(event));
     return output;
   }
 
@@ -166,16 +160,18 @@ export class GatewayCore {
         { runId, caller: context.caller, tool: event.toolName, server, outcome: event.outcome, ms: Math.round(durationMs) },
         'automatic_eval',
       );
-      this.#notify('onEval', { ...event, ...(server !== undefined ? { server } : {}), durationMs });
+      const report = { ...event, ...(server !== undefined ? { server } : {}), durationMs };
+      this.#notify((observer) => observer.onEval?.(report));
     }
   }
 
   /** Tells the observer, which must never break a call. */
-  #notify<K extends keyof GatewayObserver>(hook: K, event: K extends 'onSelection' ? SelectionEvent : EvalEvent): void {
+  #notify(report: (observer: GatewayObserver) => void): void {
+    if (!this.#observer) return;
     try {
-      (this.#observer?.[hook] as ((event: SelectionEvent | EvalEvent) => void) | undefined)?.call(this.#observer, event);
+      report(this.#observer);
     } catch (error) {
-      this.#logger.warn({ err: error, hook }, 'observer failed');
+      this.#logger.warn({ err: error }, 'observer failed');
     }
   }
 

@@ -87,6 +87,8 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     };
     await gateway.connect({ transport, profile: who.profile, caller: who.caller });
     await transport.handleRequest(req, res, body);
+    // An initialize the transport refused (bad headers, bad version) opened no session: nothing may linger.
+    if (transport.sessionId === undefined || !sessions.has(transport.sessionId)) await transport.close();
   };
 
   const serveStateless = async (req: IncomingMessage, res: ServerResponse, body: unknown, who: Authenticated) => {
