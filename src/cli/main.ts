@@ -10,6 +10,7 @@ import { addLoadCommand } from './benchLoad.js';
 import { demoCommand } from './demo.js';
 import { checkCommand, selectCommand, toolsCommand } from './inspect.js';
 import { serveCommand } from './serve.js';
+import { DEFAULT_HOST, DEFAULT_PORT } from './serveHttp.js';
 
 function integer(value: string): number {
   const parsed = Number(value);
@@ -38,8 +39,8 @@ program
   .option(...configOption)
   .option(...profileOption)
   .option('--http', 'serve Streamable HTTP at /mcp instead of stdio (callers and tokens from runtime.yaml)')
-  .option('--host <address>', 'address to listen on with --http', '127.0.0.1')
-  .option('--port <n>', 'port to listen on with --http (0: any free port)', port, 8931)
+  .option('--host <address>', 'address to listen on with --http', DEFAULT_HOST)
+  .option('--port <n>', 'port to listen on with --http (0: any free port)', port, DEFAULT_PORT)
   .option('--verbose', 'debug logging on stderr')
   .action(async (options) => serveCommand(options));
 
