@@ -11,6 +11,7 @@ export type { GatewayErrorCode } from './errors.js';
 export { createLogger } from './logging/logger.js';
 export type { Logger } from './logging/logger.js';
 export type { AutomaticMcpOutput, CallerContext } from './gateway/core.js';
+export type { EvalEvent, GatewayObserver, SelectionEvent } from './gateway/observer.js';
 export type { CatalogTool, ToolDefinition } from './catalog/types.js';
 export type { SessionKey, SessionStore } from './session/store.js';
 export type { TransportFactory } from './downstream/transport.js';

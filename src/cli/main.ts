@@ -6,13 +6,22 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { isConfigError } from '../errors.js';
 import { VERSION } from '../gateway/server.js';
+import { addLoadCommand } from './benchLoad.js';
 import { demoCommand } from './demo.js';
 import { checkCommand, selectCommand, toolsCommand } from './inspect.js';
 import { serveCommand } from './serve.js';
+import { DEFAULT_HOST, DEFAULT_PORT } from './serveHttp.js';
 
 function integer(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 1 || parsed > 50) throw new InvalidArgumentError('expected an integer from 1 to 50');
+  return parsed;
+}
+
+function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535)
+    throw new InvalidArgumentError('expected a port from 0 to 65535 (0: any free port)');
   return parsed;
 }
 
@@ -26,9 +35,12 @@ const profileOption = ['--profile <name>', 'caller profile (default: $AUTOMCP_PR
 
 program
   .command('serve')
-  .description('run the stdio MCP server (what an MCP client config starts)')
+  .description('run the stdio MCP server (what an MCP client config starts), or with --http the Streamable HTTP server')
   .option(...configOption)
   .option(...profileOption)
+  .option('--http', 'serve Streamable HTTP at /mcp instead of stdio (callers and tokens from runtime.yaml)')
+  .option('--host <address>', 'address to listen on with --http', DEFAULT_HOST)
+  .option('--port <n>', 'port to listen on with --http (0: any free port)', port, DEFAULT_PORT)
   .option('--verbose', 'debug logging on stderr')
   .action(async (options) => serveCommand(options));
 
@@ -78,6 +90,8 @@ program
   .action(async (options) => {
     process.exitCode = await demoCommand(options);
   });
+
+addLoadCommand(program.command('bench').description('measure the gateway'));
 
 try {
   await program.parseAsync(process.argv);

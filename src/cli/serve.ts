@@ -5,9 +5,11 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { createGateway } from '../gateway/create.js';
 import { loadAll, type ConfigOptions } from './context.js';
+import { serveHttpCommand, type ServeHttpOptions } from './serveHttp.js';
 
-/** Runs until the client goes away. */
-export async function serveCommand(options: ConfigOptions): Promise<void> {
+/** Runs until the client goes away (stdio), or until SIGINT/SIGTERM with `--http`. */
+export async function serveCommand(options: ConfigOptions & ServeHttpOptions & { http?: boolean }): Promise<void> {
+  if (options.http) return serveHttpCommand(options);
   // Fail closed before anything starts: a bad config or an unknown profile stops here.
   const { config, profile, logger } = await loadAll(options);
   const gateway = await createGateway({ config, logger });

@@ -13,6 +13,14 @@ import { PROFILE_NAME, profileSchema, runtimeSchema, type LlmConfig, type Profil
 /** A validated downstream server entry, with its name and paths resolved against runtime.yaml. */
 export type ServerSpec = ServerConfig & { name: string };
 
+/** A validated `callers.<name>` entry; token sources are always lists, digests lower-case. */
+export interface CallerSpec {
+  name: string;
+  profile: string;
+  tokenEnv: string[];
+  tokenSha256: string[];
+}
+
 /** The validated runtime, ready to wire a gateway from. */
 export interface RuntimeConfig {
   /** Absolute path of the runtime.yaml that was read. */
@@ -24,6 +32,8 @@ export interface RuntimeConfig {
   selector: { candidates: number; llm?: LlmConfig };
   session: { ttlSeconds: number; maxSessions: number };
   logging: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  /** HTTP callers; empty when none are configured. */
+  callers: CallerSpec[];
 }
 
 /** A validated profile; `name` is its file name without `.yaml`. */
@@ -64,6 +74,12 @@ export function parseRuntime({ file, text, env = process.env }: { file: string; 
     selector: data.selector,
     session: data.session,
     logging: data.logging,
+    callers: Object.entries(data.callers).map(([name, caller]) => ({
+      name,
+      profile: caller.profile,
+      tokenEnv: [caller.tokenEnv ?? []].flat(),
+      tokenSha256: [caller.tokenSha256 ?? []].flat().map((hex) => hex.toLowerCase()),
+    })),
   };
 }
 

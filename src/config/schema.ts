@@ -77,6 +77,36 @@ export const llmSchema = z.strictObject({
   temperature: z.preprocess(fromText, z.number().min(0).max(2)).optional(),
 });
 
+/** Caller names appear in logs, metrics and session keys; the same alphabet as profile names. */
+export const CALLER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+  .describe('the name of an environment variable');
+const sha256Hex = z
+  .string()
+  .regex(/^[0-9a-fA-F]{64}$/)
+  .describe('64 hex characters: the SHA-256 of the token');
+/** One value or a list of them: a list lets a caller hold two tokens while one is being rotated out. */
+const oneOrMore = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]);
+
+/** `callers.<name>`: who may call the HTTP gateway, with which bearer token(s), under which profile. */
+export const callerSchema = z
+  .strictObject({
+    profile: z.string().regex(PROFILE_NAME).describe('a profile name (a file in profilesDir without .yaml)'),
+    tokenEnv: oneOrMore(envName).optional(),
+    tokenSha256: oneOrMore(sha256Hex).optional(),
+  })
+  .superRefine((caller, ctx) => {
+    if (caller.tokenEnv === undefined && caller.tokenSha256 === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected `tokenEnv` (an environment variable holding the token) or `tokenSha256`',
+      });
+    }
+  });
+
 /** runtime.yaml as a whole. */
 export const runtimeSchema = z.strictObject({
   version: z.preprocess(fromText, z.literal(1)).describe('1'),
@@ -101,6 +131,9 @@ export const runtimeSchema = z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     })
     .prefault({}),
+  callers: z
+    .record(z.string().regex(CALLER_NAME, 'expected a caller name matching [A-Za-z0-9_-]{1,64}'), callerSchema)
+    .default({}),
 });
 
 const globList = z.array(z.string().min(1)).describe('a list of globs over qualified tool names');
@@ -128,6 +161,8 @@ export const profileSchema = z.strictObject({
 
 /** One validated `servers.<name>` entry. */
 export type ServerConfig = z.infer<typeof serverSchema>;
+/** One validated `callers.<name>` entry. */
+export type CallerConfig = z.infer<typeof callerSchema>;
 /** Validated `selector.llm`. */
 export type LlmConfig = z.infer<typeof llmSchema>;
 /** Validated runtime.yaml, before paths are resolved. */

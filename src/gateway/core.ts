@@ -17,6 +17,7 @@ import type { SelectionMode } from '../selection/graph.js';
 import type { Selector } from '../selection/selector.js';
 import type { SessionStore } from '../session/store.js';
 import type { ArgumentValidator } from './arguments.js';
+import type { GatewayObserver } from './observer.js';
 import { suggestNames } from './suggest.js';
 import { parseAutomaticEvalInput, parseAutomaticMcpInput } from './tools.js';
 
@@ -57,6 +58,7 @@ export class GatewayCore {
   readonly #newRunId: () => string;
   readonly #serverTimeouts: ReadonlyMap<string, number>;
   readonly #ready: () => Promise<unknown>;
+  readonly #observer: GatewayObserver | undefined;
 
   constructor(options: {
     catalog: Catalog;
@@ -73,7 +75,10 @@ export class GatewayCore {
      * grace period ran out, so one slow server cannot hold every selection hostage.
      */
     ready?: () => Promise<unknown>;
+    /** Told once per tool call (metrics); optional. */
+    observer?: GatewayObserver;
   }) {
+    this.#observer = options.observer;
     this.#ready = options.ready ?? (async () => undefined);
     this.#catalog = options.catalog;
     this.#views = options.views;
@@ -108,6 +113,7 @@ export class GatewayCore {
       else tools.push({ ...tool.definition, hash: tool.hash });
     }
     if (tools.length > 0) await this.#sessions.record(key, tools);
+    const durationMs = performance.now() - started;
     this.#logger.info(
       {
         runId,
@@ -117,13 +123,13 @@ export class GatewayCore {
         chosen: selection.tools.map((tool) => tool.name),
         full: tools.length,
         unchanged: unchanged.length,
-        ms: Math.round((performance.now() - started) * 10) / 10,
         // The model's part of the run: its choice and reasons, latency, token usage, or why it fell back.
         ...(selection.llm ? { llm: selection.llm } : {}),
+        ms: Math.round(durationMs * 10) / 10,
       },
       'automatic_mcp',
     );
-    return {
+    const output: AutomaticMcpOutput = {
       runId,
       mode: selection.mode,
       etag: selection.view.etag,
@@ -131,10 +137,52 @@ export class GatewayCore {
       unchanged,
       totalAvailable: selection.view.tools.length,
     };
+    const event = { runId, caller: context.caller, profile: context.profile, mode: selection.mode, durationMs, output };
+    this.#notify((observer) => observer.onSelection?.(event));
+    return output;
   }
 
   /** `automatic_eval`: profile check, argument validation, forwarding. */
   async automaticEval(raw: unknown, context: CallerContext, request: EvalRequestContext = {}): Promise<CallToolResult> {
+    const runId = this.#newRunId();
+    const started = performance.now();
+    const requested = (raw as { toolName?: unknown } | undefined)?.toolName;
+    const event = { runId, caller: context.caller, toolName: typeof requested === 'string' ? requested : '', outcome: 'ok' };
+    let server: string | undefined;
+    try {
+      const result = await this.#evaluate(raw, context, request, (name) => (server = name));
+      if (result.isError) event.outcome = 'tool_error';
+      return result;
+    } catch (error) {
+      event.outcome = error instanceof GatewayError ? error.code : 'cancelled';
+      throw error;
+    } finally {
+      const durationMs = performance.now() - started;
+      this.#logger.info(
+        { runId, caller: context.caller, tool: event.toolName, server, outcome: event.outcome, ms: Math.round(durationMs) },
+        'automatic_eval',
+      );
+      const report = { ...event, ...(server !== undefined ? { server } : {}), durationMs };
+      this.#notify((observer) => observer.onEval?.(report));
+    }
+  }
+
+  /** Tells the observer, which must never break a call. */
+  #notify(report: (observer: GatewayObserver) => void): void {
+    if (!this.#observer) return;
+    try {
+      report(this.#observer);
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'observer failed');
+    }
+  }
+
+  async #evaluate(
+    raw: unknown,
+    context: CallerContext,
+    request: EvalRequestContext,
+    resolved: (server: string) => void,
+  ): Promise<CallToolResult> {
     const input = parseAutomaticEvalInput(raw);
     // No wait for every server here: the target's own start is awaited below when it is not up yet.
     let view = this.#views.forProfile(context.profile);
@@ -154,6 +202,7 @@ export class GatewayCore {
         },
       );
     }
+    resolved(tool.server);
     const violations = this.#validator.validate(tool, input.arguments);
     if (violations.length > 0) {
       throw new GatewayError(
@@ -165,27 +214,15 @@ export class GatewayCore {
     // The smaller of the server's and the profile's timeouts wins; a server without one defers to the profile.
     const timeoutMs = Math.min(this.#serverTimeouts.get(tool.server) ?? Infinity, context.profile.eval.timeoutMs);
     const started = performance.now();
-    let outcome = 'ok';
-    try {
-      const result = await this.#registry.call(tool.server, {
-        tool: tool.tool,
-        arguments: input.arguments,
-        timeoutMs,
-        ...(request.signal ? { signal: request.signal } : {}),
-        ...(request.onProgress ? { onProgress: request.onProgress } : {}),
-      });
-      if (result.isError) outcome = 'tool_error';
-      const durationMs = Math.round(performance.now() - started);
-      return { ...result, _meta: { ...result._meta, 'automcp/server': tool.server, 'automcp/durationMs': durationMs } };
-    } catch (error) {
-      outcome = error instanceof GatewayError ? error.code : 'cancelled';
-      throw error;
-    } finally {
-      this.#logger.info(
-        { caller: context.caller, tool: tool.name, outcome, ms: Math.round(performance.now() - started) },
-        'automatic_eval',
-      );
-    }
+    const result = await this.#registry.call(tool.server, {
+      tool: tool.tool,
+      arguments: input.arguments,
+      timeoutMs,
+      ...(request.signal ? { signal: request.signal } : {}),
+      ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+    });
+    const durationMs = Math.round(performance.now() - started);
+    return { ...result, _meta: { ...result._meta, 'automcp/server': tool.server, 'automcp/durationMs': durationMs } };
   }
 
   /**

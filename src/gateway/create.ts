@@ -21,6 +21,7 @@ import { MemorySessionStore, type Clock } from '../session/memory.js';
 import type { SessionStore } from '../session/store.js';
 import { ArgumentValidator } from './arguments.js';
 import { GatewayCore } from './core.js';
+import type { GatewayObserver } from './observer.js';
 import { createGatewayServer } from './server.js';
 
 /** A wired gateway: start it, connect upstream transports to it, close it. */
@@ -33,6 +34,8 @@ export interface Gateway {
   readonly selectorState: SelectorState;
   /** Sends one small selection request to the chat model; without a model, reports why there is none. */
   probeSelector(): Promise<ProbeResult>;
+  /** What each session was sent; its size is the active-sessions figure. */
+  readonly sessions: SessionStore;
   /**
    * Starts every downstream server once; resolves with their states (failures included). The first
    * tool call waits for it, so a gateway that was never started explicitly starts on first use.
@@ -58,6 +61,8 @@ export interface GatewayOptions {
   chatModel?: BaseChatModel;
   /** Where the key named by `selector.llm.apiKeyEnv` is read (default `process.env`). */
   env?: Readonly<Record<string, string | undefined>>;
+  /** Told once per tool call, e.g. by metrics. */
+  observer?: GatewayObserver;
 }
 
 /** Default wait of a selection for servers that are still starting. */
@@ -122,6 +127,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     newRunId: () => `r_${newId()}`,
     ready,
+    ...(options.observer ? { observer: options.observer } : {}),
     serverTimeouts: new Map(
       config.servers.flatMap((server) => (server.timeoutMs ? [[server.name, server.timeoutMs] as const] : [])),
     ),
@@ -142,6 +148,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     selector,
     selectorState: selectorModel.state,
     probeSelector: () => llm.probe(),
+    sessions,
     start,
     async connect({ transport, profile, caller, connectionId }) {
       // The default session is the connection; '#' is outside the sessionId alphabet, so no explicit id can collide with it.

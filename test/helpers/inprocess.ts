@@ -26,6 +26,7 @@ import type { TransportFactory } from '../../src/downstream/transport.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway/create.js';
 import type { AutomaticMcpOutput } from '../../src/gateway/core.js';
 import { createLogger, type Logger } from '../../src/logging/logger.js';
+import type { GatewayObserver } from '../../src/gateway/observer.js';
 import type { Clock } from '../../src/session/memory.js';
 
 /** What a fake tool's handler receives besides its arguments. */
@@ -152,12 +153,15 @@ export async function startInProcessGateway({
   config,
   fail,
   gatewayOptions = {},
+  observer,
 }: {
   servers: readonly FakeDownstream[];
   config?: RuntimeConfig;
   fail?: ReadonlySet<string>;
   /** More createGateway options: a chat model, the environment its key is read from, a logger. */
   gatewayOptions?: Pick<GatewayOptions, 'chatModel' | 'env' | 'logger'>;
+  /** Told once per tool call. */
+  observer?: GatewayObserver;
 }): Promise<InProcessGateway> {
   const clock = new FakeClock();
   let counter = 0;
@@ -167,6 +171,7 @@ export async function startInProcessGateway({
     clock,
     newId: () => (counter++).toString(16).padStart(8, '0'),
     ...gatewayOptions,
+    ...(observer ? { observer } : {}),
   });
   await gateway.start();
   const clients: Client[] = [];

@@ -1,0 +1,78 @@
+/**
+ * `automcp serve --http`: the gateway for many callers over Streamable HTTP. Start-up fails closed —
+ * a caller with an unknown profile or an unset token variable, or a non-loopback address with no
+ * callers, stops here with what to fix. SIGINT/SIGTERM close MCP sessions, then every child.
+ */
+import { ConfigError } from '../errors.js';
+import { createGateway } from '../gateway/create.js';
+import { createCallerAuth, isLoopbackHost } from '../http/auth.js';
+import { createGatewayMetrics } from '../http/metrics.js';
+import { startHttpGateway } from '../http/server.js';
+import { loadAll, type ConfigOptions } from './context.js';
+
+/** Options of `serve --http`. */
+export interface ServeHttpOptions extends ConfigOptions {
+  host?: string;
+  port?: number;
+}
+
+/** The default address: only this machine can reach it. */
+export const DEFAULT_HOST = '127.0.0.1';
+/** The default port. */
+export const DEFAULT_PORT = 8931;
+
+/** Serves until SIGINT or SIGTERM. */
+export async function serveHttpCommand(options: ServeHttpOptions): Promise<void> {
+  const { config, profile, logger } = await loadAll(options);
+  const host = options.host ?? DEFAULT_HOST;
+  if (config.callers.length === 0 && !isLoopbackHost(host)) {
+    throw new ConfigError(config.file, [
+      `refusing to listen on ${host} with no callers: anyone who can reach it could use every tool of profile "${profile.name}". ` +
+        'Add a `callers:` section (e.g. `callers: {me: {profile: default, tokenEnv: AUTOMCP_TOKEN}}`) or use --host 127.0.0.1',
+    ]);
+  }
+  const auth = await createCallerAuth({ config, fallback: profile });
+  const metrics = createGatewayMetrics();
+  const gateway = await createGateway({ config, logger, observer: metrics.observer });
+  let ready = false;
+  const http = await startHttpGateway({
+    gateway,
+    auth,
+    logger,
+    metrics,
+    host,
+    port: options.port ?? DEFAULT_PORT,
+    isReady: () => ready,
+    idleMs: config.session.ttlSeconds * 1000,
+  });
+  logger.info(
+    {
+      url: http.url,
+      port: http.port,
+      callers: auth.required ? auth.callers : undefined,
+      profile: auth.required ? undefined : profile.name,
+      config: config.file,
+    },
+    'automcp serving on http',
+  );
+
+  let stopping = false;
+  const stop = async (reason: string, code = 0) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ reason }, 'stopping');
+    await http.close().catch(() => undefined);
+    await gateway.close().catch(() => undefined);
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception');
+    void stop('crash', 1);
+  });
+
+  const status = await gateway.start();
+  ready = true;
+  logger.info({ servers: status.map((s) => `${s.name}:${s.state}:${s.tools}`) }, 'downstream servers started');
+}

@@ -1,0 +1,38 @@
+/**
+ * A seam for observing the two tools without the core knowing who listens: metrics (http/metrics.ts)
+ * plug in here, so the transport-free core never imports a metrics library. Each call reports once.
+ */
+import type { Profile } from '../config/load.js';
+import type { SelectionMode } from '../selection/graph.js';
+import type { AutomaticMcpOutput } from './core.js';
+
+/** One finished `automatic_mcp` call. */
+export interface SelectionEvent {
+  runId: string;
+  caller: string;
+  profile: Profile;
+  mode: SelectionMode;
+  /** Wall time of the selection itself (after start-up waiting), in milliseconds. */
+  durationMs: number;
+  /** What the caller received: full definitions in `tools`, names only in `unchanged`. */
+  output: AutomaticMcpOutput;
+}
+
+/** One finished `automatic_eval` call, successful or not. */
+export interface EvalEvent {
+  runId: string;
+  caller: string;
+  /** The qualified tool name as requested. */
+  toolName: string;
+  /** The downstream server, when the name resolved to a tool this caller may use. */
+  server?: string;
+  /** `ok`, `tool_error` (the tool itself reported isError), `cancelled`, or a gateway error code. */
+  outcome: string;
+  durationMs: number;
+}
+
+/** Callbacks the core calls once per tool call; both optional. They must not throw (failures are logged). */
+export interface GatewayObserver {
+  onSelection?(event: SelectionEvent): void;
+  onEval?(event: EvalEvent): void;
+}

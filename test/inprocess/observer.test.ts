@@ -1,0 +1,83 @@
+/**
+ * The observer seam of the core: each tool call is reported exactly once with its runId, caller,
+ * mode or server, outcome and duration; an observer that throws never breaks a call.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { EvalEvent, SelectionEvent } from '../../src/gateway/observer.js';
+import {
+  automaticMcp,
+  callTool,
+  errorPayload,
+  FakeDownstream,
+  makeProfile,
+  startInProcessGateway,
+  textOf,
+  toolDefinition,
+  type InProcessGateway,
+} from '../helpers/inprocess.js';
+
+const math = () =>
+  new FakeDownstream('math', [
+    {
+      definition: toolDefinition('add', 'Add two numbers and return the sum.', {
+        inputSchema: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } }, required: ['a', 'b'] },
+      }),
+      handler: (args) => ({ content: [{ type: 'text', text: String(Number(args.a) + Number(args.b)) }] }),
+    },
+    {
+      definition: toolDefinition('fail', 'A tool that reports failure.'),
+      handler: () => ({ isError: true, content: [{ type: 'text', text: 'nope' }] }),
+    },
+  ]);
+
+describe('the gateway observer', () => {
+  let running: InProcessGateway | undefined;
+  afterEach(async () => running?.close());
+
+  it('reports each selection and each eval once, with caller, runId, mode, server and outcome', async () => {
+    const selections: SelectionEvent[] = [];
+    const evals: EvalEvent[] = [];
+    running = await startInProcessGateway({
+      servers: [math()],
+      observer: { onSelection: (event) => selections.push(event), onEval: (event) => evals.push(event) },
+    });
+    const client = await running.connect(makeProfile('default'), { caller: 'carol' });
+    const output = await automaticMcp(client, { query: 'add two numbers' });
+    expect(selections).toHaveLength(1);
+    expect(selections[0]).toMatchObject({ runId: output.runId, caller: 'carol', mode: 'lexical', output });
+    expect(selections[0]!.profile.name).toBe('default');
+    expect(selections[0]!.durationMs).toBeGreaterThanOrEqual(0);
+
+    expect(textOf(await callTool(client, 'automatic_eval', { toolName: 'math.add', arguments: { a: 2, b: 3 } }))).toBe('5');
+    await callTool(client, 'automatic_eval', { toolName: 'math.fail' });
+    errorPayload(await callTool(client, 'automatic_eval', { toolName: 'math.add', arguments: { a: 'x' } }));
+    errorPayload(await callTool(client, 'automatic_eval', { toolName: 'math.nothing' }));
+    errorPayload(await callTool(client, 'automatic_eval', { arguments: {} }));
+    expect(evals.map((event) => [event.toolName, event.server, event.outcome])).toEqual([
+      ['math.add', 'math', 'ok'],
+      ['math.fail', 'math', 'tool_error'],
+      ['math.add', 'math', 'INVALID_ARGUMENTS'],
+      ['math.nothing', undefined, 'TOOL_NOT_FOUND'],
+      ['', undefined, 'INVALID_INPUT'],
+    ]);
+    expect(evals.every((event) => event.caller === 'carol' && /^r_/.test(event.runId))).toBe(true);
+    expect(new Set(evals.map((event) => event.runId)).size).toBe(evals.length);
+  });
+
+  it('keeps answering when the observer throws', async () => {
+    running = await startInProcessGateway({
+      servers: [math()],
+      observer: {
+        onSelection: () => {
+          throw new Error('observer broke');
+        },
+        onEval: () => {
+          throw new Error('observer broke');
+        },
+      },
+    });
+    const client = await running.connect(makeProfile('default'));
+    expect((await automaticMcp(client, { query: 'add two numbers' })).tools.length).toBeGreaterThan(0);
+    expect(textOf(await callTool(client, 'automatic_eval', { toolName: 'math.add', arguments: { a: 1, b: 1 } }))).toBe('2');
+  });
+});
