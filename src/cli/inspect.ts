@@ -58,7 +58,8 @@ export async function toolsCommand(options: ConfigOptions & { json?: boolean }):
 
 /**
  * `automcp check`: validates runtime.yaml and every profile, connects to every server, reports tools per
- * server; exit code 1 when a profile is invalid or a server fails.
+ * server and whether the session store answers; exit code 1 when a profile is invalid, a server fails or
+ * the session store (Redis) does not answer.
  */
 export async function checkCommand(options: ConfigOptions & { json?: boolean }): Promise<number> {
   return withGateway(options, async (gateway, { config, profile }) => {
@@ -76,9 +77,10 @@ export async function checkCommand(options: ConfigOptions & { json?: boolean }):
       }),
     );
     const badProfiles = profiles.filter((entry) => !entry.ok);
+    const sessions = (await gateway.sessions.status?.()) ?? { store: config.session.store, ok: true, detail: '' };
     if (options.json) {
       process.stdout.write(
-        `${JSON.stringify({ config: config.file, profile: profile.name, profiles, servers: status }, null, 2)}\n`,
+        `${JSON.stringify({ config: config.file, profile: profile.name, profiles, servers: status, sessions }, null, 2)}\n`,
       );
     } else {
       process.stdout.write(`config ${config.file} is valid; serving profile ${profile.name}\n`);
@@ -89,11 +91,12 @@ export async function checkCommand(options: ConfigOptions & { json?: boolean }):
         const detail = server.state === 'up' ? `${server.tools} tools` : `FAILED: ${server.lastError ?? server.state}`;
         process.stdout.write(`  ${server.state === 'up' ? 'ok ' : 'ERR'} ${server.name.padEnd(20)} ${detail}\n`);
       }
+      process.stdout.write(`  ${sessions.ok ? 'ok ' : 'ERR'} session store ${sessions.store}: ${sessions.detail}\n`);
       process.stdout.write(
         `selector: lexical (${config.selector.candidates} candidates)${config.selector.llm ? '; selector.llm is set but not used by this build' : ''}\n`,
       );
     }
-    return failed.length === 0 && badProfiles.length === 0 ? 0 : 1;
+    return failed.length === 0 && badProfiles.length === 0 && sessions.ok ? 0 : 1;
   });
 }
 

@@ -15,6 +15,7 @@ import { GatewayError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { SelectionMode } from '../selection/graph.js';
 import type { Selector } from '../selection/selector.js';
+import { FallbackSessions } from '../session/fallback.js';
 import type { SessionStore } from '../session/store.js';
 import type { ArgumentValidator } from './arguments.js';
 import { suggestNames } from './suggest.js';
@@ -50,7 +51,7 @@ export class GatewayCore {
   readonly #catalog: Catalog;
   readonly #views: CallerViews;
   readonly #selector: Selector;
-  readonly #sessions: SessionStore;
+  readonly #sessions: FallbackSessions;
   readonly #registry: DownstreamRegistry;
   readonly #validator: ArgumentValidator;
   readonly #logger: Logger;
@@ -78,7 +79,8 @@ export class GatewayCore {
     this.#catalog = options.catalog;
     this.#views = options.views;
     this.#selector = options.selector;
-    this.#sessions = options.sessions;
+    // A failing store (Redis down) degrades to full definitions; it never becomes a tool error.
+    this.#sessions = new FallbackSessions({ store: options.sessions, logger: options.logger });
     this.#registry = options.registry;
     this.#validator = options.validator;
     this.#logger = options.logger;
@@ -94,19 +96,20 @@ export class GatewayCore {
     const runId = this.#newRunId();
     const started = performance.now();
     const key = { caller: context.caller, sessionId: input.sessionId ?? context.connectionId };
-    if (input.fresh) await this.#sessions.forget(key);
     const selection = await this.#selector.select({
       query: input.query,
       profile: context.profile,
       limit: input.limit ?? context.profile.selection.limit,
     });
-    const sent = await this.#sessions.sent(key);
+    // `fresh`: the agent lost what it was sent, so nothing counts as held, and the session starts over.
+    const sent = input.fresh ? new Map<string, string>() : await this.#sessions.sent(key);
     const tools: AutomaticMcpOutput['tools'] = [];
     const unchanged: AutomaticMcpOutput['unchanged'] = [];
     for (const tool of selection.tools) {
       if (sent.get(tool.name) === tool.hash) unchanged.push({ name: tool.name, hash: tool.hash });
       else tools.push({ ...tool.definition, hash: tool.hash });
     }
+    if (input.fresh) await this.#sessions.forget(key);
     if (tools.length > 0) await this.#sessions.record(key, tools);
     this.#logger.info(
       {
@@ -117,6 +120,7 @@ export class GatewayCore {
         chosen: selection.tools.map((tool) => tool.name),
         full: tools.length,
         unchanged: unchanged.length,
+        ...(this.#sessions.degraded ? { sessionStore: 'unavailable' } : {}),
         ms: Math.round((performance.now() - started) * 10) / 10,
       },
       'automatic_mcp',

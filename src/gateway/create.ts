@@ -14,7 +14,8 @@ import { DownstreamRegistry, type ServerStatus } from '../downstream/registry.js
 import { createTransportFactory, type TransportFactory } from '../downstream/transport.js';
 import { createSilentLogger, type Logger } from '../logging/logger.js';
 import { GraphSelector, type Selector } from '../selection/selector.js';
-import { MemorySessionStore, type Clock } from '../session/memory.js';
+import { createSessionStore } from '../session/create.js';
+import type { Clock } from '../session/memory.js';
 import type { SessionStore } from '../session/store.js';
 import { ArgumentValidator } from './arguments.js';
 import { GatewayCore } from './core.js';
@@ -26,6 +27,8 @@ export interface Gateway {
   readonly catalog: Catalog;
   readonly registry: DownstreamRegistry;
   readonly selector: Selector;
+  /** Where sessions are remembered (memory, or Redis shared with other processes). */
+  readonly sessions: SessionStore;
   /**
    * Starts every downstream server once; resolves with their states (failures included). The first
    * tool call waits for it, so a gateway that was never started explicitly starts on first use.
@@ -33,7 +36,7 @@ export interface Gateway {
   start(): Promise<ServerStatus[]>;
   /** Serves one upstream connection for `profile`. `caller` defaults to the profile's name. */
   connect(options: { transport: Transport; profile: Profile; caller?: string; connectionId?: string }): Promise<Server>;
-  /** Closes upstream connections and stops every downstream server. */
+  /** Closes upstream connections, stops every downstream server and closes the session store it built. */
   close(): Promise<void>;
 }
 
@@ -69,8 +72,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     now,
   });
   const selector = new GraphSelector({ catalog, views, candidates: config.selector.candidates });
+  // A store built here is closed here; an injected one belongs to whoever injected it.
+  const ownSessions = options.sessions === undefined;
   const sessions =
-    options.sessions ?? new MemorySessionStore({ ...config.session, ...(options.clock ? { clock: options.clock } : {}) });
+    options.sessions ??
+    (await createSessionStore({ session: config.session, logger, ...(options.clock ? { clock: options.clock } : {}) }));
   let started: Promise<ServerStatus[]> | undefined;
   let startedAt = 0;
   const start = () => {
@@ -114,6 +120,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     catalog,
     registry,
     selector,
+    sessions,
     start,
     async connect({ transport, profile, caller, connectionId }) {
       // The default session is the connection; '#' is outside the sessionId alphabet, so no explicit id can collide with it.
@@ -127,6 +134,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     async close() {
       await Promise.allSettled([...servers].map((server) => server.close()));
       await registry.close();
+      if (ownSessions) await sessions.close?.();
     },
   };
 }

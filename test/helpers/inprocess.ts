@@ -24,7 +24,9 @@ import { profileSchema } from '../../src/config/schema.js';
 import type { TransportFactory } from '../../src/downstream/transport.js';
 import { createGateway, type Gateway } from '../../src/gateway/create.js';
 import type { AutomaticMcpOutput } from '../../src/gateway/core.js';
+import type { Logger } from '../../src/logging/logger.js';
 import type { Clock } from '../../src/session/memory.js';
+import type { SessionStore } from '../../src/session/store.js';
 
 /** What a fake tool's handler receives besides its arguments. */
 export type HandlerExtra = RequestHandlerExtra<ServerRequest, ServerNotification> & {
@@ -149,10 +151,15 @@ export async function startInProcessGateway({
   servers,
   config,
   fail,
+  sessions,
+  logger,
 }: {
   servers: readonly FakeDownstream[];
   config?: RuntimeConfig;
   fail?: ReadonlySet<string>;
+  /** A session store instead of the configured one. */
+  sessions?: SessionStore;
+  logger?: Logger;
 }): Promise<InProcessGateway> {
   const clock = new FakeClock();
   let counter = 0;
@@ -161,6 +168,8 @@ export async function startInProcessGateway({
     transports: inMemoryTransports(servers, fail ? { fail } : {}),
     clock,
     newId: () => (counter++).toString(16).padStart(8, '0'),
+    ...(sessions ? { sessions } : {}),
+    ...(logger ? { logger } : {}),
   });
   await gateway.start();
   const clients: Client[] = [];
