@@ -4,7 +4,9 @@
  * Callers close what they start in `finally` (or afterAll).
  */
 import type { ToolDefinition } from '../../src/catalog/types.js';
+import { execFile } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
@@ -86,6 +88,23 @@ export async function serveGateway({
     throw new Error(`automcp serve did not start: ${(error as Error).message}\nstderr:\n${captured}`, { cause: error });
   }
   return served;
+}
+
+/** Runs the built CLI once (`check`, `select`, …); resolves with its exit code and output whatever the code. */
+export async function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI_PATH, ...args], {
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
 }
 
 /** JSON log records among stderr lines; other lines are skipped. */

@@ -12,7 +12,7 @@ import { delay } from './gateway.js';
 
 /** A running (or stopped) redis-server owned by one test file. */
 export interface RedisServer {
-  /** `redis://127.0.0.1:<port>`. */
+  /** `redis://127.0.0.1:<port>`, with the password when there is one. */
   readonly url: string;
   readonly port: number;
   /** Stops the server (SIGTERM, waits for exit). Its data is gone: persistence is off. */
@@ -25,8 +25,8 @@ export interface RedisServer {
 
 const READY_TIMEOUT_MS = 20_000;
 
-/** Starts a redis-server on a free loopback port. */
-export async function startRedisServer(): Promise<RedisServer> {
+/** Starts a redis-server on a free loopback port; with `password`, clients must authenticate. */
+export async function startRedisServer({ password }: { password?: string } = {}): Promise<RedisServer> {
   const dir = await makeTempDir('automcp-redis-');
   let child: ChildProcess | undefined;
   let output = '';
@@ -37,7 +37,10 @@ export async function startRedisServer(): Promise<RedisServer> {
     output = '';
     const started = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', ''],
+      [
+        ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', ''],
+        ...(password !== undefined ? ['--requirepass', password] : []),
+      ],
       { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     started.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -57,7 +60,7 @@ export async function startRedisServer(): Promise<RedisServer> {
     for (;;) {
       const failure = await Promise.race([exited, delay(100).then(() => undefined)]);
       if (failure !== undefined) throw new Error(failure);
-      if (await answersPing(port)) return;
+      if (await answersPing(port, password)) return;
       if (Date.now() > deadline) {
         started.kill('SIGKILL');
         throw new Error(`redis-server on port ${port} did not answer PING within ${READY_TIMEOUT_MS} ms:\n${output}`);
@@ -90,7 +93,7 @@ export async function startRedisServer(): Promise<RedisServer> {
     await exited;
   };
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${password !== undefined ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${port}`,
     port,
     stop,
     start: () => launch(port),
@@ -102,8 +105,8 @@ export async function startRedisServer(): Promise<RedisServer> {
   };
 }
 
-/** Sends the inline command `PING` and resolves true on `+PONG`. */
-function answersPing(port: number): Promise<boolean> {
+/** Sends the inline commands `AUTH` (with a password) and `PING`, and resolves true on `+PONG`. */
+function answersPing(port: number, password: string | undefined): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     let reply = '';
@@ -112,10 +115,12 @@ function answersPing(port: number): Promise<boolean> {
       resolve(ok);
     };
     socket.setTimeout(2_000, () => finish(false));
-    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('connect', () => socket.write(`${password !== undefined ? `AUTH ${password}\r\n` : ''}PING\r\n`));
+    const expected = password !== undefined ? 2 : 1;
     socket.on('data', (chunk: Buffer) => {
       reply += chunk.toString('utf8');
-      if (reply.includes('\r\n')) finish(reply.startsWith('+PONG'));
+      const lines = reply.split('\r\n').slice(0, -1);
+      if (lines.length >= expected) finish(lines[expected - 1] === '+PONG');
     });
     socket.on('error', () => finish(false));
   });
