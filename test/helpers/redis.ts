@@ -1,7 +1,7 @@
 /**
  * A real `redis-server` for tests: started on a free loopback port in a temp dir with persistence off,
  * ready once it answers PING, and stoppable and restartable mid-test on the same port (so a client's URL
- * keeps working across an outage). Tests stop it in afterAll; the process is also killed if the test
+ * keeps working across an outage), or paused so that it stops answering without closing connections. Tests stop it in afterAll; the process is also killed if the test
  * process exits first. Needs the Debian package redis-server (`scripts/ensure-redis.sh` installs it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -19,6 +19,10 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Starts it again on the same port and waits until it answers PING. */
   start(): Promise<void>;
+  /** Freezes the process (SIGSTOP): connections stay open but nothing answers, as behind a dead network. */
+  pause(): void;
+  /** Lets a paused server run again (SIGCONT). */
+  resume(): void;
   /** Stops it and removes its temp dir. */
   close(): Promise<void>;
 }
@@ -85,6 +89,7 @@ export async function startRedisServer({ password }: { password?: string } = {})
   }
 
   const stop = async () => {
+    child?.kill('SIGCONT');
     const running = child;
     child = undefined;
     if (!running || running.exitCode !== null || running.signalCode !== null) return;
@@ -97,6 +102,8 @@ export async function startRedisServer({ password }: { password?: string } = {})
     port,
     stop,
     start: () => launch(port),
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     async close() {
       await stop();
       process.off('exit', killOnExit);

@@ -143,6 +143,30 @@ describe('RedisSessionStore', () => {
     expect(Object.fromEntries(await store.sent(key))).toEqual({ 'fs.write': 'h2' });
   });
 
+  it('a Redis that stops answering fails calls at the command timeout, and serves again once it answers', async () => {
+    const store = await createRedisSessionStore({
+      url: redis.url,
+      ttlSeconds: 60,
+      maxSessions: 10,
+      keyPrefix: freshPrefix(),
+      commandTimeoutMs: 300,
+      connectWaitMs: 10_000,
+    });
+    stores.push(store);
+    const key = { caller: 'alice', sessionId: 'paused' };
+    await store.record(key, [{ name: 'fs.read', hash: 'h1' }]);
+    redis.pause();
+    try {
+      // The connection stays open but nothing answers: without a deadline these would wait forever.
+      await expect(store.sent(key)).rejects.toThrow(/no answer from Redis within 300 ms/);
+      await expect(store.record(key, [{ name: 'fs.write', hash: 'h2' }])).rejects.toThrow();
+    } finally {
+      redis.resume();
+    }
+    const sent = await waitFor(() => store.sent(key).catch(() => undefined), 20_000, 'the store to answer again');
+    expect(sent.get('fs.read')).toBe('h1');
+  });
+
   it('a store created while Redis is down starts without it and connects when it comes up', async () => {
     await redis.stop();
     let store: RedisSessionStore;
