@@ -12,5 +12,5 @@ export { createLogger } from './logging/logger.js';
 export type { Logger } from './logging/logger.js';
 export type { AutomaticMcpOutput, CallerContext } from './gateway/core.js';
 export type { CatalogTool, ToolDefinition } from './catalog/types.js';
-export type { SessionKey, SessionStore } from './session/store.js';
+export type { SessionKey, SessionStore, SessionStoreStatus } from './session/store.js';
 export type { TransportFactory } from './downstream/transport.js';
