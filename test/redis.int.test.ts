@@ -72,6 +72,21 @@ describe('two gateway processes sharing one Redis', () => {
     expect((await selectTools(first.client, { ...QUERY, sessionId: 'shared-fresh' })).tools).toEqual([]);
   });
 
+  it('automcp select shares a named session through Redis, but each run without --session starts empty', async () => {
+    const select = async (extra: string[]) => {
+      const result = await cli(['select', '--config', config.dir, '--json', '--limit', '2', ...extra, QUERY.query]);
+      expect(result.code, result.stderr).toBe(0);
+      return JSON.parse(result.stdout) as McpOutput;
+    };
+    const once = await select([]);
+    expect(once.tools.length).toBeGreaterThan(0);
+    expect(names((await select([])).tools)).toEqual(names(once.tools));
+    expect(names((await select(['--session', 'cli-shared'])).tools)).toEqual(names(once.tools));
+    const repeat = await select(['--session', 'cli-shared']);
+    expect(repeat.tools).toEqual([]);
+    expect(names(repeat.unchanged)).toEqual(names(once.tools));
+  }, 120_000);
+
   it('automcp check reports that Redis answers, without the password', async () => {
     const result = await cli(['check', '--config', config.dir]);
     expect(result.code).toBe(0);

@@ -2,6 +2,7 @@
  * `automcp select`, `automcp tools` and `automcp check`: what the gateway would do, for a person (or,
  * with --json, for a script). Only files under cli/ write to stdout.
  */
+import { randomBytes } from 'node:crypto';
 import { listProfiles, loadProfile } from '../config/load.js';
 import { isConfigError } from '../errors.js';
 import { countJsonTokens } from '../metrics/tokens.js';
@@ -25,7 +26,8 @@ export async function selectCommand(query: string, options: SelectOptions): Prom
         ...(options.limit !== undefined ? { limit: options.limit } : {}),
         ...(options.fresh ? { fresh: true } : {}),
       },
-      { caller: 'cli', profile, connectionId: 'cli' },
+      // Each run is its own connection: with a shared (Redis) store, a fixed id would make the next run names-only.
+      { caller: 'cli', profile, connectionId: `#cli_${randomBytes(8).toString('hex')}` },
     );
     if (options.json) {
       process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);

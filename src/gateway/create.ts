@@ -124,7 +124,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     start,
     async connect({ transport, profile, caller, connectionId }) {
       // The default session is the connection; '#' is outside the sessionId alphabet, so no explicit id can collide with it.
-      const context = { caller: caller ?? profile.name, profile, connectionId: connectionId ?? `#c_${newId()}` };
+      // 64 random bits: with a shared (Redis) store, ids of every process and connection meet in one keyspace.
+      const context = { caller: caller ?? profile.name, profile, connectionId: connectionId ?? `#c_${newId()}${newId()}` };
       const server = createGatewayServer({ core, context, logger });
       server.onclose = () => servers.delete(server);
       servers.add(server);
