@@ -70,7 +70,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /** Resolves true once Redis is connected, false when `waitMs` passed first; connecting goes on regardless. */
-  connect(waitMs: number): Promise<boolean> {
+  waitUntilConnected(waitMs: number): Promise<boolean> {
     return this.#redis.whenReady(waitMs);
   }
 
@@ -151,7 +151,7 @@ export async function createRedisSessionStore(
 ): Promise<RedisSessionStore> {
   const { connectWaitMs = 2_000, ...storeOptions } = options;
   const store = new RedisSessionStore(storeOptions);
-  const connected = await store.connect(connectWaitMs);
+  const connected = await store.waitUntilConnected(connectWaitMs);
   options.logger?.info({ redis: redactRedisUrl(options.url), connected }, 'session store: redis');
   return store;
 }
