@@ -34,7 +34,11 @@ beforeAll(async () => {
     serveGateway({ configDir: config.dir, env }),
     serveGateway({ configDir: config.dir, env }),
   ]);
-}, 90_000);
+  // Selections wait for slow servers only a few seconds; on a busy machine the fixture may take longer.
+  await Promise.all(
+    [first, second].map((gateway) => gateway.waitForLog((line) => line.msg === 'downstream servers started', 60_000)),
+  );
+}, 120_000);
 
 afterAll(async () => {
   await Promise.allSettled([first?.close(), second?.close()]);
