@@ -13,7 +13,7 @@ export type { Logger } from './logging/logger.js';
 export type { AutomaticMcpOutput, CallerContext } from './gateway/core.js';
 export type { EvalEvent, GatewayObserver, SelectionEvent } from './gateway/observer.js';
 export type { CatalogTool, ToolDefinition } from './catalog/types.js';
-export type { SessionKey, SessionStore } from './session/store.js';
+export type { SessionKey, SessionStore, SessionStoreStatus } from './session/store.js';
 export type { TransportFactory } from './downstream/transport.js';
 export type { LlmTrace, SelectionMode } from './selection/graph.js';
 export type { ProbeResult } from './selection/llm.js';

@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureServer, writeConfigDir, type TempConfig } from './helpers/config.js';
-import { runCli as cli } from './helpers/gateway.js';
+import { runCli } from './helpers/gateway.js';
 
 let good: TempConfig;
 let broken: TempConfig;
@@ -38,21 +38,23 @@ afterAll(async () => {
 
 describe('automcp check', () => {
   it('reports each server and profile and exits 0 when all are fine', async () => {
-    const result = await cli(['check', '--config', good.dir, '--json']);
+    const result = await runCli(['check', '--config', good.dir, '--json']);
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as {
       servers: { name: string; state: string; tools: number }[];
       profiles: { name: string; ok: boolean }[];
+      sessions: { store: string; ok: boolean; detail: string };
     };
     expect(report.servers).toEqual([expect.objectContaining({ name: 'echo', state: 'up', tools: 4 })]);
     expect(report.profiles.map((profile) => [profile.name, profile.ok])).toEqual([
       ['adder', true],
       ['default', true],
     ]);
+    expect(report.sessions).toMatchObject({ store: 'memory', ok: true, detail: expect.stringContaining('in process') });
   });
 
   it('names the server that failed and the invalid profile, and exits 1', async () => {
-    const result = await cli(['check', '--config', broken.runtimeFile]);
+    const result = await runCli(['check', '--config', broken.runtimeFile]);
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/ok\s+echo\s+4 tools/);
     expect(result.stdout).toMatch(/ERR missing\s+FAILED: \S/);
@@ -62,7 +64,7 @@ describe('automcp check', () => {
   it('stops on a configuration error naming the file and the key', async () => {
     const bad = await writeConfigDir({ runtime: { servers: { echo: { command: 'x', argz: [] } as never } } });
     try {
-      const result = await cli(['check', '--config', bad.dir]);
+      const result = await runCli(['check', '--config', bad.dir]);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(bad.runtimeFile);
       expect(result.stderr).toContain('servers.echo: unknown key "argz"');
@@ -75,7 +77,7 @@ describe('automcp check', () => {
 
 describe('automcp select and tools', () => {
   it('select --json prints what automatic_mcp returns', async () => {
-    const result = await cli(['select', '--config', good.dir, '--json', '--limit', '2', 'echo', 'a', 'message']);
+    const result = await runCli(['select', '--config', good.dir, '--json', '--limit', '2', 'echo', 'a', 'message']);
     expect(result.code).toBe(0);
     const output = JSON.parse(result.stdout) as { mode: string; tools: { name: string; hash: string }[]; totalAvailable: number };
     expect(output.mode).toBe('lexical');
@@ -85,20 +87,20 @@ describe('automcp select and tools', () => {
   });
 
   it('select for a person shows the ranking and the token figures', async () => {
-    const result = await cli(['select', '--config', good.dir, 'add two numbers']);
+    const result = await runCli(['select', '--config', good.dir, 'add two numbers']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^\s+1\. echo\.add /m);
     expect(result.stdout).toMatch(/response \d+ tokens · full catalog \d+ tokens/);
   });
 
   it('tools shows only what the profile allows', async () => {
-    const result = await cli(['tools', '--config', good.dir, '--profile', 'adder', '--json']);
+    const result = await runCli(['tools', '--config', good.dir, '--profile', 'adder', '--json']);
     expect(result.code).toBe(0);
     expect((JSON.parse(result.stdout) as { name: string }[]).map((tool) => tool.name)).toEqual(['echo.add']);
   });
 
   it('rejects an unknown profile before starting anything', async () => {
-    const result = await cli(['tools', '--config', good.dir, '--profile', 'nobody']);
+    const result = await runCli(['tools', '--config', good.dir, '--profile', 'nobody']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/profile "nobody" does not exist \(known profiles: adder, default\)/);
   });
@@ -106,7 +108,7 @@ describe('automcp select and tools', () => {
 
 describe('automcp demo', () => {
   it('runs the scripted session against the real servers of the bundled runtime.yaml', { timeout: 90_000 }, async () => {
-    const result = await cli(['demo']);
+    const result = await runCli(['demo']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/up\s+filesystem\s+14 tools/);
     expect(result.stdout).toMatch(/up\s+memory\s+9 tools/);

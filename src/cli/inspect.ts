@@ -2,6 +2,7 @@
  * `automcp select`, `automcp tools` and `automcp check`: what the gateway would do, for a person (or,
  * with --json, for a script). Only files under cli/ write to stdout.
  */
+import { randomBytes } from 'node:crypto';
 import { listProfiles, loadProfile } from '../config/load.js';
 import { isConfigError } from '../errors.js';
 import { countJsonTokens } from '../metrics/tokens.js';
@@ -34,7 +35,8 @@ export async function selectCommand(query: string, options: SelectOptions): Prom
         ...(options.limit !== undefined ? { limit: options.limit } : {}),
         ...(options.fresh ? { fresh: true } : {}),
       },
-      { caller: 'cli', profile, connectionId: 'cli' },
+      // Each run is its own connection: with a shared (Redis) store, a fixed id would make the next run names-only.
+      { caller: 'cli', profile, connectionId: `#cli_${randomBytes(8).toString('hex')}` },
     );
     if (options.json) {
       process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
@@ -67,8 +69,9 @@ export async function toolsCommand(options: ConfigOptions & { json?: boolean }):
 
 /**
  * `automcp check`: validates runtime.yaml and every profile, connects to every server, reports tools per
- * server and the selector's state; with `--probe`, sends the chat model one small selection request.
- * Exit code 1 when a profile is invalid, a server fails, or the probe fails.
+ * server, the session store and the selector's state; with `--probe`, sends the chat model one small
+ * selection request. Exit code 1 when a profile is invalid, a server fails, the session store (Redis)
+ * does not answer, or the probe fails.
  */
 export async function checkCommand(options: ConfigOptions & { json?: boolean; probe?: boolean }): Promise<number> {
   return withGateway(options, async (gateway, { config, profile }) => {
@@ -88,9 +91,10 @@ export async function checkCommand(options: ConfigOptions & { json?: boolean; pr
     const badProfiles = profiles.filter((entry) => !entry.ok);
     const probe = options.probe ? await gateway.probeSelector() : undefined;
     const selector = selectorReport({ state: gateway.selectorState, candidates: config.selector.candidates, probe });
+    const sessions = (await gateway.sessions.status?.()) ?? { store: config.session.store, ok: true, detail: '' };
     if (options.json) {
       process.stdout.write(
-        `${JSON.stringify({ config: config.file, profile: profile.name, profiles, servers: status, selector: selector.json }, null, 2)}\n`,
+        `${JSON.stringify({ config: config.file, profile: profile.name, profiles, servers: status, sessions, selector: selector.json }, null, 2)}\n`,
       );
     } else {
       process.stdout.write(`config ${config.file} is valid; serving profile ${profile.name}\n`);
@@ -101,9 +105,10 @@ export async function checkCommand(options: ConfigOptions & { json?: boolean; pr
         const detail = server.state === 'up' ? `${server.tools} tools` : `FAILED: ${server.lastError ?? server.state}`;
         process.stdout.write(`  ${server.state === 'up' ? 'ok ' : 'ERR'} ${server.name.padEnd(20)} ${detail}\n`);
       }
+      process.stdout.write(`  ${sessions.ok ? 'ok ' : 'ERR'} session store ${sessions.store}: ${sessions.detail}\n`);
       process.stdout.write(selector.text);
     }
-    return failed.length === 0 && badProfiles.length === 0 && probe?.ok !== false ? 0 : 1;
+    return failed.length === 0 && badProfiles.length === 0 && sessions.ok && probe?.ok !== false ? 0 : 1;
   });
 }
 

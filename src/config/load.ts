@@ -8,7 +8,15 @@ import { load, YAMLException } from 'js-yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { expandEnv, formatPath } from './expand.js';
-import { PROFILE_NAME, profileSchema, runtimeSchema, type LlmConfig, type ProfileFile, type ServerConfig } from './schema.js';
+import {
+  PROFILE_NAME,
+  profileSchema,
+  runtimeSchema,
+  type LlmConfig,
+  type ProfileFile,
+  type ServerConfig,
+  type SessionConfig,
+} from './schema.js';
 
 /** A validated downstream server entry, with its name and paths resolved against runtime.yaml. */
 export type ServerSpec = ServerConfig & { name: string };
@@ -30,7 +38,7 @@ export interface RuntimeConfig {
   profilesDir: string;
   servers: ServerSpec[];
   selector: { candidates: number; llm?: LlmConfig };
-  session: { ttlSeconds: number; maxSessions: number };
+  session: SessionConfig;
   logging: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   /** HTTP callers; empty when none are configured. */
   callers: CallerSpec[];

@@ -107,6 +107,33 @@ export const callerSchema = z
     }
   });
 
+/** Characters a Redis key prefix may use: readable in `redis-cli`, no glob or hash-tag characters. */
+export const REDIS_KEY_PREFIX = /^[A-Za-z0-9_:.-]{1,64}$/;
+
+/**
+ * `session`: how long conversations are remembered, and where. `redis` lets several gateway processes
+ * share what each conversation was sent; its URL usually comes from `${VAR}` because it may hold a password.
+ */
+export const sessionSchema = z
+  .strictObject({
+    ttlSeconds: integer(1).default(3600),
+    maxSessions: integer(1).default(10_000),
+    store: z.enum(['memory', 'redis']).default('memory'),
+    redisUrl: z
+      .url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' })
+      .optional()
+      .describe('a redis:// or rediss:// URL'),
+    redisKeyPrefix: z.string().regex(REDIS_KEY_PREFIX, 'expected 1–64 characters of [A-Za-z0-9_:.-]').default('automcp:'),
+  })
+  .superRefine((session, ctx) => {
+    if (session.store === 'redis' && session.redisUrl === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['redisUrl'], message: '`store: redis` needs `redisUrl` (e.g. "${REDIS_URL}")' });
+    }
+    if (session.store !== 'redis' && session.redisUrl !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['redisUrl'], message: '`redisUrl` applies only with `store: redis`' });
+    }
+  });
+
 /** runtime.yaml as a whole. */
 export const runtimeSchema = z.strictObject({
   version: z.preprocess(fromText, z.literal(1)).describe('1'),
@@ -120,12 +147,7 @@ export const runtimeSchema = z.strictObject({
       llm: llmSchema.optional(),
     })
     .prefault({}),
-  session: z
-    .strictObject({
-      ttlSeconds: integer(1).default(3600),
-      maxSessions: integer(1).default(10_000),
-    })
-    .prefault({}),
+  session: sessionSchema.prefault({}),
   logging: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -167,5 +189,7 @@ export type CallerConfig = z.infer<typeof callerSchema>;
 export type LlmConfig = z.infer<typeof llmSchema>;
 /** Validated runtime.yaml, before paths are resolved. */
 export type RuntimeFile = z.infer<typeof runtimeSchema>;
+/** Validated `session`. */
+export type SessionConfig = z.infer<typeof sessionSchema>;
 /** A validated profile file. */
 export type ProfileFile = z.infer<typeof profileSchema>;

@@ -15,6 +15,7 @@ import { GatewayError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { SelectionMode } from '../selection/graph.js';
 import type { Selector } from '../selection/selector.js';
+import { FallbackSessions } from '../session/fallback.js';
 import type { SessionStore } from '../session/store.js';
 import type { ArgumentValidator } from './arguments.js';
 import type { GatewayObserver } from './observer.js';
@@ -51,7 +52,7 @@ export class GatewayCore {
   readonly #catalog: Catalog;
   readonly #views: CallerViews;
   readonly #selector: Selector;
-  readonly #sessions: SessionStore;
+  readonly #sessions: FallbackSessions;
   readonly #registry: DownstreamRegistry;
   readonly #validator: ArgumentValidator;
   readonly #logger: Logger;
@@ -83,7 +84,8 @@ export class GatewayCore {
     this.#catalog = options.catalog;
     this.#views = options.views;
     this.#selector = options.selector;
-    this.#sessions = options.sessions;
+    // A failing store (Redis down) degrades to full definitions; it never becomes a tool error.
+    this.#sessions = new FallbackSessions({ store: options.sessions, logger: options.logger });
     this.#registry = options.registry;
     this.#validator = options.validator;
     this.#logger = options.logger;
@@ -99,19 +101,20 @@ export class GatewayCore {
     const runId = this.#newRunId();
     const started = performance.now();
     const key = { caller: context.caller, sessionId: input.sessionId ?? context.connectionId };
-    if (input.fresh) await this.#sessions.forget(key);
     const selection = await this.#selector.select({
       query: input.query,
       profile: context.profile,
       limit: input.limit ?? context.profile.selection.limit,
     });
-    const sent = await this.#sessions.sent(key);
+    // `fresh`: the agent lost what it was sent, so nothing counts as held, and the session starts over.
+    const sent = input.fresh ? new Map<string, string>() : await this.#sessions.sent(key);
     const tools: AutomaticMcpOutput['tools'] = [];
     const unchanged: AutomaticMcpOutput['unchanged'] = [];
     for (const tool of selection.tools) {
       if (sent.get(tool.name) === tool.hash) unchanged.push({ name: tool.name, hash: tool.hash });
       else tools.push({ ...tool.definition, hash: tool.hash });
     }
+    if (input.fresh) await this.#sessions.forget(key);
     if (tools.length > 0) await this.#sessions.record(key, tools);
     const durationMs = performance.now() - started;
     this.#logger.info(
@@ -125,6 +128,7 @@ export class GatewayCore {
         unchanged: unchanged.length,
         // The model's part of the run: its choice and reasons, latency, token usage, or why it fell back.
         ...(selection.llm ? { llm: selection.llm } : {}),
+        ...(this.#sessions.degraded ? { sessionStore: 'unavailable' } : {}),
         ms: Math.round(durationMs * 10) / 10,
       },
       'automatic_mcp',

@@ -17,7 +17,8 @@ import { createSilentLogger, type Logger } from '../logging/logger.js';
 import { createLlmSelection, type ProbeResult } from '../selection/llm.js';
 import { resolveSelectorModel, type SelectorState } from '../selection/providers.js';
 import { GraphSelector, type Selector } from '../selection/selector.js';
-import { MemorySessionStore, type Clock } from '../session/memory.js';
+import { createSessionStore } from '../session/create.js';
+import type { Clock } from '../session/memory.js';
 import type { SessionStore } from '../session/store.js';
 import { ArgumentValidator } from './arguments.js';
 import { GatewayCore } from './core.js';
@@ -34,7 +35,7 @@ export interface Gateway {
   readonly selectorState: SelectorState;
   /** Sends one small selection request to the chat model; without a model, reports why there is none. */
   probeSelector(): Promise<ProbeResult>;
-  /** What each session was sent; its size is the active-sessions figure. */
+  /** Where sessions are remembered (memory, or Redis shared with other processes); its size is the active-sessions figure. */
   readonly sessions: SessionStore;
   /**
    * Starts every downstream server once; resolves with their states (failures included). The first
@@ -43,7 +44,7 @@ export interface Gateway {
   start(): Promise<ServerStatus[]>;
   /** Serves one upstream connection for `profile`. `caller` defaults to the profile's name. */
   connect(options: { transport: Transport; profile: Profile; caller?: string; connectionId?: string }): Promise<Server>;
-  /** Closes upstream connections and stops every downstream server. */
+  /** Closes upstream connections, stops every downstream server and closes the session store it built. */
   close(): Promise<void>;
 }
 
@@ -96,8 +97,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     candidates: config.selector.candidates,
     ...(llm.rerank ? { rerank: llm.rerank } : {}),
   });
+  // A store built here is closed here; an injected one belongs to whoever injected it.
+  const ownSessions = options.sessions === undefined;
   const sessions =
-    options.sessions ?? new MemorySessionStore({ ...config.session, ...(options.clock ? { clock: options.clock } : {}) });
+    options.sessions ??
+    (await createSessionStore({ session: config.session, logger, ...(options.clock ? { clock: options.clock } : {}) }));
   let started: Promise<ServerStatus[]> | undefined;
   let startedAt = 0;
   const start = () => {
@@ -152,7 +156,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     start,
     async connect({ transport, profile, caller, connectionId }) {
       // The default session is the connection; '#' is outside the sessionId alphabet, so no explicit id can collide with it.
-      const context = { caller: caller ?? profile.name, profile, connectionId: connectionId ?? `#c_${newId()}` };
+      // 64 random bits: with a shared (Redis) store, ids of every process and connection meet in one keyspace.
+      const context = { caller: caller ?? profile.name, profile, connectionId: connectionId ?? `#c_${newId()}${newId()}` };
       const server = createGatewayServer({ core, context, logger });
       server.onclose = () => servers.delete(server);
       servers.add(server);
@@ -162,6 +167,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     async close() {
       await Promise.allSettled([...servers].map((server) => server.close()));
       await registry.close();
+      if (ownSessions) await sessions.close?.();
     },
   };
 }

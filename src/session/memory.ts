@@ -3,7 +3,7 @@
  * their last use. The clock is injected so expiry is testable without sleeping.
  */
 import { LRUCache } from 'lru-cache';
-import { sessionKeyString, type SessionKey, type SessionStore } from './store.js';
+import { sessionKeyString, type SessionKey, type SessionStore, type SessionStoreStatus } from './store.js';
 
 /** Milliseconds now; `performance.now()` shaped, as lru-cache expects. */
 export interface Clock {
@@ -43,5 +43,10 @@ export class MemorySessionStore implements SessionStore {
 
   size(): number {
     return this.#cache.size;
+  }
+
+  async status(): Promise<SessionStoreStatus> {
+    const { max, ttl } = this.#cache;
+    return { store: 'memory', ok: true, detail: `in process, up to ${max} sessions, ${ttl / 1000} s after last use` };
   }
 }

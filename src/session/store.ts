@@ -18,8 +18,23 @@ export interface SessionStore {
   record(key: SessionKey, tools: readonly { name: string; hash: string }[]): Promise<void>;
   /** Forgets the session (the `fresh` flag: the agent lost its earlier schemas). */
   forget(key: SessionKey): Promise<void>;
-  /** Number of live sessions, for status and metrics. */
+  /**
+   * Number of live sessions, for status and metrics. Synchronous so a metrics scrape never waits on
+   * the network: a networked store answers from a count it refreshes as it works.
+   */
   size(): number;
+  /** What the store is and whether it answers, for `automcp check`. */
+  status?(): Promise<SessionStoreStatus>;
+  /** Releases connections and timers; the store is not used afterwards. */
+  close?(): Promise<void>;
+}
+
+/** The state of a session store, as `automcp check` reports it. */
+export interface SessionStoreStatus {
+  store: 'memory' | 'redis';
+  ok: boolean;
+  /** For a person: where the store is (credentials redacted) and, when not ok, why. */
+  detail: string;
 }
 
 /** The storage key: caller and session joined by a character neither may contain. */

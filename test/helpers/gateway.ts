@@ -3,10 +3,10 @@
  * behind the SDK's StdioClientTransport, with its stderr captured, and reads its two tools' results.
  * Callers close what they start in `finally` (or afterAll).
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { ToolDefinition } from '../../src/catalog/types.js';
+import { execFile } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';

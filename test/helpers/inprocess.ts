@@ -27,6 +27,7 @@ import { createGateway, type Gateway, type GatewayOptions } from '../../src/gate
 import type { AutomaticMcpOutput } from '../../src/gateway/core.js';
 import { createLogger, type Logger } from '../../src/logging/logger.js';
 import type { GatewayObserver } from '../../src/gateway/observer.js';
+import type { SessionStore } from '../../src/session/store.js';
 import type { Clock } from '../../src/session/memory.js';
 
 /** What a fake tool's handler receives besides its arguments. */
@@ -154,6 +155,7 @@ export async function startInProcessGateway({
   fail,
   gatewayOptions = {},
   observer,
+  sessions,
 }: {
   servers: readonly FakeDownstream[];
   config?: RuntimeConfig;
@@ -162,6 +164,8 @@ export async function startInProcessGateway({
   gatewayOptions?: Pick<GatewayOptions, 'chatModel' | 'env' | 'logger'>;
   /** Told once per tool call. */
   observer?: GatewayObserver;
+  /** A session store instead of the configured one. */
+  sessions?: SessionStore;
 }): Promise<InProcessGateway> {
   const clock = new FakeClock();
   let counter = 0;
@@ -172,6 +176,7 @@ export async function startInProcessGateway({
     newId: () => (counter++).toString(16).padStart(8, '0'),
     ...gatewayOptions,
     ...(observer ? { observer } : {}),
+    ...(sessions ? { sessions } : {}),
   });
   await gateway.start();
   const clients: Client[] = [];

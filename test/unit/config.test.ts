@@ -39,7 +39,7 @@ describe('parseRuntime', () => {
     expect(config.profilesDir).toBe('/tmp/x/profiles');
     expect(config.servers).toEqual([]);
     expect(config.selector).toEqual({ candidates: 40 });
-    expect(config.session).toEqual({ ttlSeconds: 3600, maxSessions: 10_000 });
+    expect(config.session).toEqual({ ttlSeconds: 3600, maxSessions: 10_000, store: 'memory', redisKeyPrefix: 'automcp:' });
     expect(config.logging).toEqual({ level: 'info' });
   });
 
@@ -242,7 +242,7 @@ describe('values that YAML or expansion leave as text or null', () => {
   it('treats a key written with no value as absent, so its defaults apply', () => {
     const config = runtime('version: 1\nservers:\nsession:\n');
     expect(config.servers).toEqual([]);
-    expect(config.session).toEqual({ ttlSeconds: 3600, maxSessions: 10_000 });
+    expect(config.session).toEqual({ ttlSeconds: 3600, maxSessions: 10_000, store: 'memory', redisKeyPrefix: 'automcp:' });
   });
 
   it('takes numbers and booleans from ${VAR} expansion', () => {
@@ -259,6 +259,43 @@ describe('values that YAML or expansion leave as text or null', () => {
   it('accepts only http(s) for the selector baseUrl', () => {
     expect(() => runtime('version: 1\nselector: {llm: {provider: openai, model: m, baseUrl: "ftp://x"}}\n')).toThrow(
       /selector\.llm\.baseUrl/,
+    );
+  });
+});
+
+describe('session store', () => {
+  it('takes store: redis with a redisUrl from the environment and a key prefix', () => {
+    const config = runtime('version: 1\nsession: {store: redis, redisUrl: "${REDIS_URL}", redisKeyPrefix: "team-a:"}\n', {
+      REDIS_URL: 'redis://:pw@10.0.0.5:6380/2',
+    });
+    expect(config.session).toMatchObject({ store: 'redis', redisUrl: 'redis://:pw@10.0.0.5:6380/2', redisKeyPrefix: 'team-a:' });
+    expect(runtime('version: 1\nsession: {store: redis, redisUrl: "rediss://cache.example:6390"}\n').session.redisUrl).toBe(
+      'rediss://cache.example:6390',
+    );
+  });
+
+  it('requires redisUrl with store: redis, and only there', () => {
+    expect(configError(() => runtime('version: 1\nsession: {store: redis}\n')).problems).toEqual([
+      'session.redisUrl: `store: redis` needs `redisUrl` (e.g. "${REDIS_URL}")',
+    ]);
+    expect(configError(() => runtime('version: 1\nsession: {redisUrl: "redis://localhost"}\n')).problems).toEqual([
+      'session.redisUrl: `redisUrl` applies only with `store: redis`',
+    ]);
+  });
+
+  it('rejects a URL that is not redis:// or rediss:// without echoing it', () => {
+    const error = configError(() => runtime('version: 1\nsession: {store: redis, redisUrl: "http://user:s3cret@host"}\n'));
+    expect(error.problems).toEqual(['session.redisUrl: expected a redis:// or rediss:// URL']);
+    expect(error.message).not.toContain('s3cret');
+    expect(configError(() => runtime('version: 1\nsession: {store: redis, redisUrl: "s3cret"}\n')).message).not.toContain(
+      's3cret',
+    );
+  });
+
+  it('rejects an unknown store and a key prefix with characters outside [A-Za-z0-9_:.-]', () => {
+    expect(() => runtime('version: 1\nsession: {store: postgres}\n')).toThrow(/session\.store: .*"memory".*"redis"/);
+    expect(() => runtime('version: 1\nsession: {redisKeyPrefix: "a*b"}\n')).toThrow(
+      /session\.redisKeyPrefix: expected 1–64 characters of \[A-Za-z0-9_:.-\]/,
     );
   });
 });
