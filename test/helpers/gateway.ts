@@ -9,7 +9,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { CLI_PATH, REPO_ROOT } from './config.js';
+import { CLI_PATH, REPO_ROOT, makeTempStateDir } from './config.js';
 
 /** A parsed line of the gateway's JSON log (pino). */
 export interface LogLine {
@@ -47,6 +47,9 @@ export async function serveGateway({
   /** More `serve` flags, such as --verbose. */
   extraArgs?: string[];
 }): Promise<ServedGateway> {
+  // Hermetic: a gateway never reads or writes the user's state directory (catalog cache, status files).
+  const state = env.XDG_STATE_HOME === undefined ? makeTempStateDir() : undefined;
+  if (state) env = { ...env, XDG_STATE_HOME: state.dir };
   const args = [CLI_PATH, 'serve', '--config', configDir, ...(profile !== undefined ? ['--profile', profile] : []), ...extraArgs];
   const transport = new StdioClientTransport({
     command: process.execPath,
@@ -77,7 +80,10 @@ export async function serveGateway({
         await delay(50);
       }
     },
-    close: () => client.close(),
+    async close() {
+      await client.close();
+      state?.cleanup();
+    },
   };
   try {
     await client.connect(transport);
