@@ -27,10 +27,13 @@ export interface ServerEntry {
   description?: string;
   timeoutMs?: number;
   enabled?: boolean;
+  lazy?: boolean;
+  idleTimeoutSeconds?: number;
+  pinDefinitions?: boolean;
 }
 
 /** The fixture servers in test/fixtures/servers. */
-export type FixtureName = 'echo' | 'slow' | 'crash' | 'noisy' | 'hang';
+export type FixtureName = 'echo' | 'slow' | 'crash' | 'noisy' | 'hang' | 'faulty';
 
 /** A runtime.yaml entry that runs a fixture server under tsx with absolute paths. */
 export function fixtureServer(name: FixtureName, extra: Omit<ServerEntry, 'command' | 'args'> = {}): ServerEntry {
