@@ -14,8 +14,9 @@ const WATCHDOG_GRACE_SECONDS = 2;
 
 /**
  * The watchdog: collects group ids from stdin ("123" adds, "-123" removes); at EOF it sends SIGTERM to
- * each group still alive, waits, then SIGKILL. It ignores SIGINT/SIGTERM/SIGHUP, so a Ctrl-C in the
- * terminal does not end it before it has done its job.
+ * each group still alive, waits up to the grace for them to go, then SIGKILL. It ignores SIGINT,
+ * SIGTERM and SIGHUP, so a Ctrl-C in the terminal does not end it before it has done its job. Plain
+ * `kill -SIG -PGID`, without `--`: dash's built-in kill rejects `--`.
  */
 const WATCHDOG_SCRIPT = `trap '' INT TERM HUP
 groups=""
@@ -26,10 +27,14 @@ while read -r line; do
   esac
 done
 alive=""
-for g in $groups; do kill -TERM -- "-$g" 2>/dev/null && alive="$alive $g"; done
-[ -z "$alive" ] && exit 0
-sleep ${WATCHDOG_GRACE_SECONDS}
-for g in $alive; do kill -KILL -- "-$g" 2>/dev/null; done
+for g in $groups; do kill -TERM "-$g" 2>/dev/null && alive="$alive $g"; done
+i=0
+while [ -n "$alive" ] && [ "$i" -lt ${WATCHDOG_GRACE_SECONDS * 10} ]; do
+  sleep 0.1
+  left=""; for g in $alive; do kill -0 "-$g" 2>/dev/null && left="$left $g"; done; alive="$left"
+  i=$((i + 1))
+done
+for g in $alive; do kill -KILL "-$g" 2>/dev/null; done
 exit 0
 `;
 

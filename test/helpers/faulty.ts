@@ -70,3 +70,20 @@ export async function descendants(root: number): Promise<number[]> {
   }
   return found;
 }
+
+/**
+ * The pids among `pids` that are still running. A zombie (exited, not yet reaped by whoever adopted
+ * it) counts as gone: it holds no memory and runs nothing, and reaping is up to the adopting init.
+ */
+export async function stillRunning(pids: readonly number[]): Promise<number[]> {
+  if (pids.length === 0) return [];
+  const { stdout } = await promisify(execFile)('ps', ['-A', '-o', 'pid=,stat=']);
+  const states = new Map(
+    stdout
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      .filter((parts) => parts.length >= 2)
+      .map(([pid, stat]) => [Number(pid), stat ?? ''] as const),
+  );
+  return pids.filter((pid) => states.has(pid) && !states.get(pid)!.startsWith('Z'));
+}
