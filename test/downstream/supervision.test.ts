@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseRuntime, type RuntimeConfig } from '../../src/config/load.js';
 import { COOL_DOWN_MS, DOWN_AFTER_FAILURES, RESTART_BASE_MS } from '../../src/downstream/backoff.js';
+import { BOOT_CONCURRENCY } from '../../src/downstream/registry.js';
 import { TrustStore } from '../../src/downstream/trust.js';
 import type { TransportFactory } from '../../src/downstream/transport.js';
 import { createGateway, type Gateway } from '../../src/gateway/create.js';
@@ -93,6 +94,25 @@ async function tempDir(): Promise<string> {
   dirs.push(dir);
   return dir;
 }
+
+describe('boot', () => {
+  it('starts servers without a cache a few at a time', async () => {
+    const names = ['s1', 's2', 's3', 's4', 's5', 's6'];
+    const fakes = names.map((name) => new FakeDownstream(name, tools()));
+    const transports = inMemoryTransports(fakes);
+    let most = 0;
+    const { gateway } = await build({
+      servers: Object.fromEntries(names.map((name) => [name, {}])),
+      transports: (spec, kind) => {
+        most = Math.max(most, gateway.registry.status().filter((server) => server.state === 'starting').length);
+        return transports(spec, kind);
+      },
+    });
+    const status = await gateway.start();
+    expect(status.map((server) => server.state)).toEqual(names.map(() => 'up'));
+    expect(most).toBe(BOOT_CONCURRENCY);
+  });
+});
 
 describe('idle stop', () => {
   it('stops a stdio server unused for its idle timeout; the next call starts it again', async () => {
