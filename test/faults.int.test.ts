@@ -9,9 +9,19 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, writeConfigDir, type TempConfig } from './helpers/config.js';
 import { faultyServer, logLines, startPids, type FaultyServer } from './helpers/faulty.js';
-import { errorPayload, evalTool, firstText, selectTools, serveGateway, waitFor, type ServedGateway } from './helpers/gateway.js';
+import {
+  errorPayload,
+  evalTool,
+  firstText,
+  isAlive,
+  selectTools,
+  serveGateway,
+  waitFor,
+  type ServedGateway,
+} from './helpers/gateway.js';
 
 const HANG_TIMEOUT_MS = 1_500;
+const SLOW_START_MS = 3_000;
 
 let tmp: string;
 let config: TempConfig;
@@ -24,7 +34,8 @@ beforeAll(async () => {
     victim: faultyServer(tmp, 'victim'),
     broken: faultyServer(tmp, 'broken', { env: { FAULTY_CRASH_AT_START: '1' } }),
     stuck: faultyServer(tmp, 'stuck', { timeoutMs: HANG_TIMEOUT_MS }),
-    sluggish: faultyServer(tmp, 'sluggish', { env: { FAULTY_START_DELAY_MS: '3000' } }),
+    // Stops after a second unused, so the test can make a call start it (slowly) again.
+    sluggish: faultyServer(tmp, 'sluggish', { env: { FAULTY_START_DELAY_MS: String(SLOW_START_MS) }, idleTimeoutSeconds: 1 }),
     shifty: faultyServer(tmp, 'shifty'),
     a: faultyServer(tmp, 'a'),
     b: faultyServer(tmp, 'b'),
@@ -137,9 +148,17 @@ describe('junk on stdout', () => {
 });
 
 describe('a slow start', () => {
-  it('does not fail the first call: it waits for the server to come up', async () => {
-    expect(await pidOf('sluggish')).toBeGreaterThan(0);
-    expect((await startPids(servers.sluggish)).length).toBe(1);
+  it('does not fail the call that starts the server: it waits for it to come up', async () => {
+    // Let the boot start finish, and the idle stop end that process.
+    const [first] = await waitFor(async () => {
+      const pids = await startPids(servers.sluggish);
+      return pids.length === 1 ? pids : undefined;
+    }, 15_000);
+    await waitFor(() => (isAlive(first!) ? undefined : true), 20_000, 'the sluggish server to be idle-stopped');
+    const started = Date.now();
+    const pid = await pidOf('sluggish');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(SLOW_START_MS - 100);
+    expect(await startPids(servers.sluggish)).toEqual([first, pid]);
   });
 });
 
