@@ -119,6 +119,13 @@ describe('with a warm catalog cache', () => {
     } finally {
       await warm.close();
     }
+    // `automcp check` ignores the cache: it connects to every server, the lazy one included.
+    const spawnsBefore = (await startPids(lazy)).length;
+    const check = await runCli(['check', '--json', '--config', config.dir], { XDG_STATE_HOME: stateHome });
+    expect(check.code, check.stderr).toBe(0);
+    const checked = JSON.parse(check.stdout) as { servers: { name: string; state: string; tools: number }[] };
+    expect(checked.servers.find((server) => server.name === 'lazy')).toMatchObject({ state: 'up', tools: 6 });
+    expect((await startPids(lazy)).length).toBe(spawnsBefore + 1);
   });
 });
 
