@@ -7,8 +7,6 @@
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
-  ErrorCode,
-  McpError,
   ToolListChangedNotificationSchema,
   type CallToolResult,
   type Progress,
@@ -19,6 +17,7 @@ import type { ServerSpec } from '../config/load.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { RestartPolicy } from './backoff.js';
+import { callError, messageOf } from './callErrors.js';
 import type { TransportFactory } from './transport.js';
 
 /**
@@ -59,6 +58,11 @@ export class DownstreamConnection {
   #pid: number | undefined;
   #lastError: string | undefined;
   #closing = false;
+  /** The stop in progress, and whether it is an idle stop (which a new call may simply wait out). */
+  #stopped: Promise<void> | undefined;
+  #idleStopping = false;
+  /** The state the stop in progress ends in; a shutdown during an idle stop turns it into `closed`. */
+  #stopState: 'closed' | 'idle-stopped' = 'closed';
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #policy: RestartPolicy;
@@ -135,6 +139,14 @@ export class DownstreamConnection {
    */
   async ensure(): Promise<Client> {
     if (this.#client && this.#state === 'up') return this.#client;
+    // A call that arrives while an idle server is being stopped waits for the stop, then starts it:
+    // idle stops are meant to be invisible to callers.
+    if (this.#closing && this.#idleStopping) {
+      await this.#stopped;
+      // Unless a shutdown took the stop over meanwhile.
+      if (this.#state === 'closed') throw new Error(`server "${this.name}" is stopping`);
+      return this.ensure();
+    }
     // A start racing a stop would leave a child that nobody closes.
     if (this.#closing) throw new Error(`server "${this.name}" is stopping`);
     if (this.#starting) return this.#starting;
@@ -230,21 +242,44 @@ export class DownstreamConnection {
       return result as CallToolResult;
     } catch (error) {
       if (options.signal?.aborted) throw error;
-      throw this.#mapCallError(error, options.timeoutMs);
+      throw callError({ server: this.name, error, timeoutMs: options.timeoutMs });
     }
   }
 
   /** Stops the server for being unused; the next call starts it again. No-op while calls run. */
   async stopIdle(): Promise<boolean> {
-    if (this.#state !== 'up' || this.#inFlight > 0 || this.#starting) return false;
+    if (this.#state !== 'up' || this.#inFlight > 0 || this.#starting || this.#closing) return false;
     this.#logger.info({ idleMs: this.idleMs() }, 'server idle; stopping it until the next call');
-    await this.close('idle-stopped');
+    this.#idleStopping = true;
+    try {
+      await this.close('idle-stopped');
+    } finally {
+      this.#idleStopping = false;
+    }
     return true;
   }
 
   /** Stops the server; a later {@link ensure} starts it again. */
   async close(state: 'closed' | 'idle-stopped' = 'closed'): Promise<void> {
+    // A gateway shutdown during an idle stop takes it over: the calls waiting on it must not restart it.
+    if (state === 'closed') {
+      this.#idleStopping = false;
+      this.#stopState = 'closed';
+    }
+    if (this.#stopped) {
+      await this.#stopped;
+      return;
+    }
+    this.#stopState = state;
+    this.#stopped = this.#stop().finally(() => {
+      this.#stopped = undefined;
+    });
+    await this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
     this.#closing = true;
+    this.#state = this.#stopState;
     const client = this.#client;
     const transport = this.#transport;
     this.#client = undefined;
@@ -254,7 +289,7 @@ export class DownstreamConnection {
     await client?.close().catch(() => undefined);
     await transport?.close().catch(() => undefined);
     await this.#starting?.catch(() => undefined);
-    this.#state = state;
+    this.#state = this.#stopState;
     this.#pid = undefined;
     this.#closing = false;
   }
@@ -347,30 +382,4 @@ export class DownstreamConnection {
   #downFields(): Record<string, unknown> {
     return this.#policy.down ? { downUntil: new Date(this.#policy.downUntil).toISOString() } : {};
   }
-
-  #mapCallError(error: unknown, timeoutMs: number): GatewayError {
-    if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
-      return new GatewayError(
-        'DOWNSTREAM_TIMEOUT',
-        `server "${this.name}" gave no answer within ${timeoutMs} ms; the outcome is unknown (the call may still have taken effect)`,
-        { data: { server: this.name, timeoutMs }, cause: error },
-      );
-    }
-    if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed) {
-      return new GatewayError(
-        'DOWNSTREAM_ERROR',
-        `server "${this.name}" closed the connection during the call (it may have crashed); the next call restarts it`,
-        { data: { server: this.name }, cause: error },
-      );
-    }
-    const code = error instanceof McpError ? { downstreamCode: error.code } : {};
-    return new GatewayError('DOWNSTREAM_ERROR', `server "${this.name}" failed the call: ${messageOf(error)}`, {
-      data: { server: this.name, ...code },
-      cause: error,
-    });
-  }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

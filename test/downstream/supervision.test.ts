@@ -134,6 +134,54 @@ describe('idle stop', () => {
     expect(notes.connections).toBe(2);
   });
 
+  /** Transports whose close waits for `release()`, to hold an idle stop half-way. */
+  function slowClosing(server: FakeDownstream) {
+    const transports = inMemoryTransports([server]);
+    let release = () => undefined as void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const factory: TransportFactory = (spec, kind) => {
+      const transport = transports(spec, kind);
+      const close = transport.close.bind(transport);
+      transport.close = async () => {
+        await gate;
+        await close();
+      };
+      return transport;
+    };
+    return { factory, release: () => release() };
+  }
+
+  it('lets a call that arrives during an idle stop wait for it, then start the server again', async () => {
+    const notes = new FakeDownstream('notes', tools());
+    const { factory, release } = slowClosing(notes);
+    const { gateway, clock } = await build({ servers: { notes: { idleTimeoutSeconds: 1 } }, transports: factory });
+    await gateway.start();
+    clock.advance(2_000);
+    const stopping = gateway.registry.tick();
+    expect(gateway.registry.status()[0]?.state).toBe('idle-stopped');
+    const call = gateway.core.automaticEval({ toolName: 'notes.read_note' }, context);
+    release();
+    await stopping;
+    expect((await call).content).toEqual([{ type: 'text', text: 'note' }]);
+    expect(notes.connections).toBe(2);
+  });
+
+  it('does not restart a server for a waiting call when the gateway shuts down during the idle stop', async () => {
+    const notes = new FakeDownstream('notes', tools());
+    const { factory, release } = slowClosing(notes);
+    const { gateway, clock } = await build({ servers: { notes: { idleTimeoutSeconds: 1 } }, transports: factory });
+    await gateway.start();
+    clock.advance(2_000);
+    const stopping = gateway.registry.tick();
+    const call = evalError(gateway, 'notes.read_note');
+    const closing = gateway.registry.close();
+    release();
+    await Promise.all([stopping, closing]);
+    expect((await call).code).toBe('DOWNSTREAM_UNAVAILABLE');
+    expect(gateway.registry.status()[0]?.state).toBe('closed');
+    expect(notes.connections).toBe(1);
+  });
+
   it('never stops a server while a call is running on it', async () => {
     const notes = new FakeDownstream('notes', tools());
     const { gateway, clock } = await build({
