@@ -6,7 +6,14 @@
 
 /** Error codes of CONTRACT §1, plus the configuration error used before anything runs. */
 export type GatewayErrorCode =
-  'INVALID_INPUT' | 'TOOL_NOT_FOUND' | 'INVALID_ARGUMENTS' | 'DOWNSTREAM_UNAVAILABLE' | 'DOWNSTREAM_TIMEOUT' | 'DOWNSTREAM_ERROR';
+  | 'INVALID_INPUT'
+  | 'TOOL_NOT_FOUND'
+  | 'INVALID_ARGUMENTS'
+  | 'DOWNSTREAM_UNAVAILABLE'
+  | 'DOWNSTREAM_TIMEOUT'
+  | 'DOWNSTREAM_ERROR'
+  /** A tool of a `pinDefinitions` server whose definition changed and is not trusted yet. */
+  | 'TOOL_HELD_BACK';
 
 /** A failure reported to the caller as data: `{"error": {code, message}, ...data}`. */
 export class GatewayError extends Error {

@@ -3,6 +3,7 @@
  * stderr logger, start the downstream servers, and always stop them again.
  */
 import { loadConfig, loadProfile, type Profile, type RuntimeConfig } from '../config/load.js';
+import { createProcessGuard } from '../downstream/processes.js';
 import { createGateway, type Gateway } from '../gateway/create.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 
@@ -33,11 +34,14 @@ export async function loadAll(options: ConfigOptions, level?: RuntimeConfig['log
 export async function withGateway<T>(options: ConfigOptions, body: (gateway: Gateway, loaded: Loaded) => Promise<T>): Promise<T> {
   // One-shot commands print for a person on stdout; only warnings and errors belong on stderr.
   const loaded = await loadAll(options, 'warn');
-  const gateway = await createGateway({ config: loaded.config, logger: loaded.logger });
+  // No state directory: these commands connect to every server live and leave the cache alone.
+  const guard = createProcessGuard({ logger: loaded.logger, watchdog: true });
+  const gateway = await createGateway({ config: loaded.config, logger: loaded.logger, guard, useCache: false });
   try {
     await gateway.start();
     return await body(gateway, loaded);
   } finally {
     await gateway.close();
+    guard.close();
   }
 }

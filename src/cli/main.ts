@@ -11,6 +11,8 @@ import { demoCommand } from './demo.js';
 import { checkCommand, selectCommand, toolsCommand } from './inspect.js';
 import { serveCommand } from './serve.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from './serveHttp.js';
+import { statusCommand } from './status.js';
+import { trustCommand } from './trust.js';
 
 function integer(value: string): number {
   const parsed = Number(value);
@@ -92,6 +94,26 @@ program
   });
 
 addLoadCommand(program.command('bench').description('measure the gateway'));
+
+program
+  .command('status')
+  .description('show the servers of every running automcp serve: state, pid, tools, last error')
+  .option(...configOption)
+  .option('--json', 'print the status as JSON')
+  .action(async (options) => {
+    process.exitCode = await statusCommand(options);
+  });
+
+program
+  .command('trust')
+  .description('accept the current tool definitions of a server (releases tools held back by pinDefinitions)')
+  .argument('<server>', 'the server name in runtime.yaml')
+  .option(...configOption)
+  .option('--json', 'print what was trusted as JSON')
+  .option('--verbose', 'debug logging on stderr')
+  .action(async (server: string, options) => {
+    process.exitCode = await trustCommand(server, options);
+  });
 
 try {
   await program.parseAsync(process.argv);

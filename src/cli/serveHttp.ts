@@ -1,14 +1,14 @@
 /**
  * `automcp serve --http`: the gateway for many callers over Streamable HTTP. Start-up fails closed —
  * a caller with an unknown profile or an unset token variable, or a non-loopback address with no
- * callers, stops here with what to fix. SIGINT/SIGTERM close MCP sessions, then every child.
+ * callers, stops here with what to fix. SIGINT/SIGTERM close MCP sessions, then every child (see serving.ts).
  */
 import { ConfigError } from '../errors.js';
-import { createGateway } from '../gateway/create.js';
 import { createCallerAuth, isLoopbackHost } from '../http/auth.js';
 import { createGatewayMetrics } from '../http/metrics.js';
 import { startHttpGateway } from '../http/server.js';
 import { loadAll, type ConfigOptions } from './context.js';
+import { startServing } from './serving.js';
 
 /** Options of `serve --http`. */
 export interface ServeHttpOptions extends ConfigOptions {
@@ -33,7 +33,8 @@ export async function serveHttpCommand(options: ServeHttpOptions): Promise<void>
   }
   const auth = await createCallerAuth({ config, fallback: profile });
   const metrics = createGatewayMetrics();
-  const gateway = await createGateway({ config, logger, observer: metrics.observer });
+  const serving = await startServing({ config, profile, logger, observer: metrics.observer });
+  const { gateway } = serving;
   let ready = false;
   const http = await startHttpGateway({
     gateway,
@@ -56,23 +57,8 @@ export async function serveHttpCommand(options: ServeHttpOptions): Promise<void>
     'automcp serving on http',
   );
 
-  let stopping = false;
-  const stop = async (reason: string, code = 0) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ reason }, 'stopping');
-    await http.close().catch(() => undefined);
-    await gateway.close().catch(() => undefined);
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('uncaughtException', (error) => {
-    logger.fatal({ err: error }, 'uncaught exception');
-    void stop('crash', 1);
-  });
+  serving.beforeStop(() => http.close());
 
-  const status = await gateway.start();
+  await serving.startDownstream();
   ready = true;
-  logger.info({ servers: status.map((s) => `${s.name}:${s.state}:${s.tools}`) }, 'downstream servers started');
 }

@@ -36,6 +36,8 @@ export interface RuntimeConfig {
   /** Its folder: relative paths in the file resolve against it. */
   dir: string;
   profilesDir: string;
+  /** `stateDir` from the file, resolved; absent means the user's state directory (see downstream/stateDir.ts). */
+  stateDir?: string;
   servers: ServerSpec[];
   selector: { candidates: number; llm?: LlmConfig };
   session: SessionConfig;
@@ -78,6 +80,7 @@ export function parseRuntime({ file, text, env = process.env }: { file: string; 
     file: resolve(file),
     dir,
     profilesDir: resolveFrom(dir, data.profilesDir),
+    ...(data.stateDir !== undefined ? { stateDir: resolveFrom(dir, data.stateDir) } : {}),
     servers,
     selector: data.selector,
     session: data.session,

@@ -44,6 +44,13 @@ export const serverSchema = z
     description: z.string().optional().describe('a sentence about the server, used by selection'),
     timeoutMs: timeoutMs.optional(),
     enabled: boolean().optional().describe('false to keep the entry but not connect'),
+    lazy: boolean().optional().describe('false to start the server at boot and keep it running'),
+    idleTimeoutSeconds: integer(0, 604_800)
+      .optional()
+      .describe('seconds a stdio server may sit unused before it is stopped (0: never; 0–604800)'),
+    pinDefinitions: boolean()
+      .optional()
+      .describe('true to hold back a tool whose definition changed until `automcp trust <server>`'),
   })
   .superRefine((server, ctx) => {
     if ((server.command === undefined) === (server.url === undefined)) {
@@ -138,6 +145,11 @@ export const sessionSchema = z
 export const runtimeSchema = z.strictObject({
   version: z.preprocess(fromText, z.literal(1)).describe('1'),
   profilesDir: z.string().min(1).default('./profiles'),
+  stateDir: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('a folder for the catalog cache, trusted hashes and status files (relative to this file)'),
   servers: z
     .record(z.string().regex(SERVER_NAME, 'expected a server name matching [A-Za-z0-9_-]{1,64}'), serverSchema)
     .default({}),

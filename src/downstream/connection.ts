@@ -1,12 +1,12 @@
 /**
  * One downstream server: an SDK `Client`, its transport and its lifecycle. The connection starts on
  * demand, lists tools (following pagination), re-lists on `notifications/tools/list_changed`, and after
- * the server exits or breaks its connection the next call simply starts it again.
+ * the server exits or breaks its connection the next call starts it again — after a short backoff that
+ * grows with repeated failures, and not at all while the server is down (see backoff.ts). A stdio
+ * server left unused for its idle timeout is stopped, and the next call starts it again.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
-  ErrorCode,
-  McpError,
   ToolListChangedNotificationSchema,
   type CallToolResult,
   type Progress,
@@ -16,17 +16,22 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ServerSpec } from '../config/load.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
+import { RestartPolicy } from './backoff.js';
+import { callError, messageOf } from './callErrors.js';
 import type { TransportFactory } from './transport.js';
 
-/** Where a connection is in its life. */
-export type ConnectionState = 'idle' | 'starting' | 'up' | 'closed' | 'failed';
-
-/** First wait before a failed start is retried in the background; it doubles up to the maximum. */
-export const RETRY_BASE_MS = 2_000;
-export const RETRY_MAX_MS = 60_000;
+/**
+ * Where a connection is in its life: `idle` (never started), `starting`, `up`, `idle-stopped` (stopped
+ * for being unused), `closed` (stopped, or the connection dropped), `failed` (the last start failed),
+ * `down` (too many failures in a row; cooling down).
+ */
+export type ConnectionState = 'idle' | 'starting' | 'up' | 'idle-stopped' | 'closed' | 'failed' | 'down';
 
 /** Default wait for a server to start and list its tools. */
 export const DEFAULT_START_TIMEOUT_MS = 30_000;
+
+/** Default idle timeout of stdio servers, in seconds. */
+export const DEFAULT_IDLE_TIMEOUT_SECONDS = 600;
 
 /** Options of one forwarded call. */
 export interface CallOptions {
@@ -53,12 +58,20 @@ export class DownstreamConnection {
   #pid: number | undefined;
   #lastError: string | undefined;
   #closing = false;
-  /** Numbers tool-list requests so a late answer to an older one never overwrites a newer list. */
-  #failures = 0;
-  #failedAt = 0;
+  /** The stop in progress, and whether it is an idle stop (which a new call may simply wait out). */
+  #stopped: Promise<void> | undefined;
+  #idleStopping = false;
+  /** The state the stop in progress ends in; a shutdown during an idle stop turns it into `closed`. */
+  #stopState: 'closed' | 'idle-stopped' = 'closed';
   readonly #now: () => number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #policy: RestartPolicy;
+  /** Numbers tool-list requests so a late answer to an older one never overwrites a newer list. */
   #listRequests = 0;
   #listApplied = 0;
+  /** Calls in flight, and when the server was last used: an idle stop never cuts a call short. */
+  #inFlight = 0;
+  #lastUsedAt: number;
 
   constructor(options: {
     spec: ServerSpec;
@@ -66,10 +79,17 @@ export class DownstreamConnection {
     transports: TransportFactory;
     onTools: (tools: Tool[]) => void;
     startTimeoutMs?: number;
-    /** Milliseconds now, for retry backoff. */
+    /** Milliseconds now, for backoff, cool-down and idle time. */
     now?: () => number;
+    /** Random numbers in [0, 1), for backoff jitter. */
+    random?: () => number;
+    /** Waits `ms`; injected with the clock so tests that move time never sleep. */
+    sleep?: (ms: number) => Promise<void>;
   }) {
     this.#now = options.now ?? Date.now;
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#policy = new RestartPolicy({ now: this.#now, ...(options.random ? { random: options.random } : {}) });
+    this.#lastUsedAt = this.#now();
     this.spec = options.spec;
     this.#logger = options.logger.child({ server: options.spec.name });
     this.#transports = options.transports;
@@ -87,6 +107,21 @@ export class DownstreamConnection {
     return this.#state;
   }
 
+  /** When a down server will be tried again (ms since the epoch); undefined unless down. */
+  get downUntil(): number | undefined {
+    return this.#state === 'down' && this.#policy.down ? this.#policy.downUntil : undefined;
+  }
+
+  /** Calls in flight. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Milliseconds since the last call started or ended. */
+  idleMs(): number {
+    return this.#now() - this.#lastUsedAt;
+  }
+
   /** The child's pid for stdio servers while up. */
   get pid(): number | undefined {
     return this.#pid;
@@ -97,12 +132,32 @@ export class DownstreamConnection {
     return this.#lastError;
   }
 
-  /** Returns a connected client, starting the server if it is not up. Concurrent callers share one start. */
+  /**
+   * Returns a connected client, starting the server if it is not up. Concurrent callers share one
+   * start. After a failure the start waits out a short backoff first; while the server is down this
+   * fails at once with a DOWNSTREAM_UNAVAILABLE that says when it will be retried.
+   */
   async ensure(): Promise<Client> {
     if (this.#client && this.#state === 'up') return this.#client;
+    // A call that arrives while an idle server is being stopped waits for the stop, then starts it:
+    // idle stops are meant to be invisible to callers.
+    if (this.#closing && this.#idleStopping) {
+      await this.#stopped;
+      // Unless a shutdown took the stop over meanwhile.
+      if (this.#state === 'closed') throw new Error(`server "${this.name}" is stopping`);
+      return this.ensure();
+    }
     // A start racing a stop would leave a child that nobody closes.
     if (this.#closing) throw new Error(`server "${this.name}" is stopping`);
-    this.#starting ??= this.#start().finally(() => {
+    if (this.#starting) return this.#starting;
+    const gate = this.#policy.gate();
+    if (gate.kind === 'down') throw this.#downError(gate.until);
+    const begin = async () => {
+      if (gate.kind === 'wait') await this.#sleep(gate.ms);
+      if (this.#closing) throw new Error(`server "${this.name}" is stopping`);
+      return this.#start();
+    };
+    this.#starting = begin().finally(() => {
       this.#starting = undefined;
     });
     return this.#starting;
@@ -134,13 +189,15 @@ export class DownstreamConnection {
   }
 
   /**
-   * True when the server failed to start and its backoff has run out: a background retry is due. The
-   * wait doubles with each failure ({@link RETRY_BASE_MS} up to {@link RETRY_MAX_MS}).
+   * True when the server failed (to start, or after a drop) and its background backoff has run out: a
+   * retry nobody waits on is due. The wait doubles with each failure, with jitter (see backoff.ts).
+   * A dropped connection counts only with `dropped: true` (servers kept running with `lazy: false`);
+   * others restart on their next call.
    */
-  retryDue(): boolean {
-    if (this.#state !== 'failed') return false;
-    const wait = Math.min(RETRY_BASE_MS * 2 ** (this.#failures - 1), RETRY_MAX_MS);
-    return this.#now() - this.#failedAt >= wait;
+  retryDue({ dropped = false }: { dropped?: boolean } = {}): boolean {
+    if (this.#starting || this.#closing) return false;
+    const eligible = this.#state === 'failed' || this.#state === 'down' || (dropped && this.#state === 'closed');
+    return eligible && this.#policy.retryDue();
   }
 
   /** Like {@link ensure}, but a failure is a DOWNSTREAM_UNAVAILABLE {@link GatewayError} naming the server. */
@@ -148,6 +205,7 @@ export class DownstreamConnection {
     try {
       return await this.ensure();
     } catch (error) {
+      if (error instanceof GatewayError) throw error;
       throw new GatewayError(
         'DOWNSTREAM_UNAVAILABLE',
         `server "${this.name}" could not be started or reached: ${messageOf(error)}`,
@@ -161,6 +219,17 @@ export class DownstreamConnection {
 
   /** Forwards a tools/call; downstream failures become {@link GatewayError}s that name the server. */
   async call(options: CallOptions): Promise<CallToolResult> {
+    this.#inFlight += 1;
+    this.#lastUsedAt = this.#now();
+    try {
+      return await this.#call(options);
+    } finally {
+      this.#inFlight -= 1;
+      this.#lastUsedAt = this.#now();
+    }
+  }
+
+  async #call(options: CallOptions): Promise<CallToolResult> {
     const client = await this.ensureAvailable();
     try {
       const result = await client.callTool({ name: options.tool, arguments: options.arguments }, undefined, {
@@ -173,13 +242,44 @@ export class DownstreamConnection {
       return result as CallToolResult;
     } catch (error) {
       if (options.signal?.aborted) throw error;
-      throw this.#mapCallError(error, options.timeoutMs);
+      throw callError({ server: this.name, error, timeoutMs: options.timeoutMs });
     }
   }
 
+  /** Stops the server for being unused; the next call starts it again. No-op while calls run. */
+  async stopIdle(): Promise<boolean> {
+    if (this.#state !== 'up' || this.#inFlight > 0 || this.#starting || this.#closing) return false;
+    this.#logger.info({ idleMs: this.idleMs() }, 'server idle; stopping it until the next call');
+    this.#idleStopping = true;
+    try {
+      await this.close('idle-stopped');
+    } finally {
+      this.#idleStopping = false;
+    }
+    return true;
+  }
+
   /** Stops the server; a later {@link ensure} starts it again. */
-  async close(): Promise<void> {
+  async close(state: 'closed' | 'idle-stopped' = 'closed'): Promise<void> {
+    // A gateway shutdown during an idle stop takes it over: the calls waiting on it must not restart it.
+    if (state === 'closed') {
+      this.#idleStopping = false;
+      this.#stopState = 'closed';
+    }
+    if (this.#stopped) {
+      await this.#stopped;
+      return;
+    }
+    this.#stopState = state;
+    this.#stopped = this.#stop().finally(() => {
+      this.#stopped = undefined;
+    });
+    await this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
     this.#closing = true;
+    this.#state = this.#stopState;
     const client = this.#client;
     const transport = this.#transport;
     this.#client = undefined;
@@ -189,7 +289,8 @@ export class DownstreamConnection {
     await client?.close().catch(() => undefined);
     await transport?.close().catch(() => undefined);
     await this.#starting?.catch(() => undefined);
-    this.#state = 'closed';
+    this.#state = this.#stopState;
+    this.#pid = undefined;
     this.#closing = false;
   }
 
@@ -204,7 +305,8 @@ export class DownstreamConnection {
       this.#client = client;
       this.#state = 'up';
       this.#lastError = undefined;
-      this.#failures = 0;
+      this.#policy.recordSuccess();
+      this.#lastUsedAt = this.#now();
       await this.refreshTools(client);
       this.#logger.info({ pid: this.#pid }, 'server up');
       return client;
@@ -216,11 +318,13 @@ export class DownstreamConnection {
       await client?.close().catch(() => undefined);
       await transport?.close().catch(() => undefined);
       if (this.#closing) throw error;
-      this.#state = 'failed';
-      this.#failures += 1;
-      this.#failedAt = this.#now();
+      this.#policy.recordFailure();
+      this.#state = this.#policy.down ? 'down' : 'failed';
       this.#lastError = messageOf(error);
-      this.#logger.warn({ err: this.#lastError }, 'server failed to start');
+      this.#logger.warn(
+        { err: this.#lastError, failures: this.#policy.failures, ...this.#downFields() },
+        this.#state === 'down' ? 'server failed to start too often; down for a cool-down' : 'server failed to start',
+      );
       throw error;
     }
   }
@@ -245,6 +349,7 @@ export class DownstreamConnection {
       if (!this.#closing) {
         this.#state = 'closed';
         this.#lastError = 'connection closed';
+        this.#policy.recordFailure();
         this.#logger.warn('server connection closed; the next call restarts it');
       }
     };
@@ -265,29 +370,16 @@ export class DownstreamConnection {
     return client;
   }
 
-  #mapCallError(error: unknown, timeoutMs: number): GatewayError {
-    if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
-      return new GatewayError(
-        'DOWNSTREAM_TIMEOUT',
-        `server "${this.name}" gave no answer within ${timeoutMs} ms; the outcome is unknown (the call may still have taken effect)`,
-        { data: { server: this.name, timeoutMs }, cause: error },
-      );
-    }
-    if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed) {
-      return new GatewayError(
-        'DOWNSTREAM_ERROR',
-        `server "${this.name}" closed the connection during the call (it may have crashed); the next call restarts it`,
-        { data: { server: this.name }, cause: error },
-      );
-    }
-    const code = error instanceof McpError ? { downstreamCode: error.code } : {};
-    return new GatewayError('DOWNSTREAM_ERROR', `server "${this.name}" failed the call: ${messageOf(error)}`, {
-      data: { server: this.name, ...code },
-      cause: error,
-    });
+  #downError(until: number): GatewayError {
+    const retryAt = new Date(until).toISOString();
+    return new GatewayError(
+      'DOWNSTREAM_UNAVAILABLE',
+      `server "${this.name}" is down after ${this.#policy.failures} failures in a row (last: ${this.#lastError ?? 'unknown'}); it will be retried at ${retryAt}`,
+      { data: { server: this.name, retryAt, retryInMs: Math.max(0, until - this.#now()) } },
+    );
   }
-}
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  #downFields(): Record<string, unknown> {
+    return this.#policy.down ? { downUntil: new Date(this.#policy.downUntil).toISOString() } : {};
+  }
 }

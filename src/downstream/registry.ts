@@ -1,22 +1,56 @@
 /**
- * All downstream servers: starts them, keeps the catalog in step with their tool lists, and routes
- * calls by server name. One server that fails to start or dies never stops the others.
+ * All downstream servers: starts them (or answers from the catalog cache and starts them on first use),
+ * keeps the catalog in step with their tool lists, routes calls by server name, and runs the periodic
+ * sweep that stops idle servers, keeps `lazy: false` servers running and retries failed ones. One
+ * server that fails to start or dies never stops the others.
  */
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerSpec } from '../config/load.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
-import { DownstreamConnection, type CallOptions, type ConnectionState } from './connection.js';
+import type { CatalogCache } from './cache.js';
+import { DEFAULT_IDLE_TIMEOUT_SECONDS, DownstreamConnection, type CallOptions, type ConnectionState } from './connection.js';
+import { DefinitionPins, type HeldTool } from './pins.js';
 import type { TransportFactory } from './transport.js';
+import { TrustStore } from './trust.js';
+
+/** Servers started at once at boot; the rest wait for a free slot. */
+export const BOOT_CONCURRENCY = 4;
+
+/** A server's state as reported: the connection's, or `cached` when its tools come from the cache. */
+export type ServerState = ConnectionState | 'cached';
 
 /** One server's state for `check` and status output. */
 export interface ServerStatus {
   name: string;
-  state: ConnectionState;
+  state: ServerState;
   pid?: number;
   tools: number;
+  /** Tools held back by `pinDefinitions`. */
+  heldBack?: number;
+  /** While down: when it will be retried (ISO 8601). */
+  downUntil?: string;
   lastError?: string;
+}
+
+/** Options of {@link DownstreamRegistry}. */
+export interface RegistryOptions {
+  servers: readonly ServerSpec[];
+  catalog: Catalog;
+  logger: Logger;
+  transports: TransportFactory;
+  startTimeoutMs?: number;
+  /** Milliseconds now, for backoff, cool-down and idle time. */
+  now?: () => number;
+  random?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  /** The catalog cache; without it every server starts at boot. */
+  cache?: CatalogCache;
+  /** Trusted hashes of pinned servers; default: in memory. */
+  trust?: TrustStore;
+  /** When false, `start()` ignores the cache and starts every server (what `automcp check` needs). */
+  useCache?: boolean;
 }
 
 /** The set of downstream connections. */
@@ -24,18 +58,20 @@ export class DownstreamRegistry {
   readonly #connections = new Map<string, DownstreamConnection>();
   readonly #catalog: Catalog;
   readonly #logger: Logger;
+  readonly #cache: CatalogCache | undefined;
+  readonly #pins: DefinitionPins;
+  readonly #useCache: boolean;
+  /** Servers whose catalog part came from the cache and that have not listed live since. */
+  readonly #fromCache = new Set<string>();
+  /** The last raw list of each server, to filter again when trust changes. */
+  readonly #lists = new Map<string, Tool[]>();
 
-  constructor(options: {
-    servers: readonly ServerSpec[];
-    catalog: Catalog;
-    logger: Logger;
-    transports: TransportFactory;
-    startTimeoutMs?: number;
-    /** Milliseconds now, for retry backoff. */
-    now?: () => number;
-  }) {
+  constructor(options: RegistryOptions) {
     this.#catalog = options.catalog;
     this.#logger = options.logger;
+    this.#cache = options.cache;
+    this.#useCache = options.useCache ?? true;
+    this.#pins = new DefinitionPins({ trust: options.trust ?? new TrustStore(), catalog: this.#catalog, logger: this.#logger });
     for (const spec of options.servers) {
       if (spec.enabled === false) continue;
       this.#catalog.declareServer(spec.name, spec.description ?? '');
@@ -45,23 +81,36 @@ export class DownstreamRegistry {
         transports: options.transports,
         ...(options.startTimeoutMs !== undefined ? { startTimeoutMs: options.startTimeoutMs } : {}),
         ...(options.now ? { now: options.now } : {}),
-        onTools: (tools) => {
-          const change = this.#catalog.setServerTools(spec.name, spec.description ?? '', tools);
-          for (const changed of change.changed) {
-            this.#logger.warn(
-              { server: spec.name, tool: changed.name, before: changed.before, after: changed.after },
-              'tool definition changed',
-            );
-          }
-        },
+        ...(options.random ? { random: options.random } : {}),
+        ...(options.sleep ? { sleep: options.sleep } : {}),
+        onTools: (tools) => this.#applyLive(spec, tools),
       });
       this.#connections.set(spec.name, connection);
     }
   }
 
-  /** Starts every server at once; failures are logged and reported, never thrown. */
+  /**
+   * Boot: a server with a cached tool list (and not `lazy: false`) is not started — its cached tools
+   * enter the catalog and it starts on first use. The others start, {@link BOOT_CONCURRENCY} at a time.
+   * Failures are logged and reported, never thrown.
+   */
   async start(): Promise<ServerStatus[]> {
-    await Promise.allSettled([...this.#connections.values()].map((connection) => connection.ensure()));
+    const boot: DownstreamConnection[] = [];
+    for (const connection of this.#connections.values()) {
+      const cached =
+        this.#cache && this.#useCache && connection.spec.lazy !== false ? await this.#readCache(connection) : undefined;
+      if (cached) {
+        this.#fromCache.add(connection.name);
+        this.#apply(connection.spec, cached);
+      } else {
+        boot.push(connection);
+      }
+    }
+    const queue = [...boot];
+    const worker = async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) await next.ensure().catch(() => undefined);
+    };
+    await Promise.all(Array.from({ length: Math.min(BOOT_CONCURRENCY, queue.length) }, worker));
     return this.status();
   }
 
@@ -75,9 +124,52 @@ export class DownstreamRegistry {
     }
   }
 
+  /**
+   * The periodic sweep: stops stdio servers idle past their `idleTimeoutSeconds`, restarts `lazy:
+   * false` servers that dropped, retries failed ones, and re-filters pinned servers whose trust
+   * changed on disk. Resolves when the stops it began are done.
+   */
+  async tick(): Promise<void> {
+    const stops: Promise<unknown>[] = [];
+    this.syncTrust();
+    for (const connection of this.#connections.values()) {
+      const { spec } = connection;
+      if (spec.lazy === false) {
+        if (connection.state === 'idle' || connection.retryDue({ dropped: true }))
+          void connection.ensure().catch(() => undefined);
+        continue;
+      }
+      const idleSeconds = spec.idleTimeoutSeconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS;
+      // Only stdio servers cost a process; a remote server's idle connection is left alone.
+      if (spec.command !== undefined && idleSeconds > 0 && connection.state === 'up' && connection.inFlight === 0) {
+        if (connection.idleMs() >= idleSeconds * 1000) stops.push(connection.stopIdle());
+      }
+    }
+    this.retryFailed();
+    await Promise.all(stops);
+  }
+
+  /**
+   * Filters the lists of pinned servers again when their trusted hashes changed on disk (`automcp
+   * trust` ran in another process), so accepted tools come back without a restart.
+   */
+  syncTrust(): void {
+    for (const connection of this.#connections.values()) {
+      const tools = this.#lists.get(connection.name);
+      if (connection.spec.pinDefinitions && tools && this.#pins.trustChanged(connection.name)) {
+        this.#apply(connection.spec, tools);
+      }
+    }
+  }
+
   /** The connection for `server`, if configured. */
   connection(server: string): DownstreamConnection | undefined {
     return this.#connections.get(server);
+  }
+
+  /** The tool held back under this qualified name by `pinDefinitions`, if any. */
+  heldBack(name: string): HeldTool | undefined {
+    return this.#pins.heldBack(name);
   }
 
   /** Forwards a call to `server`. */
@@ -91,17 +183,50 @@ export class DownstreamRegistry {
 
   /** Each server's state, in configuration order. */
   status(): ServerStatus[] {
-    return [...this.#connections.values()].map((connection) => ({
-      name: connection.name,
-      state: connection.state,
-      ...(connection.pid !== undefined ? { pid: connection.pid } : {}),
-      tools: this.#catalog.server(connection.name)?.tools.length ?? 0,
-      ...(connection.lastError !== undefined ? { lastError: connection.lastError } : {}),
-    }));
+    return [...this.#connections.values()].map((connection) => {
+      const cached = connection.state === 'idle' && this.#fromCache.has(connection.name);
+      const held = this.#pins.heldOf(connection.name).length;
+      const downUntil = connection.downUntil;
+      return {
+        name: connection.name,
+        state: cached ? 'cached' : connection.state,
+        ...(connection.pid !== undefined ? { pid: connection.pid } : {}),
+        tools: this.#catalog.server(connection.name)?.tools.length ?? 0,
+        ...(held > 0 ? { heldBack: held } : {}),
+        ...(downUntil !== undefined ? { downUntil: new Date(downUntil).toISOString() } : {}),
+        ...(connection.lastError !== undefined ? { lastError: connection.lastError } : {}),
+      };
+    });
   }
 
   /** Stops every server. */
   async close(): Promise<void> {
     await Promise.allSettled([...this.#connections.values()].map((connection) => connection.close()));
+  }
+
+  async #readCache(connection: DownstreamConnection): Promise<Tool[] | undefined> {
+    const entry = await this.#cache?.read(connection.spec).catch(() => undefined);
+    return entry?.tools;
+  }
+
+  /** A live list: it replaces the cached one (a difference moves the etag) and refreshes the cache. */
+  #applyLive(spec: ServerSpec, tools: Tool[]): void {
+    this.#fromCache.delete(spec.name);
+    this.#apply(spec, tools);
+    this.#cache?.write(spec, tools).catch((error: unknown) => {
+      this.#logger.warn({ server: spec.name, err: (error as Error).message }, 'could not write the catalog cache');
+    });
+  }
+
+  #apply(spec: ServerSpec, tools: Tool[]): void {
+    this.#lists.set(spec.name, tools);
+    const accepted = spec.pinDefinitions ? this.#pins.filter(spec.name, tools) : tools;
+    const change = this.#catalog.setServerTools(spec.name, spec.description ?? '', accepted);
+    for (const changed of change.changed) {
+      this.#logger.warn(
+        { server: spec.name, tool: changed.name, before: changed.before, after: changed.after },
+        'tool definition changed',
+      );
+    }
   }
 }

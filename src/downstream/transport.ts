@@ -12,6 +12,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ServerSpec } from '../config/load.js';
 import type { Logger } from '../logging/logger.js';
+import type { ProcessGuard } from './processes.js';
+import { GroupStdioTransport } from './stdio.js';
 
 /** Which transport to try: the primary one, or the SSE fallback of an HTTP server. */
 export type TransportKind = 'primary' | 'sse-fallback';
@@ -19,17 +21,32 @@ export type TransportKind = 'primary' | 'sse-fallback';
 /** Makes a transport for a server; injected so tests can use in-memory pairs. */
 export type TransportFactory = (spec: ServerSpec, kind: TransportKind) => Transport;
 
-/** The real transports: stdio for `command`, Streamable HTTP (then SSE) for `url`. */
-export function createTransportFactory({ logger, cwd }: { logger: Logger; cwd: string }): TransportFactory {
+/**
+ * The real transports: stdio for `command`, Streamable HTTP (then SSE) for `url`. With a `guard`, stdio
+ * children run in their own process group and are registered with it (see processes.ts); on Windows,
+ * or without a guard, the SDK's own stdio transport is used.
+ */
+export function createTransportFactory({
+  logger,
+  cwd,
+  guard,
+}: {
+  logger: Logger;
+  cwd: string;
+  guard?: ProcessGuard;
+}): TransportFactory {
   return (spec, kind) => {
     if (spec.command !== undefined) {
-      const transport = new StdioClientTransport({
+      const options = {
         command: spec.command,
         args: spec.args ?? [],
         env: { ...getDefaultEnvironment(), ...spec.env },
         cwd: spec.cwd ?? cwd,
-        stderr: 'pipe',
-      });
+      };
+      const transport =
+        guard?.groups === true
+          ? new GroupStdioTransport({ ...options, guard })
+          : new StdioClientTransport({ ...options, stderr: 'pipe' });
       const stderr = transport.stderr as Readable | null;
       if (stderr) {
         const lines = createInterface({ input: stderr });

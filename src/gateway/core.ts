@@ -8,7 +8,7 @@ import type { Profile } from '../config/load.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { matchesAny } from '../catalog/glob.js';
 import { splitQualifiedName } from '../catalog/naming.js';
-import type { CallerViews } from '../catalog/view.js';
+import { isAllowed, type CallerViews } from '../catalog/view.js';
 import type { ToolDefinition } from '../catalog/types.js';
 import type { DownstreamRegistry } from '../downstream/registry.js';
 import { GatewayError } from '../errors.js';
@@ -98,6 +98,7 @@ export class GatewayCore {
     const input = parseAutomaticMcpInput(raw);
     await this.#ready();
     this.#registry.retryFailed();
+    this.#registry.syncTrust();
     const runId = this.#newRunId();
     const started = performance.now();
     const key = { caller: context.caller, sessionId: input.sessionId ?? context.connectionId };
@@ -188,12 +189,21 @@ export class GatewayCore {
     resolved: (server: string) => void,
   ): Promise<CallToolResult> {
     const input = parseAutomaticEvalInput(raw);
+    this.#registry.syncTrust();
     // No wait for every server here: the target's own start is awaited below when it is not up yet.
     let view = this.#views.forProfile(context.profile);
     let tool = view.get(input.toolName);
     if (!tool && (await this.#startServerOf(input.toolName, context.profile))) {
       view = this.#views.forProfile(context.profile);
       tool = view.get(input.toolName);
+    }
+    const held = tool ? undefined : this.#registry.heldBack(input.toolName);
+    if (held && isAllowed(held.tool, context.profile.tools)) {
+      throw new GatewayError(
+        'TOOL_HELD_BACK',
+        `the definition of ${held.tool.name} changed since it was trusted, and its server pins definitions; a person must review it and run \`automcp trust ${held.tool.server}\``,
+        { data: { server: held.tool.server, trustedHash: held.trustedHash, currentHash: held.tool.hash } },
+      );
     }
     if (!tool) {
       // Unknown and forbidden look the same: a caller must not learn that a hidden tool exists.

@@ -11,8 +11,11 @@ import { Catalog } from '../catalog/catalog.js';
 import { loadHasher } from '../catalog/hash.js';
 import { CallerViews } from '../catalog/view.js';
 import type { Profile, RuntimeConfig } from '../config/load.js';
+import { CatalogCache } from '../downstream/cache.js';
+import { createProcessGuard, type ProcessGuard } from '../downstream/processes.js';
 import { DownstreamRegistry, type ServerStatus } from '../downstream/registry.js';
 import { createTransportFactory, type TransportFactory } from '../downstream/transport.js';
+import { TrustStore } from '../downstream/trust.js';
 import { createSilentLogger, type Logger } from '../logging/logger.js';
 import { createLlmSelection, type ProbeResult } from '../selection/llm.js';
 import { resolveSelectorModel, type SelectorState } from '../selection/providers.js';
@@ -64,7 +67,29 @@ export interface GatewayOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Told once per tool call, e.g. by metrics. */
   observer?: GatewayObserver;
+  /**
+   * Where the catalog cache and trusted hashes live; default `config.stateDir`. Without either, there
+   * is no cache (every server starts at boot) and trust lasts as long as the process.
+   */
+  stateDir?: string;
+  /** False to start every server at boot even when it has a cached tool list (`automcp check`). */
+  useCache?: boolean;
+  /** Tracks stdio children's process groups; default: one without a watchdog, ended by close(). */
+  guard?: ProcessGuard;
+  /** Random numbers in [0, 1), for backoff jitter. */
+  random?: () => number;
+  /** Waits `ms` (restart backoff); inject it with `clock` so tests that move time never sleep. */
+  sleep?: (ms: number) => Promise<void>;
+  /**
+   * How often the downstream sweep (idle stops, keep-alive, retries) runs; `false` for never. Default
+   * every {@link SWEEP_INTERVAL_MS}, or never when a `clock` is injected: a test that moves time also
+   * calls `registry.tick()` itself.
+   */
+  sweepIntervalMs?: number | false;
 }
+
+/** Default period of the downstream sweep. */
+export const SWEEP_INTERVAL_MS = 1_000;
 
 /** Default wait of a selection for servers that are still starting. */
 export const STARTUP_GRACE_MS = 5_000;
@@ -78,13 +103,29 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   const catalog = new Catalog(hasher);
   const views = new CallerViews({ catalog, hasher });
+  const stateDir = options.stateDir ?? config.stateDir;
+  const ownGuard = options.guard || options.transports ? undefined : createProcessGuard({ logger });
+  const guard = options.guard ?? ownGuard;
   const registry = new DownstreamRegistry({
     servers: config.servers,
     catalog,
     logger,
-    transports: options.transports ?? createTransportFactory({ logger, cwd: config.dir }),
+    transports: options.transports ?? createTransportFactory({ logger, cwd: config.dir, ...(guard ? { guard } : {}) }),
     now,
+    ...(options.random ? { random: options.random } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+    ...(stateDir !== undefined ? { cache: new CatalogCache({ stateDir, now }) } : {}),
+    trust: new TrustStore({ ...(stateDir !== undefined ? { stateDir } : {}), now }),
+    ...(options.useCache !== undefined ? { useCache: options.useCache } : {}),
   });
+  const sweepMs = options.sweepIntervalMs ?? (options.clock ? false : SWEEP_INTERVAL_MS);
+  const sweep =
+    sweepMs === false
+      ? undefined
+      : setInterval(() => {
+          registry.tick().catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'downstream sweep failed'));
+        }, sweepMs);
+  sweep?.unref();
   const selectorModel = resolveSelectorModel({
     llm: config.selector.llm,
     ...(options.env ? { env: options.env } : {}),
@@ -165,9 +206,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return server;
     },
     async close() {
+      clearInterval(sweep);
       await Promise.allSettled([...servers].map((server) => server.close()));
       await registry.close();
       if (ownSessions) await sessions.close?.();
+      ownGuard?.close();
     },
   };
 }

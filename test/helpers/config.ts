@@ -3,6 +3,7 @@
  * into a fresh temp dir, plus the absolute commands of the real npm servers and the fixture servers.
  * Configs are written as JSON, which is valid YAML, so what a test states is exactly what the gateway reads.
  */
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { mkdtemp, mkdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -26,10 +27,13 @@ export interface ServerEntry {
   description?: string;
   timeoutMs?: number;
   enabled?: boolean;
+  lazy?: boolean;
+  idleTimeoutSeconds?: number;
+  pinDefinitions?: boolean;
 }
 
 /** The fixture servers in test/fixtures/servers. */
-export type FixtureName = 'echo' | 'slow' | 'crash' | 'noisy' | 'hang';
+export type FixtureName = 'echo' | 'slow' | 'crash' | 'noisy' | 'hang' | 'faulty';
 
 /** A runtime.yaml entry that runs a fixture server under tsx with absolute paths. */
 export function fixtureServer(name: FixtureName, extra: Omit<ServerEntry, 'command' | 'args'> = {}): ServerEntry {
@@ -60,6 +64,15 @@ export function everythingServer(extra: Omit<ServerEntry, 'command' | 'args'> = 
 /** A fresh, empty temp dir (symlinks resolved, so paths match what servers report). */
 export async function makeTempDir(prefix = 'automcp-int-'): Promise<string> {
   return realpath(await mkdtemp(join(tmpdir(), prefix)));
+}
+
+/**
+ * A fresh temp dir to use as `XDG_STATE_HOME` of a spawned gateway, so no test reads the user's
+ * catalog cache or shares one with another test. Synchronous so spawn helpers can make one inline.
+ */
+export function makeTempStateDir(): { dir: string; cleanup(): void } {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'automcp-state-')));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** A written configuration folder. */

@@ -11,7 +11,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { CLI_PATH, REPO_ROOT } from './config.js';
+import { CLI_PATH, REPO_ROOT, makeTempStateDir } from './config.js';
 
 const run = promisify(execFile);
 
@@ -68,6 +68,9 @@ export async function serveGateway({
   /** More `serve` flags, such as --verbose. */
   extraArgs?: string[];
 }): Promise<ServedGateway> {
+  // Hermetic: a gateway never reads or writes the user's state directory (catalog cache, status files).
+  const state = env.XDG_STATE_HOME === undefined ? makeTempStateDir() : undefined;
+  if (state) env = { ...env, XDG_STATE_HOME: state.dir };
   const args = [CLI_PATH, 'serve', '--config', configDir, ...(profile !== undefined ? ['--profile', profile] : []), ...extraArgs];
   const transport = new StdioClientTransport({
     command: process.execPath,
@@ -98,7 +101,10 @@ export async function serveGateway({
         await delay(50);
       }
     },
-    close: () => client.close(),
+    async close() {
+      await client.close();
+      state?.cleanup();
+    },
   };
   try {
     await client.connect(transport);

@@ -4,7 +4,7 @@
  * Also runs `serve` to completion for startup failures (exit code, stdout, stderr).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { CLI_PATH, REPO_ROOT } from './config.js';
+import { CLI_PATH, REPO_ROOT, makeTempStateDir } from './config.js';
 
 /** A JSON-RPC message as read from stdout. */
 export interface JsonRpcMessage {
@@ -45,9 +45,11 @@ export interface RawServe {
 
 /** Spawns `node dist/cli/main.js serve ...args`. */
 export function spawnServe({ args, env = {} }: { args: string[]; env?: Record<string, string> }): RawServe {
+  // Hermetic: without an XDG_STATE_HOME of the test's own, the gateway gets a temp one, removed at exit.
+  const state = env.XDG_STATE_HOME === undefined ? makeTempStateDir() : undefined;
   const child = spawn(process.execPath, [CLI_PATH, 'serve', ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...env, ...(state ? { XDG_STATE_HOME: state.dir } : {}) },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -75,7 +77,12 @@ export function spawnServe({ args, env = {} }: { args: string[]; env?: Record<st
   child.stderr.on('data', (chunk: string) => {
     stderr += chunk;
   });
-  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<Exit>((resolve) =>
+    child.once('exit', (code, signal) => {
+      state?.cleanup();
+      resolve({ code, signal });
+    }),
+  );
   const write = (message: Record<string, unknown>) => child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
 
   const raw: RawServe = {

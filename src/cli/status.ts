@@ -1,0 +1,68 @@
+/**
+ * `automcp status`: what every running `automcp serve` that shares this state directory reports about
+ * its servers (state, pid, tool count, last error), read from the status files they keep (see
+ * downstream/statusFile.ts); and, from the catalog cache, which configured servers could start lazily.
+ */
+import { loadConfig, type RuntimeConfig } from '../config/load.js';
+import { CatalogCache } from '../downstream/cache.js';
+import { readGatewayStatuses } from '../downstream/statusFile.js';
+import type { ServerStatus } from '../downstream/registry.js';
+import { resolveStateDir } from '../downstream/stateDir.js';
+
+/** Prints the status; exit code 0 (a stopped gateway is not an error). */
+export async function statusCommand(options: { config?: string; json?: boolean }): Promise<number> {
+  // The config is optional here: without one, status still reads the default state directory.
+  const config = await loadConfig(options.config !== undefined ? { path: options.config } : {}).catch((error: unknown) => {
+    if (options.config !== undefined) throw error;
+    return undefined;
+  });
+  const stateDir = resolveStateDir(config?.stateDir !== undefined ? { configured: config.stateDir } : {});
+  const gateways = await readGatewayStatuses(stateDir);
+  const cached = config ? await cacheReport(config, stateDir) : [];
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ stateDir, gateways, cache: cached }, null, 2)}\n`);
+    return 0;
+  }
+  process.stdout.write(`state directory ${stateDir}\n`);
+  if (gateways.length === 0) process.stdout.write('no running gateway\n');
+  for (const gateway of gateways) {
+    process.stdout.write(
+      `gateway pid ${gateway.pid}, profile ${gateway.profile}, ${gateway.config} (since ${gateway.startedAt}, updated ${gateway.updatedAt})\n`,
+    );
+    for (const server of gateway.servers) process.stdout.write(`  ${formatServer(server)}\n`);
+  }
+  if (config) {
+    process.stdout.write(`catalog cache for ${config.file}\n`);
+    for (const entry of cached) {
+      process.stdout.write(
+        `  ${entry.server.padEnd(20)} ${entry.readAt ? `${entry.tools} tools, read ${entry.readAt}` : 'not cached (starts at boot)'}\n`,
+      );
+    }
+  }
+  return 0;
+}
+
+function formatServer(server: ServerStatus): string {
+  const state = server.state === 'down' && server.downUntil ? `down until ${server.downUntil}` : server.state;
+  const parts = [
+    server.name.padEnd(20),
+    state.padEnd(14),
+    server.pid !== undefined ? `pid ${server.pid}` : 'no process',
+    `${server.tools} tools`,
+    ...(server.heldBack ? [`${server.heldBack} held back (run automcp trust ${server.name})`] : []),
+    ...(server.lastError ? [`last error: ${server.lastError}`] : []),
+  ];
+  return parts.join('  ');
+}
+
+async function cacheReport(config: RuntimeConfig, stateDir: string) {
+  const cache = new CatalogCache({ stateDir });
+  return Promise.all(
+    config.servers
+      .filter((spec) => spec.enabled !== false)
+      .map(async (spec) => {
+        const entry = await cache.read(spec);
+        return { server: spec.name, ...(entry ? { tools: entry.tools.length, readAt: entry.readAt } : {}) };
+      }),
+  );
+}

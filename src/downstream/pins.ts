@@ -1,0 +1,79 @@
+/**
+ * Pinned definitions (`pinDefinitions: true`): a tool whose definition hash differs from the trusted
+ * one is held back — left out of the catalog, so it cannot be selected, and refused by
+ * `automatic_eval` with TOOL_HELD_BACK — until `automcp trust <server>` accepts the new definition.
+ * Tools seen for the first time are trusted as they are. This guards against a server swapping what a
+ * tool does after a person approved it.
+ */
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Catalog } from '../catalog/catalog.js';
+import type { CatalogTool } from '../catalog/types.js';
+import type { Logger } from '../logging/logger.js';
+import type { TrustStore } from './trust.js';
+
+/** A tool held back because its definition no longer matches the trusted hash. */
+export interface HeldTool {
+  tool: CatalogTool;
+  trustedHash: string;
+}
+
+/** Applies trusted hashes to the tool lists of pinned servers. */
+export class DefinitionPins {
+  readonly #trust: TrustStore;
+  readonly #catalog: Catalog;
+  readonly #logger: Logger;
+  readonly #held = new Map<string, Map<string, HeldTool>>();
+
+  constructor({ trust, catalog, logger }: { trust: TrustStore; catalog: Catalog; logger: Logger }) {
+    this.#trust = trust;
+    this.#catalog = catalog;
+    this.#logger = logger;
+  }
+
+  /** The tools of `server` that may enter the catalog; the rest are held back (and logged once each). */
+  filter(server: string, tools: readonly Tool[]): Tool[] {
+    const trusted = this.#trust.trusted(server);
+    const accepted: Tool[] = [];
+    const fresh: { name: string; hash: string }[] = [];
+    const held = new Map<string, HeldTool>();
+    const before = this.#held.get(server);
+    for (const tool of tools) {
+      const entry = this.#catalog.toCatalogTool(server, tool);
+      const trustedHash = trusted.get(entry.name);
+      if (trustedHash === undefined) fresh.push({ name: entry.name, hash: entry.hash });
+      if (trustedHash === undefined || trustedHash === entry.hash) {
+        accepted.push(tool);
+        continue;
+      }
+      held.set(entry.name, { tool: entry, trustedHash });
+      if (before?.get(entry.name)?.tool.hash !== entry.hash) {
+        this.#logger.warn(
+          { server, tool: entry.name, trusted: trustedHash, current: entry.hash },
+          'pinned tool definition changed; held back until `automcp trust` accepts it',
+        );
+      }
+    }
+    if (fresh.length > 0) this.#trust.remember(server, fresh);
+    this.#held.set(server, held);
+    return accepted;
+  }
+
+  /** The held-back tool with this qualified name, if any. */
+  heldBack(name: string): HeldTool | undefined {
+    for (const held of this.#held.values()) {
+      const tool = held.get(name);
+      if (tool) return tool;
+    }
+    return undefined;
+  }
+
+  /** Every held-back tool of `server`. */
+  heldOf(server: string): HeldTool[] {
+    return [...(this.#held.get(server)?.values() ?? [])];
+  }
+
+  /** True when trust for `server` changed on disk since its list was last filtered. */
+  trustChanged(server: string): boolean {
+    return this.#trust.changedOnDisk(server);
+  }
+}
