@@ -175,7 +175,9 @@ describe('pinDefinitions', () => {
       expect(held.error.message).toMatch(/automcp trust pinned/);
       const selection = await selectTools(gateway.client, { query: 'report the target value', limit: 50, fresh: true });
       expect([...selection.tools, ...selection.unchanged].map((tool) => tool.name)).not.toContain('pinned.target');
-      const warning = await gateway.waitForLog((line) => line.server === 'pinned' && line.tool === 'pinned.target');
+      const warning = await gateway.waitForLog(
+        (line) => line.msg?.startsWith('pinned tool definition changed') === true && line.tool === 'pinned.target',
+      );
       expect(warning).toMatchObject({ trusted, current: held.currentHash });
 
       const trust = await runCli(['trust', 'pinned', '--config', config.dir], { XDG_STATE_HOME: stateHome });
