@@ -6,6 +6,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { isConfigError } from '../errors.js';
 import { VERSION } from '../gateway/server.js';
+import { createBenchCommand } from './bench.js';
 import { demoCommand } from './demo.js';
 import { checkCommand, selectCommand, toolsCommand } from './inspect.js';
 import { serveCommand } from './serve.js';
@@ -76,6 +77,8 @@ program
   .action(async (options) => {
     process.exitCode = await demoCommand(options);
   });
+
+program.addCommand(createBenchCommand());
 
 try {
   await program.parseAsync(process.argv);
