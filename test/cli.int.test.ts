@@ -2,28 +2,11 @@
  * The one-shot commands, run as a person would: `check`, `select`, `tools` and `demo` from the built
  * CLI, with their exit codes and what they print. Servers are fixture servers and the real npm ones.
  */
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_PATH, fixtureServer, writeConfigDir, type TempConfig } from './helpers/config.js';
-
-const run = promisify(execFile);
-
-/** Runs the CLI; resolves with its exit code and output whatever the code. */
-async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI_PATH, ...args], {
-      env: { ...process.env, ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
-}
+import { cli } from './helpers/cli.js';
+import { fixtureServer, writeConfigDir, type TempConfig } from './helpers/config.js';
 
 let good: TempConfig;
 let broken: TempConfig;

@@ -91,7 +91,9 @@ export function catalogOf({ datasets, hasher }: { datasets: readonly Dataset[]; 
     for (const server of dataset.servers) {
       const first = owner.get(server.name);
       if (first !== undefined) {
-        throw new DatasetError(dataset.file, [`server "${server.name}" is also defined in ${first}; server names must be unique`]);
+        throw new DatasetError(dataset.file, [
+          `server "${server.name}" is also defined in ${first}; server names must be unique`,
+        ]);
       }
       owner.set(server.name, dataset.file);
       catalog.setServerTools(server.name, server.description, server.tools as Tool[]);
@@ -101,5 +103,7 @@ export function catalogOf({ datasets, hasher }: { datasets: readonly Dataset[]; 
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
-  return path.length === 0 ? '(top level)' : path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('');
+  return path.length === 0
+    ? '(top level)'
+    : path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('');
 }

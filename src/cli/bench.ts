@@ -64,8 +64,6 @@ function selectionCommand(): Command {
 interface OverheadOptions {
   calls: number;
   warmup: number;
-  command?: string;
-  arg?: string[];
   tool: string;
   arguments: string;
   json?: boolean;
@@ -76,12 +74,11 @@ function overheadCommand(): Command {
     .description('automatic_eval through the gateway against the same call made directly to the same stdio server')
     .option('--calls <n>', 'measured calls per path', positive, 200)
     .option('--warmup <n>', 'unmeasured calls per path first', nonNegative, 20)
-    .option('--command <cmd>', 'stdio server to call (default: the bundled @modelcontextprotocol/server-everything)')
-    .option('--arg <value...>', 'arguments of --command')
+    .argument('[server...]', 'the stdio server to call and its arguments, after -- (default: the bundled server-everything)')
     .option('--tool <name>', 'the tool to call', 'echo')
     .option('--arguments <json>', 'its arguments, as JSON', '{"message":"hello"}')
     .option('--json', 'print the report as JSON')
-    .action(async (options: OverheadOptions) => {
+    .action(async (server: string[], options: OverheadOptions) => {
       let args: Record<string, unknown>;
       try {
         args = JSON.parse(options.arguments) as Record<string, unknown>;
@@ -94,7 +91,7 @@ function overheadCommand(): Command {
         warmup: options.warmup,
         tool: options.tool,
         arguments: args,
-        ...(options.command !== undefined ? { server: { command: options.command, args: options.arg ?? [] } } : {}),
+        ...(server.length > 0 ? { server: { command: server[0]!, args: server.slice(1) } } : {}),
         onProgress: progress.update,
       });
       progress.done();
@@ -151,7 +148,8 @@ function formatSelection(report: SelectionReport): string {
     '',
     '   k  Recall@k  Complete@k  ServerRecall@k',
     ...report.metrics.map(
-      (m) => `${String(m.k).padStart(4)}  ${fixed(m.recall, 3).padStart(8)}  ${fixed(m.complete, 3).padStart(10)}  ${fixed(m.serverRecall, 3).padStart(14)}`,
+      (m) =>
+        `${String(m.k).padStart(4)}  ${fixed(m.recall, 3).padStart(8)}  ${fixed(m.complete, 3).padStart(10)}  ${fixed(m.serverRecall, 3).padStart(14)}`,
     ),
     '',
     `tokens: mean automatic_mcp response ${fixed(report.tokens.meanResponse, 0)} (limit ${report.tokens.limit}) · full catalog ${report.tokens.fullCatalog} · ${fixed(report.tokens.share * 100, 2)}%`,
