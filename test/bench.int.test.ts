@@ -74,11 +74,12 @@ describe('automcp bench overhead', () => {
     expect(report.calls).toBe(6);
     expect(report.tool).toBe('echo');
     expect(report.server).toContain('echo-server.ts');
-    for (const path of [report.direct, report.gateway]) {
+    for (const path of [report.direct, report.gateway, report.core]) {
       expect(path.p50).toBeGreaterThan(0);
       expect(path.p95).toBeGreaterThanOrEqual(path.p50);
     }
     expect(report.ratio.p50).toBeCloseTo(report.gateway.p50 / report.direct.p50, 10);
+    expect(report.coreRatio.p95).toBeCloseTo(report.core.p95 / report.direct.p95, 10);
   }, 120_000);
 
   it('fails clearly when the tool call fails', async () => {
@@ -97,6 +98,6 @@ describe('automcp bench overhead', () => {
       ...echo.args!,
     ]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/the (direct|through automcp) call failed/);
+    expect(result.stderr).toMatch(/the (direct|through automcp|in-process automatic_eval) call failed/);
   }, 120_000);
 });

@@ -1,8 +1,9 @@
 /**
  * The overhead benchmark: the same tool on the same kind of stdio server, called directly by an MCP
- * client and through automcp's `automatic_eval` (an MCP client on an in-memory upstream connection,
- * so what is measured is the gateway itself: its MCP server, profile check, argument validation and
- * forwarding). Calls alternate between the two paths so drift in machine load hits both alike.
+ * client and through automcp's `automatic_eval` two ways: by an MCP client on an in-memory upstream
+ * connection (the gateway's MCP server, profile check, argument validation and forwarding), and on
+ * GatewayCore itself (the gateway's own work without the upstream MCP layer). Calls rotate between the
+ * paths so drift in machine load hits all of them alike.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -32,15 +33,27 @@ export interface OverheadBenchOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Latencies of both paths, in milliseconds, and the gateway's share. */
+/** p50 and p95 of one path, in milliseconds. */
+export interface Latency {
+  p50: number;
+  p95: number;
+}
+
+/** Latencies of each path and their ratios to the direct call. */
 export interface OverheadReport {
   calls: number;
   tool: string;
   server: string;
-  direct: { p50: number; p95: number };
-  gateway: { p50: number; p95: number };
-  ratio: { p50: number; p95: number };
+  direct: Latency;
+  /** `automatic_eval` by an MCP client over an in-memory upstream connection. */
+  gateway: Latency;
+  /** `GatewayCore.automaticEval` called in-process: the gateway's own work. */
+  core: Latency;
+  ratio: Latency;
+  coreRatio: Latency;
 }
+
+const PATHS = ['direct', 'gateway', 'core'] as const;
 
 const SERVER = 'bench';
 
@@ -62,8 +75,9 @@ export async function runOverheadBench(options: OverheadBenchOptions): Promise<O
   const direct = new Client({ name: 'automcp-bench', version: '0.0.0' });
   try {
     await gateway.start();
+    const profile = { ...profileSchema.parse({}), name: 'default' };
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    await gateway.connect({ transport: serverSide, profile: { ...profileSchema.parse({}), name: 'default' } });
+    await gateway.connect({ transport: serverSide, profile });
     await upstream.connect(clientSide);
     await direct.connect(
       new StdioClientTransport({ command: server.command, args: server.args, env: getDefaultEnvironment(), stderr: 'ignore' }),
@@ -78,29 +92,37 @@ export async function runOverheadBench(options: OverheadBenchOptions): Promise<O
       );
     const straight = async () =>
       check((await direct.callTool({ name: options.tool, arguments: options.arguments })) as CallToolResult, 'direct');
+    const context = { caller: 'bench', profile, connectionId: 'bench-core' };
+    const viaCore = async () =>
+      check(
+        await gateway.core.automaticEval({ toolName: `${SERVER}.${options.tool}`, arguments: options.arguments }, context),
+        'in-process automatic_eval',
+      );
+    const run = { direct: straight, gateway: viaGateway, core: viaCore };
 
-    const times = { direct: [] as number[], gateway: [] as number[] };
+    const times = { direct: [] as number[], gateway: [] as number[], core: [] as number[] };
     const total = options.warmup + options.calls;
     for (let i = 0; i < total; i++) {
-      // Alternate which path goes first, so neither always runs on a warmer cache.
-      const order = i % 2 === 0 ? (['direct', 'gateway'] as const) : (['gateway', 'direct'] as const);
-      for (const path of order) {
+      // Rotate which path goes first, so none always runs on a warmer cache.
+      for (let j = 0; j < PATHS.length; j++) {
+        const path = PATHS[(i + j) % PATHS.length]!;
         const started = performance.now();
-        await (path === 'direct' ? straight() : viaGateway());
+        await run[path]();
         if (i >= options.warmup) times[path].push(performance.now() - started);
       }
       options.onProgress?.(i + 1, total);
     }
     const summary = (values: number[]) => ({ p50: percentile(values, 50), p95: percentile(values, 95) });
-    const d = summary(times.direct);
-    const g = summary(times.gateway);
+    const [d, g, c] = [summary(times.direct), summary(times.gateway), summary(times.core)];
     return {
       calls: options.calls,
       tool: options.tool,
       server: [server.command, ...server.args].join(' '),
       direct: d,
       gateway: g,
+      core: c,
       ratio: { p50: g.p50 / d.p50, p95: g.p95 / d.p95 },
+      coreRatio: { p50: c.p50 / d.p50, p95: c.p95 / d.p95 },
     };
   } finally {
     await Promise.allSettled([upstream.close(), direct.close()]);

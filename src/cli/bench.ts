@@ -164,8 +164,8 @@ function formatOverhead(report: OverheadReport): string {
     [
       `overhead: ${report.calls} calls per path, alternating · tool ${report.tool} on ${report.server}`,
       `direct        p50 ${fixed(report.direct.p50, 3)} ms · p95 ${fixed(report.direct.p95, 3)} ms`,
-      `via automcp   p50 ${fixed(report.gateway.p50, 3)} ms · p95 ${fixed(report.gateway.p95, 3)} ms`,
-      `ratio         p50 ${fixed(report.ratio.p50, 2)} · p95 ${fixed(report.ratio.p95, 2)}`,
+      `via automcp   p50 ${fixed(report.gateway.p50, 3)} ms · p95 ${fixed(report.gateway.p95, 3)} ms · ratio p50 ${fixed(report.ratio.p50, 2)} · p95 ${fixed(report.ratio.p95, 2)}  (MCP client, in-memory upstream)`,
+      `gateway core  p50 ${fixed(report.core.p50, 3)} ms · p95 ${fixed(report.core.p95, 3)} ms · ratio p50 ${fixed(report.coreRatio.p50, 2)} · p95 ${fixed(report.coreRatio.p95, 2)}  (GatewayCore.automaticEval in-process)`,
     ].join('\n') + '\n'
   );
 }
