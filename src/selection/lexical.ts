@@ -48,15 +48,22 @@ interface Doc {
   tool: CatalogTool;
   /** Distinct terms, to take the document out of its postings again. */
   terms: string[];
-  /** The tool's own name and description terms: near-identical tools share most of them. */
-  own: Set<string>;
+  /** The tool's own name and description terms, sorted and distinct: near-identical tools share most. */
+  own: string[];
 }
 
 interface Posting {
   ids: number[];
   /** BM25F pseudo-frequency of the term in each document of `ids`. */
   tf: number[];
+  /** The index that made this posting, the only one that may change it in place. */
+  owner: number;
 }
+
+let generations = 0;
+
+/** How far past the limit near-identical copies are looked for (as a multiple of the limit). */
+const WINDOW = 3;
 
 /** Build afresh when the tool count moves this far (as a share) from the last full build. */
 const DRIFT = 0.25;
@@ -70,8 +77,8 @@ export class LexicalIndex {
   #free: number[] = [];
   #count = 0;
   #postings = new Map<string, Posting>();
-  /** Postings this index may change in place (the others are shared with the index it came from). */
-  #owned = new Set<Posting>();
+  /** Marks the postings this index made; the others are shared with the index it came from. */
+  readonly #generation = ++generations;
   #servers = new Map<string, { signature: string; ids: number[] }>();
   #avg: Record<Field, number> = { name: 1, description: 1, params: 1, server: 1 };
   #builtCount = 0;
@@ -146,12 +153,20 @@ export class LexicalIndex {
         scores[id]! += (idf * tf * (k1 + 1)) / (tf + k1);
       }
     }
+    // Only the best few are ever returned: past a few thousand matches, find the cut-off score with a
+    // numeric sort first and build and order just the entries above it.
+    const window = options.limit * WINDOW;
+    let cutoff = 0;
+    if (touched.length > 4 * window && !options.allowed) {
+      const sorted = Float64Array.from(touched, (id) => scores[id]!).sort();
+      cutoff = sorted[sorted.length - window]!;
+    }
     const ranked: { id: number; doc: Doc; score: number }[] = [];
     for (const id of touched) {
       const doc = this.#docs[id]!;
       const score = scores[id]!;
       scores[id] = 0;
-      if (score > 0 && (!options.allowed || options.allowed(doc.tool))) ranked.push({ id, doc, score });
+      if (score > 0 && score >= cutoff && (!options.allowed || options.allowed(doc.tool))) ranked.push({ id, doc, score });
     }
     ranked.sort((a, b) => b.score - a.score || this.#order[a.id]! - this.#order[b.id]!);
     return diversify(ranked, options.limit, this.#parameters.duplicate).map(({ doc, score }) => ({ tool: doc.tool, score }));
@@ -160,24 +175,29 @@ export class LexicalIndex {
   #build(tools: readonly CatalogTool[], servers: readonly CatalogServer[]): void {
     const descriptions = new Map(servers.map((server) => [server.name, server.description]));
     // Averages over the whole catalog first: every document's pseudo-frequencies depend on them.
-    const fields = tools.map((tool) => fieldsOf(tool, descriptions.get(tool.server) ?? ''));
+    const fields = new Map(tools.map((tool) => [tool, fieldsOf(tool, descriptions.get(tool.server) ?? '')]));
     for (const field of FIELDS) {
-      const sum = fields.reduce((total, entry) => total + entry[field].length, 0);
+      let sum = 0;
+      for (const entry of fields.values()) sum += entry[field].length;
       this.#avg[field] = sum / Math.max(tools.length, 1) || 1;
     }
     this.#builtCount = tools.length;
-    for (const [server, group] of groupByServer(tools)) this.#addServer(server, group, descriptions.get(server) ?? '');
+    for (const [server, group] of groupByServer(tools)) this.#addServer(server, group, descriptions.get(server) ?? '', fields);
     this.#setOrder(tools);
   }
 
-  #addServer(server: string, tools: readonly CatalogTool[], description: string): void {
-    const ids = tools.map((tool) => this.#add(tool, description));
+  #addServer(
+    server: string,
+    tools: readonly CatalogTool[],
+    description: string,
+    analysed?: ReadonlyMap<CatalogTool, Record<Field, string[]>>,
+  ): void {
+    const ids = tools.map((tool) => this.#add(tool, analysed?.get(tool) ?? fieldsOf(tool, description)));
     this.#servers.set(server, { signature: signatureOf(tools, description), ids });
   }
 
-  #add(tool: CatalogTool, serverDescription: string): number {
+  #add(tool: CatalogTool, fields: Record<Field, string[]>): number {
     const { weights, b } = this.#parameters;
-    const fields = fieldsOf(tool, serverDescription);
     const tf = new Map<string, number>();
     for (const field of FIELDS) {
       const list = fields[field];
@@ -188,7 +208,7 @@ export class LexicalIndex {
       for (const [term, count] of counts) tf.set(term, (tf.get(term) ?? 0) + (weights[field] * count) / norm);
     }
     const id = this.#free.pop() ?? this.#docs.length;
-    this.#docs[id] = { tool, terms: [...tf.keys()], own: new Set([...terms(tool.tool), ...fields.description]) };
+    this.#docs[id] = { tool, terms: [...tf.keys()], own: ownTerms(tool, fields.description) };
     this.#count += 1;
     for (const [term, value] of tf) {
       const posting = this.#writable(term);
@@ -218,10 +238,11 @@ export class LexicalIndex {
   /** The posting of `term`, copied first when it is still shared with another index. */
   #writable(term: string): Posting {
     const posting = this.#postings.get(term);
-    if (posting && this.#owned.has(posting)) return posting;
-    const own = posting ? { ids: [...posting.ids], tf: [...posting.tf] } : { ids: [], tf: [] };
+    if (posting?.owner === this.#generation) return posting;
+    const own = posting
+      ? { ids: [...posting.ids], tf: [...posting.tf], owner: this.#generation }
+      : { ids: [], tf: [], owner: this.#generation };
     this.#postings.set(term, own);
-    this.#owned.add(own);
     return own;
   }
 
@@ -242,7 +263,7 @@ function diversify<T extends { doc: Doc }>(ranked: readonly T[], limit: number, 
   const kept: T[] = [];
   const copies: T[] = [];
   // Look a little past the limit: far down the ranking a copy costs nothing.
-  const window = ranked.slice(0, limit * 3);
+  const window = ranked.slice(0, limit * WINDOW);
   for (const entry of window) {
     if (kept.length >= limit) break;
     if (kept.some((other) => jaccard(other.doc.own, entry.doc.own) >= threshold)) copies.push(entry);
@@ -251,11 +272,25 @@ function diversify<T extends { doc: Doc }>(ranked: readonly T[], limit: number, 
   return [...kept, ...copies, ...ranked.slice(window.length)].slice(0, limit);
 }
 
-function jaccard(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
-  if (a.size === 0 && b.size === 0) return 1;
+function ownTerms(tool: CatalogTool, description: readonly string[]): string[] {
+  return [...new Set([...terms(tool.tool), ...description])].sort();
+}
+
+/** Jaccard similarity of two sorted, distinct term lists (a merge, no sets to allocate). */
+function jaccard(a: readonly string[], b: readonly string[]): number {
+  if (a.length === 0 && b.length === 0) return 1;
   let shared = 0;
-  for (const term of a) if (b.has(term)) shared += 1;
-  return shared / (a.size + b.size - shared);
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    if (a[i] === b[j]) {
+      shared += 1;
+      i += 1;
+      j += 1;
+    } else if (a[i]! < b[j]!) i += 1;
+    else j += 1;
+  }
+  return shared / (a.length + b.length - shared);
 }
 
 function groupByServer(tools: readonly CatalogTool[]): Map<string, CatalogTool[]> {
