@@ -32,8 +32,8 @@ export interface SelectionBenchOptions {
   /** Lexical candidates handed on by retrieve (runtime.yaml `selector.candidates`). */
   candidates: number;
   half?: QueryHalf;
-  /** Run only the first N queries (after the half is chosen). */
-  maxQueries?: number;
+  /** Run only this many queries, spread evenly over the chosen ones (the file may be sorted by tool). */
+  sample?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -87,7 +87,7 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
   const fullCatalog = countJsonTokens(core.fullCatalog(profile));
 
   const queries = dataset.queries.filter((_, index) => half === 'all' || index % 2 === (half === 'even' ? 0 : 1));
-  const chosen = queries.slice(0, options.maxQueries ?? queries.length);
+  const chosen = spread(queries, options.sample ?? queries.length);
   // One unmeasured selection first: the first run of the graph pays for compiling code paths once.
   if (chosen[0])
     await core.automaticMcp({ query: chosen[0].query, limit, fresh: true }, { caller: 'bench', profile, connectionId: 'warmup' });
@@ -125,6 +125,12 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
     buildMs,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
   };
+}
+
+/** `count` entries of `items` at even steps, first included. */
+function spread<T>(items: readonly T[], count: number): T[] {
+  if (count >= items.length) return [...items];
+  return Array.from({ length: count }, (_, i) => items[Math.floor((i * items.length) / count)]!);
 }
 
 /** No server is started in a selection benchmark; a transport request is a bug. */

@@ -24,7 +24,7 @@ interface SelectionOptions {
   profile?: string;
   k: number[];
   half: QueryHalf;
-  maxQueries?: number;
+  sample?: number;
   json?: boolean;
 }
 
@@ -37,7 +37,7 @@ function selectionCommand(): Command {
     .option('--profile <name>', 'caller profile (default: the built-in profile that sees everything)')
     .option('--k <list>', 'cut-offs, comma-separated; the largest is the selection limit', kList, [1, 5, 10])
     .option('--half <which>', 'all queries, or every other one by position: all | even | odd', half, 'all')
-    .option('--max-queries <n>', 'run only the first N queries', positive)
+    .option('--sample <n>', 'run only N queries, spread evenly over the dataset', positive)
     .option('--json', 'print the report as JSON')
     .action(async (options: SelectionOptions) => {
       await reportingDatasetErrors(async () => {
@@ -52,7 +52,7 @@ function selectionCommand(): Command {
           ks: options.k,
           candidates,
           half: options.half,
-          ...(options.maxQueries !== undefined ? { maxQueries: options.maxQueries } : {}),
+          ...(options.sample !== undefined ? { sample: options.sample } : {}),
           onProgress: progress.update,
         });
         progress.done();

@@ -133,7 +133,7 @@ describe('runSelectionBench', () => {
     expect(report.distractors).toEqual([{ name: 'distractors', file: DISTRACTORS }]);
   });
 
-  it('runs one half of the queries by position, and at most maxQueries', async () => {
+  it('runs one half of the queries by position, or a sample spread over them', async () => {
     const dataset = await loadDataset(TINY);
     const even = await runSelectionBench({ dataset, profile, ks: [1], candidates: 40, half: 'even' });
     const odd = await runSelectionBench({ dataset, profile, ks: [1], candidates: 40, half: 'odd' });
@@ -141,18 +141,21 @@ describe('runSelectionBench', () => {
     // Even positions are q1, q3, q5; odd are q2, q4.
     expect(even.metrics[0]?.recall).toBeCloseTo((1 + 0.5 + 0) / 3, 10);
     expect(odd.metrics[0]?.recall).toBe(0.5);
-    const first = await runSelectionBench({ dataset, profile, ks: [1], candidates: 40, maxQueries: 2 });
-    expect(first.queries).toBe(2);
-    expect(first.metrics[0]?.recall).toBe(1);
+    // Two of five, evenly spread: q1 and q3.
+    const sample = await runSelectionBench({ dataset, profile, ks: [1], candidates: 40, sample: 2 });
+    expect(sample.queries).toBe(2);
+    expect(sample.metrics[0]?.recall).toBe((1 + 0.5) / 2);
   });
 
   it('ranks within the profile: a hidden expected tool is a miss', async () => {
     const dataset = await loadDataset(TINY);
     const narrow = makeProfile('narrow', { tools: { deny: ['mail.*'] } });
-    const report = await runSelectionBench({ dataset, profile: narrow, ks: [1], candidates: 40, maxQueries: 2 });
+    const report = await runSelectionBench({ dataset, profile: narrow, ks: [1], candidates: 40, half: 'odd', sample: 1 });
     expect(report.tools).toBe(4);
     expect(report.profile).toBe('narrow');
-    expect(report.metrics[0]?.recall).toBe(0.5);
+    // The one query run is q2, which wants the hidden mail.send_email.
+    expect(report.queries).toBe(1);
+    expect(report.metrics[0]?.recall).toBe(0);
   });
 
   it('refuses a k the automatic_mcp limit cannot reach', async () => {
