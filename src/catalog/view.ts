@@ -11,6 +11,8 @@ import type { CatalogTool } from './types.js';
 
 /** The tools one profile may see and use. */
 export interface CallerView {
+  /** The same for every view of one profile, across catalog versions (what an index is kept per). */
+  readonly key: string;
   readonly tools: readonly CatalogTool[];
   /** Changes whenever the set or the definitions of visible tools change. */
   readonly etag: string;
@@ -50,7 +52,7 @@ export class CallerViews {
         .sort()
         .join('\n'),
     );
-    const view: CallerView = { tools, etag, get: (name) => byName.get(name) };
+    const view: CallerView = { key, tools, etag, get: (name) => byName.get(name) };
     this.#views.set(key, { version: this.#catalog.version, view });
     return view;
   }

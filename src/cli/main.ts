@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { isConfigError } from '../errors.js';
 import { VERSION } from '../gateway/server.js';
 import { addLoadCommand } from './benchLoad.js';
+import { createBenchCommand } from './bench.js';
 import { demoCommand } from './demo.js';
 import { checkCommand, selectCommand, toolsCommand } from './inspect.js';
 import { serveCommand } from './serve.js';
@@ -93,7 +94,10 @@ program
     process.exitCode = await demoCommand(options);
   });
 
-addLoadCommand(program.command('bench').description('measure the gateway'));
+// bench selection|overhead, plus bench load against a running serve --http.
+const bench = createBenchCommand();
+addLoadCommand(bench);
+program.addCommand(bench);
 
 program
   .command('status')

@@ -1,8 +1,14 @@
 /**
- * The lexical ranker: field-weighted BM25 (BM25F) over each tool's qualified name, split tool name,
- * description, parameter names and descriptions, and its server's name and description. Per-field
- * length normalisation keeps a long description from drowning a short, exact name; the weights favour
- * names because a name states what a tool does far more reliably than prose.
+ * The lexical ranker: field-weighted BM25 (BM25F) over each tool's qualified name, description,
+ * parameter names and descriptions, and its server's name and description. Near-identical tools (the
+ * same tool in several forks of one server, say) move behind distinct ones so they cannot crowd them
+ * out of a short list.
+ *
+ * An index is immutable once built. A catalog change makes a new index with `updated`, which re-reads
+ * only the servers whose tools changed and shares everything else with its predecessor (postings are
+ * copied on write), so a catalog of 10,000+ tools is not re-indexed because one server re-listed.
+ * Field length averages are fixed at a full build; when the number of tools drifts far from that
+ * build, `updated` builds afresh, which keeps scores comparable.
  */
 import type { CatalogServer, CatalogTool } from '../catalog/types.js';
 import { terms } from './text.js';
@@ -16,56 +22,113 @@ export interface RankedTool {
 const FIELDS = ['name', 'description', 'params', 'server'] as const;
 type Field = (typeof FIELDS)[number];
 
-const WEIGHTS: Record<Field, number> = { name: 3, description: 1.5, params: 0.7, server: 0.8 };
-const B: Record<Field, number> = { name: 0.5, description: 0.75, params: 0.75, server: 0.5 };
-const K1 = 1.2;
+/** Ranking parameters; docs/benchmarks.md has what each choice measured. */
+export interface LexicalParameters {
+  /** Field weights: a name states what a tool does far more reliably than prose. */
+  weights: Record<Field, number>;
+  /** Per-field length normalisation, so a long description cannot drown a short, exact name. */
+  b: Record<Field, number>;
+  k1: number;
+  /**
+   * Tools whose own name and description terms overlap a better-ranked tool's this much (Jaccard)
+   * are near-identical copies and move behind the distinct tools. 1 or more turns this off.
+   */
+  duplicate: number;
+}
+
+/** The default parameters. */
+export const DEFAULT_PARAMETERS: LexicalParameters = {
+  weights: { name: 3, description: 1.5, params: 0.7, server: 0.8 },
+  b: { name: 0.5, description: 0.75, params: 0.75, server: 0.5 },
+  k1: 1.2,
+  duplicate: 0.8,
+};
 
 interface Doc {
   tool: CatalogTool;
-  /** term → weighted, length-normalised frequency (the BM25F pseudo-frequency). */
-  tf: Map<string, number>;
+  /** Distinct terms, to take the document out of its postings again. */
+  terms: string[];
+  /** The tool's own name and description terms, sorted and distinct: near-identical tools share most. */
+  own: string[];
 }
 
-/** An index over one catalog version; build once, query many times. */
-export class LexicalIndex {
-  readonly #docs: Doc[];
-  readonly #postings = new Map<string, number[]>();
-  readonly #idf = new Map<string, number>();
-  readonly #position = new Map<string, number>();
+interface Posting {
+  ids: number[];
+  /** BM25F pseudo-frequency of the term in each document of `ids`. */
+  tf: number[];
+  /** The index that made this posting, the only one that may change it in place. */
+  owner: number;
+}
 
-  constructor(tools: readonly CatalogTool[], servers: readonly CatalogServer[]) {
-    const serverText = new Map(servers.map((server) => [server.name, `${server.name} ${server.description}`]));
-    const fieldTerms = tools.map((tool) => fieldsOf(tool, serverText.get(tool.server) ?? tool.server));
-    const avg = averageLengths(fieldTerms);
-    this.#docs = tools.map((tool, index) => {
-      const tf = new Map<string, number>();
-      for (const field of FIELDS) {
-        const list = fieldTerms[index]![field];
-        if (list.length === 0) continue;
-        const norm = 1 - B[field] + (B[field] * list.length) / (avg[field] || 1);
-        const counts = new Map<string, number>();
-        for (const term of list) counts.set(term, (counts.get(term) ?? 0) + 1);
-        for (const [term, count] of counts) tf.set(term, (tf.get(term) ?? 0) + (WEIGHTS[field] * count) / norm);
-      }
-      return { tool, tf };
-    });
-    this.#docs.forEach((doc, index) => {
-      this.#position.set(doc.tool.name, index);
-      for (const term of doc.tf.keys()) {
-        let list = this.#postings.get(term);
-        if (!list) this.#postings.set(term, (list = []));
-        list.push(index);
-      }
-    });
-    const n = this.#docs.length;
-    for (const [term, list] of this.#postings) {
-      this.#idf.set(term, Math.log(1 + (n - list.length + 0.5) / (list.length + 0.5)));
-    }
+let generations = 0;
+
+/** How far past the limit near-identical copies are looked for (as a multiple of the limit). */
+const WINDOW = 3;
+
+/** Build afresh when the tool count moves this far (as a share) from the last full build. */
+const DRIFT = 0.25;
+
+/** An index over one catalog (or one caller's view of it). */
+export class LexicalIndex {
+  readonly #parameters: LexicalParameters;
+  #docs: (Doc | undefined)[] = [];
+  /** Catalog position of each document: the tie-break between equal scores. */
+  #order: number[] = [];
+  #free: number[] = [];
+  #count = 0;
+  #postings = new Map<string, Posting>();
+  /** Marks the postings this index made; the others are shared with the index it came from. */
+  readonly #generation = ++generations;
+  #servers = new Map<string, { signature: string; ids: number[] }>();
+  #avg: Record<Field, number> = { name: 1, description: 1, params: 1, server: 1 };
+  #builtCount = 0;
+  #scores = new Float64Array(0);
+
+  constructor(
+    tools: readonly CatalogTool[],
+    servers: readonly CatalogServer[],
+    options: { parameters?: Partial<LexicalParameters> } = {},
+  ) {
+    this.#parameters = { ...DEFAULT_PARAMETERS, ...options.parameters };
+    this.#build(tools, servers);
   }
 
   /** Number of indexed tools. */
   get size(): number {
-    return this.#docs.length;
+    return this.#count;
+  }
+
+  /**
+   * An index over `tools`: this one when nothing changed; otherwise a new index that re-reads only
+   * the servers whose tools or description changed and shares the rest with this one.
+   */
+  updated(tools: readonly CatalogTool[], servers: readonly CatalogServer[]): LexicalIndex {
+    const groups = groupByServer(tools);
+    const descriptions = new Map(servers.map((server) => [server.name, server.description]));
+    const changed = [...new Set([...groups.keys(), ...this.#servers.keys()])].filter((server) => {
+      const group = groups.get(server);
+      return this.#servers.get(server)?.signature !== (group ? signatureOf(group, descriptions.get(server)) : undefined);
+    });
+    if (changed.length === 0 && tools.length === this.#count && this.#ordered(tools)) return this;
+    if (Math.abs(tools.length - this.#builtCount) > DRIFT * Math.max(this.#builtCount, 1)) {
+      return new LexicalIndex(tools, servers, { parameters: this.#parameters });
+    }
+    const next = new LexicalIndex([], [], { parameters: this.#parameters });
+    next.#docs = [...this.#docs];
+    next.#free = [...this.#free];
+    next.#count = this.#count;
+    next.#postings = new Map(this.#postings);
+    next.#servers = new Map(this.#servers);
+    next.#avg = { ...this.#avg };
+    next.#builtCount = this.#builtCount;
+    for (const server of changed) {
+      for (const id of next.#servers.get(server)?.ids ?? []) next.#remove(id);
+      next.#servers.delete(server);
+      const group = groups.get(server);
+      if (group) next.#addServer(server, group, descriptions.get(server) ?? '');
+    }
+    next.#setOrder(tools);
+    return next;
   }
 
   /**
@@ -73,29 +136,178 @@ export class LexicalIndex {
    * matching term are left out: a ranking of zeros would only be catalog order in disguise.
    */
   search(query: string, options: { limit: number; allowed?: (tool: CatalogTool) => boolean }): RankedTool[] {
-    const queryTerms = [...new Set(terms(query))];
-    const scores = new Map<number, number>();
-    for (const term of queryTerms) {
-      const list = this.#postings.get(term);
-      if (!list) continue;
-      const idf = this.#idf.get(term) ?? 0;
-      for (const index of list) {
-        const tf = this.#docs[index]!.tf.get(term) ?? 0;
-        scores.set(index, (scores.get(index) ?? 0) + (idf * tf * (K1 + 1)) / (tf + K1));
+    const { k1 } = this.#parameters;
+    if (this.#scores.length < this.#docs.length) this.#scores = new Float64Array(this.#docs.length);
+    const scores = this.#scores;
+    const touched: number[] = [];
+    const n = this.#count;
+    for (const term of new Set(terms(query))) {
+      const posting = this.#postings.get(term);
+      if (!posting) continue;
+      const df = posting.ids.length;
+      const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
+      for (let i = 0; i < df; i++) {
+        const id = posting.ids[i]!;
+        const tf = posting.tf[i]!;
+        if (scores[id] === 0) touched.push(id);
+        scores[id]! += (idf * tf * (k1 + 1)) / (tf + k1);
       }
     }
-    const ranked: RankedTool[] = [];
-    for (const [index, score] of scores) {
-      const tool = this.#docs[index]!.tool;
-      if (options.allowed && !options.allowed(tool)) continue;
-      ranked.push({ tool, score });
+    // Only the best few are ever returned: past a few thousand matches, find the cut-off score with a
+    // numeric sort first and build and order just the entries above it.
+    const window = options.limit * WINDOW;
+    let cutoff = 0;
+    if (touched.length > 4 * window && !options.allowed) {
+      const sorted = Float64Array.from(touched, (id) => scores[id]!).sort();
+      cutoff = sorted[sorted.length - window]!;
     }
-    ranked.sort((a, b) => b.score - a.score || (this.#position.get(a.tool.name) ?? 0) - (this.#position.get(b.tool.name) ?? 0));
-    return ranked.slice(0, options.limit);
+    const ranked: { id: number; doc: Doc; score: number }[] = [];
+    for (const id of touched) {
+      const doc = this.#docs[id]!;
+      const score = scores[id]!;
+      scores[id] = 0;
+      if (score > 0 && score >= cutoff && (!options.allowed || options.allowed(doc.tool))) ranked.push({ id, doc, score });
+    }
+    ranked.sort((a, b) => b.score - a.score || this.#order[a.id]! - this.#order[b.id]!);
+    return diversify(ranked, options.limit, this.#parameters.duplicate).map(({ doc, score }) => ({ tool: doc.tool, score }));
+  }
+
+  #build(tools: readonly CatalogTool[], servers: readonly CatalogServer[]): void {
+    const descriptions = new Map(servers.map((server) => [server.name, server.description]));
+    // Averages over the whole catalog first: every document's pseudo-frequencies depend on them.
+    const fields = new Map(tools.map((tool) => [tool, fieldsOf(tool, descriptions.get(tool.server) ?? '')]));
+    for (const field of FIELDS) {
+      let sum = 0;
+      for (const entry of fields.values()) sum += entry[field].length;
+      this.#avg[field] = sum / Math.max(tools.length, 1) || 1;
+    }
+    this.#builtCount = tools.length;
+    for (const [server, group] of groupByServer(tools)) this.#addServer(server, group, descriptions.get(server) ?? '', fields);
+    this.#setOrder(tools);
+  }
+
+  #addServer(
+    server: string,
+    tools: readonly CatalogTool[],
+    description: string,
+    analysed?: ReadonlyMap<CatalogTool, Record<Field, string[]>>,
+  ): void {
+    const ids = tools.map((tool) => this.#add(tool, analysed?.get(tool) ?? fieldsOf(tool, description)));
+    this.#servers.set(server, { signature: signatureOf(tools, description), ids });
+  }
+
+  #add(tool: CatalogTool, fields: Record<Field, string[]>): number {
+    const { weights, b } = this.#parameters;
+    const tf = new Map<string, number>();
+    for (const field of FIELDS) {
+      const list = fields[field];
+      if (list.length === 0) continue;
+      const norm = 1 - b[field] + (b[field] * list.length) / this.#avg[field];
+      const counts = new Map<string, number>();
+      for (const term of list) counts.set(term, (counts.get(term) ?? 0) + 1);
+      for (const [term, count] of counts) tf.set(term, (tf.get(term) ?? 0) + (weights[field] * count) / norm);
+    }
+    const id = this.#free.pop() ?? this.#docs.length;
+    this.#docs[id] = { tool, terms: [...tf.keys()], own: ownTerms(tool, fields.description) };
+    this.#count += 1;
+    for (const [term, value] of tf) {
+      const posting = this.#writable(term);
+      posting.ids.push(id);
+      posting.tf.push(value);
+    }
+    return id;
+  }
+
+  #remove(id: number): void {
+    const doc = this.#docs[id];
+    if (!doc) return;
+    for (const term of doc.terms) {
+      const posting = this.#writable(term);
+      const at = posting.ids.indexOf(id);
+      if (at >= 0) {
+        posting.ids.splice(at, 1);
+        posting.tf.splice(at, 1);
+      }
+      if (posting.ids.length === 0) this.#postings.delete(term);
+    }
+    this.#docs[id] = undefined;
+    this.#free.push(id);
+    this.#count -= 1;
+  }
+
+  /** The posting of `term`, copied first when it is still shared with another index. */
+  #writable(term: string): Posting {
+    const posting = this.#postings.get(term);
+    if (posting?.owner === this.#generation) return posting;
+    const own = posting
+      ? { ids: [...posting.ids], tf: [...posting.tf], owner: this.#generation }
+      : { ids: [], tf: [], owner: this.#generation };
+    this.#postings.set(term, own);
+    return own;
+  }
+
+  #setOrder(tools: readonly CatalogTool[]): void {
+    const position = new Map(tools.map((tool, index) => [tool.name, index]));
+    this.#order = this.#docs.map((doc) => (doc ? (position.get(doc.tool.name) ?? Number.MAX_SAFE_INTEGER) : 0));
+  }
+
+  /** True when the documents already sit in the order of `tools`. */
+  #ordered(tools: readonly CatalogTool[]): boolean {
+    return this.#docs.every((doc, id) => !doc || tools[this.#order[id]!]?.name === doc.tool.name);
   }
 }
 
-function fieldsOf(tool: CatalogTool, serverText: string): Record<Field, string[]> {
+/** The first `limit` of `ranked` with near-identical copies moved behind the distinct tools. */
+function diversify<T extends { doc: Doc }>(ranked: readonly T[], limit: number, threshold: number): T[] {
+  if (threshold >= 1) return ranked.slice(0, limit);
+  const kept: T[] = [];
+  const copies: T[] = [];
+  // Look a little past the limit: far down the ranking a copy costs nothing.
+  const window = ranked.slice(0, limit * WINDOW);
+  for (const entry of window) {
+    if (kept.length >= limit) break;
+    if (kept.some((other) => jaccard(other.doc.own, entry.doc.own) >= threshold)) copies.push(entry);
+    else kept.push(entry);
+  }
+  return [...kept, ...copies, ...ranked.slice(window.length)].slice(0, limit);
+}
+
+function ownTerms(tool: CatalogTool, description: readonly string[]): string[] {
+  return [...new Set([...terms(tool.tool), ...description])].sort();
+}
+
+/** Jaccard similarity of two sorted, distinct term lists (a merge, no sets to allocate). */
+function jaccard(a: readonly string[], b: readonly string[]): number {
+  if (a.length === 0 && b.length === 0) return 1;
+  let shared = 0;
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    if (a[i] === b[j]) {
+      shared += 1;
+      i += 1;
+      j += 1;
+    } else if (a[i]! < b[j]!) i += 1;
+    else j += 1;
+  }
+  return shared / (a.length + b.length - shared);
+}
+
+function groupByServer(tools: readonly CatalogTool[]): Map<string, CatalogTool[]> {
+  const groups = new Map<string, CatalogTool[]>();
+  for (const tool of tools) {
+    let group = groups.get(tool.server);
+    if (!group) groups.set(tool.server, (group = []));
+    group.push(tool);
+  }
+  return groups;
+}
+
+function signatureOf(tools: readonly CatalogTool[], description: string | undefined): string {
+  return `${description ?? ''}\u0000${tools.map((tool) => tool.hash).join(',')}`;
+}
+
+function fieldsOf(tool: CatalogTool, serverDescription: string): Record<Field, string[]> {
   const schema = tool.definition.inputSchema as { properties?: Record<string, { description?: unknown }> };
   const params = Object.entries(schema.properties ?? {})
     .map(([name, prop]) => `${name} ${typeof prop?.description === 'string' ? prop.description : ''}`)
@@ -104,13 +316,6 @@ function fieldsOf(tool: CatalogTool, serverText: string): Record<Field, string[]
     name: terms(`${tool.name} ${tool.tool}`),
     description: terms(tool.definition.description),
     params: terms(params),
-    server: terms(serverText),
+    server: terms(`${tool.server} ${serverDescription}`),
   };
-}
-
-function averageLengths(docs: readonly Record<Field, string[]>[]): Record<Field, number> {
-  const sum: Record<Field, number> = { name: 0, description: 0, params: 0, server: 0 };
-  for (const doc of docs) for (const field of FIELDS) sum[field] += doc[field].length;
-  const n = Math.max(docs.length, 1);
-  return { name: sum.name / n, description: sum.description / n, params: sum.params / n, server: sum.server / n };
 }

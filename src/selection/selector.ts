@@ -1,8 +1,9 @@
 /**
  * The selector: runs the selection graph over the current catalog. Each caller view gets its own lexical
  * index, so term statistics come only from tools the caller may see (hidden tools neither shift the
- * ranking nor leak through it). Views are rebuilt when the catalog version moves, and their indexes with
- * them, so a list change costs one rebuild per profile, not one per call.
+ * ranking nor leak through it). When the catalog version moves, a profile's new view gets an index
+ * derived from its previous one, re-reading only the servers whose tools changed, so a list change
+ * costs one server's worth of indexing per profile, not a rebuild and not one per call.
  */
 import type { Profile } from '../config/load.js';
 import type { Catalog } from '../catalog/catalog.js';
@@ -42,6 +43,8 @@ export class GraphSelector implements Selector {
   readonly #candidates: number;
   readonly #graph: SelectionGraph;
   readonly #indexes = new WeakMap<CallerView, LexicalIndex>();
+  /** The newest index of each profile's view, the base for the next catalog version's. */
+  readonly #latest = new Map<string, LexicalIndex>();
 
   constructor(options: { catalog: Catalog; views: CallerViews; candidates: number; rerank?: RerankNode }) {
     this.#catalog = options.catalog;
@@ -56,7 +59,10 @@ export class GraphSelector implements Selector {
   indexFor(view: CallerView): LexicalIndex {
     let index = this.#indexes.get(view);
     if (!index) {
-      index = new LexicalIndex(view.tools, this.#catalog.servers());
+      const previous = this.#latest.get(view.key);
+      const servers = this.#catalog.servers();
+      index = previous ? previous.updated(view.tools, servers) : new LexicalIndex(view.tools, servers);
+      this.#latest.set(view.key, index);
       this.#indexes.set(view, index);
     }
     return index;

@@ -50,12 +50,20 @@ function undouble(word: string): string {
   return /([b-df-hj-np-tv-z])\1$/.test(word) && !/(ll|ss|zz)$/.test(word) ? word.slice(0, -1) : word;
 }
 
+/** word → its term, or null for a stopword. Catalogs repeat words endlessly; each is analysed once. */
+const termOf = new Map<string, string | null>();
+const TERM_CACHE_LIMIT = 200_000;
+
 /** Terms for indexing or querying: split, stopwords dropped, stemmed. */
 export function terms(text: string): string[] {
   const out: string[] = [];
   for (const word of splitWords(text)) {
-    if (STOPWORDS.has(word)) continue;
-    out.push(stem(word));
+    let term = termOf.get(word);
+    if (term === undefined) {
+      term = STOPWORDS.has(word) ? null : stem(word);
+      if (termOf.size < TERM_CACHE_LIMIT) termOf.set(word, term);
+    }
+    if (term !== null) out.push(term);
   }
   return out;
 }

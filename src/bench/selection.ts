@@ -1,0 +1,160 @@
+/**
+ * The selection benchmark: a catalog built straight from dataset files (no server is started), the
+ * same GatewayCore and selection graph that `serve` uses, and every query answered as `automatic_mcp`
+ * answers it for a fresh session. Reports recall, completeness, server recall, response tokens against
+ * the full catalog, selection latency, index build time and peak memory.
+ */
+import { loadHasher } from '../catalog/hash.js';
+import { CallerViews } from '../catalog/view.js';
+import type { Profile } from '../config/load.js';
+import { DownstreamRegistry } from '../downstream/registry.js';
+import { GatewayError } from '../errors.js';
+import { ArgumentValidator } from '../gateway/arguments.js';
+import { GatewayCore } from '../gateway/core.js';
+import { createSilentLogger } from '../logging/logger.js';
+import { countJsonTokens, countTokens } from '../metrics/tokens.js';
+import { GraphSelector, type Selection, type SelectionRequest, type Selector } from '../selection/selector.js';
+import { MemorySessionStore } from '../session/memory.js';
+import { catalogOf, type Dataset } from './dataset.js';
+import { percentile, RecallTally } from './metrics.js';
+
+/** Which queries of the dataset to run: all, or every other one by position (for tuning on one half). */
+export type QueryHalf = 'all' | 'even' | 'odd';
+
+/** Options of {@link runSelectionBench}. */
+export interface SelectionBenchOptions {
+  dataset: Dataset;
+  /** Files whose servers join the catalog; their queries are ignored. */
+  distractors?: readonly Dataset[];
+  profile: Profile;
+  /** Cut-offs to report; the largest is also the `limit` of every `automatic_mcp` call. */
+  ks: readonly number[];
+  /** Lexical candidates handed on by retrieve (runtime.yaml `selector.candidates`). */
+  candidates: number;
+  half?: QueryHalf;
+  /** Run only this many queries, spread evenly over the chosen ones (the file may be sorted by tool). */
+  sample?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** What the selection benchmark measured. */
+export interface SelectionReport {
+  dataset: { name: string; file: string };
+  distractors: { name: string; file: string }[];
+  profile: string;
+  half: QueryHalf;
+  queries: number;
+  tools: number;
+  servers: number;
+  metrics: { k: number; recall: number; complete: number; serverRecall: number }[];
+  tokens: { limit: number; meanResponse: number; fullCatalog: number; share: number };
+  latencyMs: { p50: number; p95: number; mean: number };
+  buildMs: number;
+  peakRssMB: number;
+}
+
+/** Runs every chosen query of the dataset through `automatic_mcp`. */
+export async function runSelectionBench(options: SelectionBenchOptions): Promise<SelectionReport> {
+  const { dataset, profile, ks } = options;
+  const distractors = options.distractors ?? [];
+  const half = options.half ?? 'all';
+  const limit = Math.max(...ks);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 50) {
+    throw new GatewayError('INVALID_INPUT', 'the largest k must be an integer from 1 to 50 (the automatic_mcp limit)');
+  }
+  const hasher = await loadHasher();
+  const catalog = catalogOf({ datasets: [dataset, ...distractors], hasher });
+  const views = new CallerViews({ catalog, hasher });
+  const selector = new TimedSelector(new GraphSelector({ catalog, views, candidates: options.candidates }));
+  const logger = createSilentLogger();
+  const core = new GatewayCore({
+    catalog,
+    views,
+    selector,
+    // One session, forgotten before each query, so every response is what a fresh conversation gets.
+    sessions: new MemorySessionStore({ ttlSeconds: 3600, maxSessions: 1 }),
+    registry: new DownstreamRegistry({ servers: [], catalog, logger, transports: noTransports }),
+    validator: new ArgumentValidator({ logger }),
+    logger,
+    newRunId: () => 'r_00000000',
+    serverTimeouts: new Map(),
+  });
+
+  const started = performance.now();
+  const view = views.forProfile(profile);
+  selector.indexFor(view);
+  const buildMs = performance.now() - started;
+  const fullCatalog = countJsonTokens(core.fullCatalog(profile));
+
+  const queries = dataset.queries.filter((_, index) => half === 'all' || index % 2 === (half === 'even' ? 0 : 1));
+  const chosen = spread(queries, options.sample ?? queries.length);
+  // One unmeasured selection first: the first run of the graph pays for compiling code paths once.
+  if (chosen[0])
+    await core.automaticMcp({ query: chosen[0].query, limit, fresh: true }, { caller: 'bench', profile, connectionId: 'warmup' });
+  selector.latencies.length = 0;
+  const tally = new RecallTally(ks);
+  let responseTokens = 0;
+  const context = { caller: 'bench', profile, connectionId: 'bench' };
+  for (const [index, query] of chosen.entries()) {
+    const output = await core.automaticMcp({ query: query.query, limit, fresh: true }, context);
+    tally.add(
+      [...output.tools, ...output.unchanged].map((tool) => tool.name),
+      query.expected,
+    );
+    // The text block server.ts sends is exactly this JSON.
+    responseTokens += countTokens(JSON.stringify(output));
+    options.onProgress?.(index + 1, chosen.length);
+  }
+  const meanResponse = responseTokens / Math.max(chosen.length, 1);
+  const latencies = selector.latencies;
+  return {
+    dataset: { name: dataset.name, file: dataset.file },
+    distractors: distractors.map((entry) => ({ name: entry.name, file: entry.file })),
+    profile: profile.name,
+    half,
+    queries: chosen.length,
+    tools: view.tools.length,
+    servers: catalog.servers().length,
+    metrics: tally.summary(),
+    tokens: { limit, meanResponse, fullCatalog, share: fullCatalog > 0 ? meanResponse / fullCatalog : 0 },
+    latencyMs: {
+      p50: percentile(latencies, 50),
+      p95: percentile(latencies, 95),
+      mean: latencies.reduce((sum, value) => sum + value, 0) / Math.max(latencies.length, 1),
+    },
+    buildMs,
+    peakRssMB: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+/** `count` entries of `items` at even steps, first included. */
+function spread<T>(items: readonly T[], count: number): T[] {
+  if (count >= items.length) return [...items];
+  return Array.from({ length: count }, (_, i) => items[Math.floor((i * items.length) / count)]!);
+}
+
+/** No server is started in a selection benchmark; a transport request is a bug. */
+function noTransports(): never {
+  throw new Error('the selection benchmark starts no downstream server');
+}
+
+/** Times each selection (the graph run, without the session store) around the real selector. */
+class TimedSelector implements Selector {
+  readonly latencies: number[] = [];
+  readonly #inner: Selector;
+
+  constructor(inner: Selector) {
+    this.#inner = inner;
+  }
+
+  async select(request: SelectionRequest): Promise<Selection> {
+    const started = performance.now();
+    const selection = await this.#inner.select(request);
+    this.latencies.push(performance.now() - started);
+    return selection;
+  }
+
+  indexFor(view: Parameters<Selector['indexFor']>[0]): ReturnType<Selector['indexFor']> {
+    return this.#inner.indexFor(view);
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * `automcp bench`: selection quality and gateway overhead, measured the same way every time. Figures
+ * go to stdout (a table, or JSON with --json); the progress bar goes to stderr, and only to a terminal.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { DatasetError, loadDataset } from '../bench/dataset.js';
+import { runOverheadBench, type OverheadReport } from '../bench/overhead.js';
+import { runSelectionBench, type QueryHalf, type SelectionReport } from '../bench/selection.js';
+import { loadConfig, loadProfile, type Profile } from '../config/load.js';
+import { profileSchema, runtimeSchema } from '../config/schema.js';
+
+/** The `bench` command group; other benchmarks join it with one `addCommand`. */
+export function createBenchCommand(): Command {
+  const bench = new Command('bench').description('measure selection quality and gateway overhead');
+  bench.addCommand(selectionCommand());
+  bench.addCommand(overheadCommand());
+  return bench;
+}
+
+interface SelectionOptions {
+  dataset: string;
+  distractors?: string[];
+  config?: string;
+  profile?: string;
+  k: number[];
+  half: QueryHalf;
+  sample?: number;
+  json?: boolean;
+}
+
+function selectionCommand(): Command {
+  return new Command('selection')
+    .description('rank every query of a dataset (CONTRACT §5 format) with the selection graph and score it')
+    .requiredOption('--dataset <file>', 'dataset with servers and queries')
+    .option('--distractors <files...>', 'datasets whose servers join the catalog (their queries are ignored)')
+    .option('--config <path>', 'runtime.yaml whose profilesDir and selector.candidates to use (no server is started)')
+    .option('--profile <name>', 'caller profile (default: the built-in profile that sees everything)')
+    .option('--k <list>', 'cut-offs, comma-separated; the largest is the selection limit', kList, [1, 5, 10])
+    .option('--half <which>', 'all queries, or every other one by position: all | even | odd', half, 'all')
+    .option('--sample <n>', 'run only N queries, spread evenly over the dataset', positive)
+    .option('--json', 'print the report as JSON')
+    .action(async (options: SelectionOptions) => {
+      await reportingDatasetErrors(async () => {
+        const dataset = await loadDataset(options.dataset);
+        const distractors = await Promise.all((options.distractors ?? []).map((file) => loadDataset(file)));
+        const { profile, candidates } = await profileFor(options);
+        const progress = createProgress(`selection ${dataset.name || options.dataset}`);
+        const report = await runSelectionBench({
+          dataset,
+          distractors,
+          profile,
+          ks: options.k,
+          candidates,
+          half: options.half,
+          ...(options.sample !== undefined ? { sample: options.sample } : {}),
+          onProgress: progress.update,
+        });
+        progress.done();
+        process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatSelection(report));
+      });
+    });
+}
+
+interface OverheadOptions {
+  calls: number;
+  warmup: number;
+  tool: string;
+  arguments: string;
+  json?: boolean;
+}
+
+function overheadCommand(): Command {
+  return new Command('overhead')
+    .description('automatic_eval through the gateway against the same call made directly to the same stdio server')
+    .option('--calls <n>', 'measured calls per path', positive, 200)
+    .option('--warmup <n>', 'unmeasured calls per path first', nonNegative, 20)
+    .argument('[server...]', 'the stdio server to call and its arguments, after -- (default: the bundled server-everything)')
+    .option('--tool <name>', 'the tool to call', 'echo')
+    .option('--arguments <json>', 'its arguments, as JSON', '{"message":"hello"}')
+    .option('--json', 'print the report as JSON')
+    .action(async (server: string[], options: OverheadOptions) => {
+      let args: Record<string, unknown>;
+      try {
+        args = JSON.parse(options.arguments) as Record<string, unknown>;
+      } catch (error) {
+        throw new InvalidArgumentError(`--arguments is not JSON: ${(error as Error).message}`);
+      }
+      const progress = createProgress('overhead');
+      const report = await runOverheadBench({
+        calls: options.calls,
+        warmup: options.warmup,
+        tool: options.tool,
+        arguments: args,
+        ...(server.length > 0 ? { server: { command: server[0]!, args: server.slice(1) } } : {}),
+        onProgress: progress.update,
+      });
+      progress.done();
+      process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatOverhead(report));
+    });
+}
+
+async function profileFor(options: SelectionOptions): Promise<{ profile: Profile; candidates: number }> {
+  if (options.config === undefined && options.profile === undefined) {
+    const defaults = runtimeSchema.parse({ version: 1 });
+    return { profile: { ...profileSchema.parse({}), name: 'default' }, candidates: defaults.selector.candidates };
+  }
+  const config = await loadConfig(options.config !== undefined ? { path: options.config } : {});
+  const profile = await loadProfile({
+    profilesDir: config.profilesDir,
+    ...(options.profile !== undefined ? { name: options.profile } : {}),
+  });
+  return { profile, candidates: config.selector.candidates };
+}
+
+async function reportingDatasetErrors(body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (error) {
+    if (!(error instanceof DatasetError)) throw error;
+    process.stderr.write(`automcp: dataset error in ${error.message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+/** A one-line progress bar on stderr, drawn only when stderr is a terminal (never into a pipe or a log). */
+function createProgress(label: string): { update: (done: number, total: number) => void; done: () => void } {
+  if (!process.stderr.isTTY) return { update: () => undefined, done: () => undefined };
+  let last = -1;
+  return {
+    update(done, total) {
+      const percent = Math.floor((done / Math.max(total, 1)) * 100);
+      if (percent === last) return;
+      last = percent;
+      const width = 30;
+      const filled = Math.round((percent / 100) * width);
+      process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${percent}% (${done}/${total})`);
+    },
+    done() {
+      if (last >= 0) process.stderr.write('\n');
+    },
+  };
+}
+
+function formatSelection(report: SelectionReport): string {
+  const lines = [
+    `dataset ${report.dataset.name || report.dataset.file}${report.distractors.length > 0 ? ` + ${report.distractors.map((d) => d.name || d.file).join(', ')} as distractors` : ''}`,
+    `profile ${report.profile} · ${report.tools} tools on ${report.servers} servers · ${report.queries} queries (${report.half})`,
+    '',
+    '   k  Recall@k  Complete@k  ServerRecall@k',
+    ...report.metrics.map(
+      (m) =>
+        `${String(m.k).padStart(4)}  ${fixed(m.recall, 3).padStart(8)}  ${fixed(m.complete, 3).padStart(10)}  ${fixed(m.serverRecall, 3).padStart(14)}`,
+    ),
+    '',
+    `tokens: mean automatic_mcp response ${fixed(report.tokens.meanResponse, 0)} (limit ${report.tokens.limit}) · full catalog ${report.tokens.fullCatalog} · ${fixed(report.tokens.share * 100, 2)}%`,
+    `selection latency: p50 ${fixed(report.latencyMs.p50, 2)} ms · p95 ${fixed(report.latencyMs.p95, 2)} ms · mean ${fixed(report.latencyMs.mean, 2)} ms`,
+    `index build ${fixed(report.buildMs, 0)} ms · peak RSS ${fixed(report.peakRssMB, 0)} MB`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function formatOverhead(report: OverheadReport): string {
+  return (
+    [
+      `overhead: ${report.calls} calls per path, alternating · tool ${report.tool} on ${report.server}`,
+      `direct        p50 ${fixed(report.direct.p50, 3)} ms · p95 ${fixed(report.direct.p95, 3)} ms`,
+      `via automcp   p50 ${fixed(report.gateway.p50, 3)} ms · p95 ${fixed(report.gateway.p95, 3)} ms · ratio p50 ${fixed(report.ratio.p50, 2)} · p95 ${fixed(report.ratio.p95, 2)}  (MCP client, in-memory upstream)`,
+      `gateway core  p50 ${fixed(report.core.p50, 3)} ms · p95 ${fixed(report.core.p95, 3)} ms · ratio p50 ${fixed(report.coreRatio.p50, 2)} · p95 ${fixed(report.coreRatio.p95, 2)}  (GatewayCore.automaticEval in-process)`,
+    ].join('\n') + '\n'
+  );
+}
+
+function fixed(value: number, digits: number): string {
+  return value.toFixed(digits);
+}
+
+function kList(value: string): number[] {
+  const ks = value.split(',').map((part) => Number(part.trim()));
+  if (ks.length === 0 || ks.some((k) => !Number.isInteger(k) || k < 1 || k > 50)) {
+    throw new InvalidArgumentError('expected comma-separated integers from 1 to 50, e.g. 1,5,10');
+  }
+  return [...new Set(ks)].sort((a, b) => a - b);
+}
+
+function half(value: string): QueryHalf {
+  if (value !== 'all' && value !== 'even' && value !== 'odd') throw new InvalidArgumentError('expected all, even or odd');
+  return value;
+}
+
+function positive(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('expected a positive integer');
+  return parsed;
+}
+
+function nonNegative(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return parsed;
+}

@@ -1,0 +1,103 @@
+/**
+ * `automcp bench`, run from the built CLI on tiny fixtures: the selection report as a table and as
+ * JSON, clear errors for bad datasets, and the overhead benchmark against a real stdio fixture server.
+ * The full datasets run only from the command line (docs/benchmarks.md).
+ */
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OverheadReport } from '../src/bench/overhead.js';
+import type { SelectionReport } from '../src/bench/selection.js';
+import { runCli } from './helpers/gateway.js';
+import { fixtureServer, makeTempDir, REPO_ROOT, writeConfigDir } from './helpers/config.js';
+
+const TINY = join(REPO_ROOT, 'test', 'fixtures', 'datasets', 'tiny.json');
+const DISTRACTORS = join(REPO_ROOT, 'test', 'fixtures', 'datasets', 'distractors.json');
+
+let dir: string;
+beforeAll(async () => {
+  dir = await makeTempDir('automcp-bench-int-');
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('automcp bench selection', () => {
+  it('prints the report as JSON for machines', async () => {
+    const result = await runCli(['bench', 'selection', '--dataset', TINY, '--distractors', DISTRACTORS, '--k', '5,1', '--json']);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as SelectionReport;
+    expect(report.tools).toBe(7);
+    expect(report.queries).toBe(5);
+    expect(report.metrics.map((entry) => entry.k)).toEqual([1, 5]);
+    expect(report.metrics[0]?.recall).toBeGreaterThan(0);
+    expect(report.tokens.fullCatalog).toBeGreaterThan(report.tokens.meanResponse);
+    expect(report.buildMs).toBeGreaterThanOrEqual(0);
+    // Not a terminal: no progress bar on stderr.
+    expect(result.stderr).toBe('');
+  }, 60_000);
+
+  it('prints a table for a person, with a profile from a configuration folder', async () => {
+    const config = await writeConfigDir({ runtime: { servers: {} }, profiles: { nomail: { tools: { deny: ['mail.*'] } } }, dir });
+    const result = await runCli(['bench', 'selection', '--dataset', TINY, '--config', config.dir, '--profile', 'nomail']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('profile nomail · 4 tools on 4 servers · 5 queries (all)');
+    expect(result.stdout).toMatch(/^\s+5\s+\d\.\d{3}\s+\d\.\d{3}\s+\d\.\d{3}$/m);
+    expect(result.stdout).toMatch(/selection latency: p50 [\d.]+ ms · p95 [\d.]+ ms/);
+    expect(result.stdout).toMatch(/index build \d+ ms · peak RSS \d+ MB/);
+  }, 60_000);
+
+  it('exits 1 with the file and what to fix for a bad dataset', async () => {
+    const file = join(dir, 'bad.json');
+    await writeFile(file, JSON.stringify({ servers: [{ name: 'ok', tools: [{ description: 'no name' }] }] }));
+    const result = await runCli(['bench', 'selection', '--dataset', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`dataset error in ${file}`);
+    expect(result.stderr).toContain('.servers[0].tools[0].name');
+    expect(result.stdout).toBe('');
+  }, 60_000);
+
+  it('rejects a bad --k', async () => {
+    const result = await runCli(['bench', 'selection', '--dataset', TINY, '--k', '0,5']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('expected comma-separated integers from 1 to 50');
+  }, 60_000);
+});
+
+describe('automcp bench overhead', () => {
+  it('times automatic_eval against the direct call on the same stdio server', async () => {
+    const echo = fixtureServer('echo');
+    const args = ['--calls', '6', '--warmup', '1', '--tool', 'echo', '--arguments', '{"message":"hi"}', '--json'];
+    const result = await runCli(['bench', 'overhead', ...args, '--', echo.command!, ...echo.args!]);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as OverheadReport;
+    expect(report.calls).toBe(6);
+    expect(report.tool).toBe('echo');
+    expect(report.server).toContain('echo-server.ts');
+    for (const path of [report.direct, report.gateway, report.core]) {
+      expect(path.p50).toBeGreaterThan(0);
+      expect(path.p95).toBeGreaterThanOrEqual(path.p50);
+    }
+    expect(report.ratio.p50).toBeCloseTo(report.gateway.p50 / report.direct.p50, 10);
+    expect(report.coreRatio.p95).toBeCloseTo(report.core.p95 / report.direct.p95, 10);
+  }, 120_000);
+
+  it('fails clearly when the tool call fails', async () => {
+    const echo = fixtureServer('echo');
+    const result = await runCli([
+      'bench',
+      'overhead',
+      '--calls',
+      '1',
+      '--warmup',
+      '0',
+      '--tool',
+      'fail',
+      '--',
+      echo.command!,
+      ...echo.args!,
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/the (direct|through automcp|in-process automatic_eval) call failed/);
+  }, 120_000);
+});
