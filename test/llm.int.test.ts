@@ -27,6 +27,7 @@ const profiles = {
   },
   writer: { description: 'Drafts and edits notes on disk.', instructions: 'Prefer tools that write or edit.' },
   plain: { description: 'Lexical only.', selection: { mode: 'lexical' } },
+  insistent: { description: 'Wants the model.', selection: { mode: 'llm' } },
 };
 
 let root: string;
@@ -210,6 +211,16 @@ describe('an OpenAI-compatible model on 127.0.0.1', () => {
       expect(warnings[0]!.msg).toContain('environment variable TEST_ABSENT_KEY (selector.llm.apiKeyEnv) is not set');
     });
     expect(openai.requests).toHaveLength(before);
+  });
+
+  it('a profile forcing selection.mode llm without a usable model is told so at start, and selects lexically', async () => {
+    const config = await openAiConfig({ apiKeyEnv: 'TEST_ABSENT_KEY' });
+    await withServe({ config, profile: 'insistent' }, async (gateway) => {
+      expect((await selectTools(gateway.client, { query: 'read a text file' })).mode).toBe('lexical');
+      const warning = await gateway.waitForLog((line) => String(line.msg).startsWith('profile asks for selection.mode llm'));
+      expect(warning).toMatchObject({ profile: 'insistent' });
+      expect(String((warning as { reason?: string }).reason)).toContain('TEST_ABSENT_KEY');
+    });
   });
 
   it('two profiles with different words send different prompts for the same task', async () => {

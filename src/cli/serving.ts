@@ -44,6 +44,13 @@ export async function startServing(options: {
     guard,
     ...(options.observer ? { observer: options.observer } : {}),
   });
+  // A profile that insists on the model gets lexical answers when there is none; say so once, at start.
+  if (profile.selection.mode === 'llm' && gateway.selectorState.kind === 'lexical') {
+    logger.warn(
+      { profile: profile.name, reason: gateway.selectorState.reason },
+      'profile asks for selection.mode llm, but no chat model is available; selection is lexical',
+    );
+  }
   const reporter = createStatusReporter({
     stateDir,
     config: config.file,
