@@ -3,14 +3,15 @@
  * before any lazy server starts (`automcp status` says "cached"), the first call starts the server and
  * its live list replaces the cached one; an idle server stops and comes back; a pinned tool whose
  * definition changes is held back until `automcp trust`; and no process the gateway started outlives
- * it, whether its stdin closes or it is killed with SIGKILL.
+ * it, whether its stdin closes, it is killed with SIGKILL, or its own code throws.
  */
 import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/gateway.js';
-import { fixtureServer, makeTempDir, writeConfigDir } from './helpers/config.js';
+import { fixtureServer, makeTempDir, REPO_ROOT, writeConfigDir } from './helpers/config.js';
 import { descendants, faultyServer, logLines, startPids, stillRunning } from './helpers/faulty.js';
 import {
   delay,
@@ -191,7 +192,10 @@ describe('pinDefinitions', () => {
 });
 
 describe('no orphans', () => {
-  async function startWithChildren(name: string): Promise<{ raw: RawServe; children: number[]; hangPids: string }> {
+  async function startWithChildren(
+    name: string,
+    env: Record<string, string> = {},
+  ): Promise<{ raw: RawServe; children: number[]; hangPids: string }> {
     const dir = join(tmp, name);
     const hangPids = join(dir, 'hang.pids');
     const faulty = faultyServer(dir, 'faulty');
@@ -206,7 +210,7 @@ describe('no orphans', () => {
         },
       },
     });
-    const raw = spawnServe({ args: ['--config', config.dir] });
+    const raw = spawnServe({ args: ['--config', config.dir], env });
     await raw.initialize();
     const result = await raw.request('tools/call', {
       name: 'automatic_eval',
@@ -266,6 +270,24 @@ describe('no orphans', () => {
       const signalledAt = Date.now();
       raw.child.kill('SIGTERM');
       await expectAllGone(children, signalledAt);
+    } finally {
+      raw.kill();
+    }
+  });
+
+  it('leaves no process behind when its own code throws, and exits 1 saying why', async () => {
+    // Children get a clean environment (not NODE_OPTIONS), so only the gateway carries the crash trigger.
+    const preload = pathToFileURL(join(REPO_ROOT, 'test', 'fixtures', 'preload', 'crash-on-sigusr2.mjs')).href;
+    const { raw, children } = await startWithChildren('crash', {
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${preload}`.trim(),
+    });
+    try {
+      const crashedAt = Date.now();
+      raw.child.kill('SIGUSR2');
+      await expectAllGone(children, crashedAt);
+      expect((await Promise.race([raw.exited, delay(5_000).then(() => undefined)]))?.code).toBe(1);
+      expect(raw.stderr()).toContain('injected crash in gateway code');
+      expect(raw.stderr()).toMatch(/"reason":"crash"/);
     } finally {
       raw.kill();
     }
