@@ -24,7 +24,7 @@ interface Ranks {
 }
 
 /** Pieces that needed merging, remembered up to this many: catalogs repeat the same words endlessly. */
-const MERGED_CACHE_LIMIT = 100_000;
+const MERGED_CACHE_LIMIT = 10_000;
 
 const NON_ASCII = /[^\u0000-\u007f]/;
 
