@@ -26,7 +26,7 @@ interface Ranks {
 /** Pieces that needed merging, remembered up to this many: catalogs repeat the same words endlessly. */
 const MERGED_CACHE_LIMIT = 10_000;
 
-const NON_ASCII = /[^\u0000-\u007f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /** Counts tokens of one encoding; build it once (the ranks take ~100 ms to read). */
 class TokenCounter {
