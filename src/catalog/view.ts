@@ -33,6 +33,7 @@ export class CallerViews {
   readonly #catalog: Catalog;
   readonly #hasher: Hasher;
   readonly #views = new Map<string, { version: number; view: CallerView }>();
+  readonly #keys = new WeakMap<Profile, string>();
 
   constructor({ catalog, hasher }: { catalog: Catalog; hasher: Hasher }) {
     this.#catalog = catalog;
@@ -41,7 +42,12 @@ export class CallerViews {
 
   /** The view of `profile` over the current catalog. */
   forProfile(profile: Profile): CallerView {
-    const key = `${profile.name}\u0000${JSON.stringify(profile.tools)}`;
+    // Every call asks for its caller's view; the key of a profile object is built once.
+    let key = this.#keys.get(profile);
+    if (key === undefined) {
+      key = `${profile.name}\u0000${JSON.stringify(profile.tools)}`;
+      this.#keys.set(profile, key);
+    }
     const cached = this.#views.get(key);
     if (cached && cached.version === this.#catalog.version) return cached.view;
     const tools = this.#catalog.tools().filter((tool) => isAllowed(tool, profile.tools));

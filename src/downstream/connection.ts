@@ -230,7 +230,8 @@ export class DownstreamConnection {
   }
 
   async #call(options: CallOptions): Promise<CallToolResult> {
-    const client = await this.ensureAvailable();
+    // The usual case, a server that is up, goes straight to its client without two more awaits.
+    const client = this.#client && this.#state === 'up' ? this.#client : await this.ensureAvailable();
     try {
       const result = await client.callTool({ name: options.tool, arguments: options.arguments }, undefined, {
         timeout: options.timeoutMs,

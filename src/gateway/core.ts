@@ -163,10 +163,13 @@ export class GatewayCore {
       throw error;
     } finally {
       const durationMs = performance.now() - started;
-      this.#logger.info(
-        { runId, caller: context.caller, tool: event.toolName, server, outcome: event.outcome, ms: Math.round(durationMs) },
-        'automatic_eval',
-      );
+      // The log record is only built when someone reads it.
+      if (this.#logger.isLevelEnabled('info')) {
+        this.#logger.info(
+          { runId, caller: context.caller, tool: event.toolName, server, outcome: event.outcome, ms: Math.round(durationMs) },
+          'automatic_eval',
+        );
+      }
       const report = { ...event, ...(server !== undefined ? { server } : {}), durationMs };
       this.#notify((observer) => observer.onEval?.(report));
     }

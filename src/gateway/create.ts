@@ -3,7 +3,7 @@
  * session store with their defaults, and hands them to the core. Everything nondeterministic (transport,
  * clock, ids) can be injected, which is how the tests run without sleeping or spawning when they choose.
  */
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
@@ -161,7 +161,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     await Promise.race([all, new Promise<void>((done) => (timer = setTimeout(done, remaining)))]);
     clearTimeout(timer);
   };
-  const newId = options.newId ?? (() => randomBytes(4).toString('hex'));
+  // randomUUID draws from a cached pool of random bytes; randomBytes(4) asks the system on every call.
+  const newId = options.newId ?? (() => randomUUID().slice(0, 8));
   const core = new GatewayCore({
     catalog,
     views,
