@@ -8,11 +8,15 @@ import { runOverheadBench, type OverheadReport } from '../bench/overhead.js';
 import { runSelectionBench, type QueryHalf, type SelectionReport } from '../bench/selection.js';
 import { loadConfig, loadProfile, type Profile } from '../config/load.js';
 import { profileSchema, runtimeSchema } from '../config/schema.js';
+import type { HeapGrowing } from './heap.js';
 
-/** The `bench` command group; other benchmarks join it with one `addCommand`. */
-export function createBenchCommand(): Command {
+/**
+ * The `bench` command group; other benchmarks join it with one `addCommand`. `heap` is the V8 heap
+ * growing the CLI set at start, reported next to peak RSS because it decides most of that figure.
+ */
+export function createBenchCommand({ heap }: { heap: HeapGrowing }): Command {
   const bench = new Command('bench').description('measure selection quality and gateway overhead');
-  bench.addCommand(selectionCommand());
+  bench.addCommand(selectionCommand(heap));
   bench.addCommand(overheadCommand());
   return bench;
 }
@@ -28,7 +32,7 @@ interface SelectionOptions {
   json?: boolean;
 }
 
-function selectionCommand(): Command {
+function selectionCommand(heap: HeapGrowing): Command {
   return new Command('selection')
     .description('rank every query of a dataset (CONTRACT §5 format) with the selection graph and score it')
     .requiredOption('--dataset <file>', 'dataset with servers and queries')
@@ -56,7 +60,10 @@ function selectionCommand(): Command {
           onProgress: progress.update,
         });
         progress.done();
-        process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatSelection(report));
+        const heapGrowingPercent = heap.percent ?? null;
+        process.stdout.write(
+          options.json ? `${JSON.stringify({ ...report, heapGrowingPercent }, null, 2)}\n` : formatSelection(report, heap),
+        );
       });
     });
 }
@@ -141,7 +148,11 @@ function createProgress(label: string): { update: (done: number, total: number) 
   };
 }
 
-function formatSelection(report: SelectionReport): string {
+function formatSelection(report: SelectionReport, heap: HeapGrowing): string {
+  const growing =
+    heap.percent !== undefined
+      ? `V8 heap growing ${heap.percent}%`
+      : `V8 heap growing from ${heap.source === 'env' ? "V8's default" : 'node flags'}`;
   const lines = [
     `dataset ${report.dataset.name || report.dataset.file}${report.distractors.length > 0 ? ` + ${report.distractors.map((d) => d.name || d.file).join(', ')} as distractors` : ''}`,
     `profile ${report.profile} · ${report.tools} tools on ${report.servers} servers · ${report.queries} queries (${report.half})`,
@@ -154,7 +165,7 @@ function formatSelection(report: SelectionReport): string {
     '',
     `tokens: mean automatic_mcp response ${fixed(report.tokens.meanResponse, 0)} (limit ${report.tokens.limit}) · full catalog ${report.tokens.fullCatalog} · ${fixed(report.tokens.share * 100, 2)}%`,
     `selection latency: p50 ${fixed(report.latencyMs.p50, 2)} ms · p95 ${fixed(report.latencyMs.p95, 2)} ms · mean ${fixed(report.latencyMs.mean, 2)} ms`,
-    `index build ${fixed(report.buildMs, 0)} ms · peak RSS ${fixed(report.peakRssMB, 0)} MB`,
+    `index build ${fixed(report.buildMs, 0)} ms · peak RSS ${fixed(report.peakRssMB, 0)} MB (${growing})`,
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -3,17 +3,28 @@
  * The `automcp` command. The only module (with its siblings in cli/) that writes to stdout or exits;
  * configuration errors print what to fix and exit 1.
  */
+import v8 from 'node:v8';
 import { Command, InvalidArgumentError } from 'commander';
 import { isConfigError } from '../errors.js';
 import { VERSION } from '../gateway/server.js';
 import { addLoadCommand } from './benchLoad.js';
 import { createBenchCommand } from './bench.js';
+import { applyHeapGrowing, type HeapGrowing } from './heap.js';
 import { demoCommand } from './demo.js';
 import { checkCommand, selectCommand, toolsCommand } from './inspect.js';
 import { serveCommand } from './serve.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from './serveHttp.js';
 import { statusCommand } from './status.js';
 import { trustCommand } from './trust.js';
+
+// Before anything is loaded: a 10k-tool catalog otherwise peaks at twice its RSS in garbage (heap.ts).
+let heap: HeapGrowing;
+try {
+  heap = applyHeapGrowing({ env: process.env, execArgv: process.execArgv, setFlags: (flags) => v8.setFlagsFromString(flags) });
+} catch (error) {
+  process.stderr.write(`automcp: ${(error as Error).message}\n`);
+  process.exit(1);
+}
 
 function integer(value: string): number {
   const parsed = Number(value);
@@ -95,7 +106,7 @@ program
   });
 
 // bench selection|overhead, plus bench load against a running serve --http.
-const bench = createBenchCommand();
+const bench = createBenchCommand({ heap });
 addLoadCommand(bench);
 program.addCommand(bench);
 
