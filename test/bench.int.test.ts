@@ -50,6 +50,7 @@ describe('automcp bench selection', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('profile nomail · 4 tools on 4 servers · 5 queries (all)');
     expect(result.stdout).toMatch(/^\s+5\s+\d\.\d{3}\s+\d\.\d{3}\s+\d\.\d{3}$/m);
+    expect(result.stdout).toMatch(/^lexical reach \d\.\d{3}: required tools that share a term with their query/m);
     expect(result.stdout).toMatch(/selection latency: p50 [\d.]+ ms · p95 [\d.]+ ms/);
     expect(result.stdout).toMatch(/index build \d+ ms · peak RSS \d+ MB \(V8 heap growing 45%\)/);
   }, 60_000);

@@ -13,10 +13,11 @@ import { ArgumentValidator } from '../gateway/arguments.js';
 import { GatewayCore } from '../gateway/core.js';
 import { createSilentLogger } from '../logging/logger.js';
 import { countJsonTokens, countTokens } from '../metrics/tokens.js';
+import type { LexicalIndex } from '../selection/lexical.js';
 import { GraphSelector, type Selection, type SelectionRequest, type Selector } from '../selection/selector.js';
 import { MemorySessionStore } from '../session/memory.js';
 import { catalogOf, type Dataset } from './dataset.js';
-import { percentile, RecallTally } from './metrics.js';
+import { percentile, RecallTally, recallAt } from './metrics.js';
 
 /** Which queries of the dataset to run: all, or every other one by position (for tuning on one half). */
 export type QueryHalf = 'all' | 'even' | 'odd';
@@ -47,6 +48,12 @@ export interface SelectionReport {
   tools: number;
   servers: number;
   metrics: { k: number; recall: number; complete: number; serverRecall: number }[];
+  /**
+   * Recall if every tool that shares at least one indexed term with the query were selected: the most
+   * any ranking that scores matching terms can reach, whatever its weights (the lexical ranker leaves
+   * out tools with no matching term). What lies above it needs meaning, not words.
+   */
+  lexicalReach: number;
   tokens: { limit: number; meanResponse: number; fullCatalog: number; share: number };
   latencyMs: { p50: number; p95: number; mean: number };
   buildMs: number;
@@ -82,7 +89,7 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
 
   const started = performance.now();
   const view = views.forProfile(profile);
-  selector.indexFor(view);
+  const lexicalIndex = selector.indexFor(view);
   const buildMs = performance.now() - started;
   const fullCatalog = countJsonTokens(core.fullCatalog(profile));
 
@@ -94,6 +101,7 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
   selector.latencies.length = 0;
   const tally = new RecallTally(ks);
   let responseTokens = 0;
+  let reach = 0;
   const context = { caller: 'bench', profile, connectionId: 'bench' };
   for (const [index, query] of chosen.entries()) {
     const output = await core.automaticMcp({ query: query.query, limit, fresh: true }, context);
@@ -103,6 +111,7 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
     );
     // The text block server.ts sends is exactly this JSON.
     responseTokens += countTokens(JSON.stringify(output));
+    reach += lexicalReach(lexicalIndex, query.query, query.expected);
     options.onProgress?.(index + 1, chosen.length);
   }
   const meanResponse = responseTokens / Math.max(chosen.length, 1);
@@ -116,6 +125,7 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
     tools: view.tools.length,
     servers: catalog.servers().length,
     metrics: tally.summary(),
+    lexicalReach: reach / Math.max(chosen.length, 1),
     tokens: { limit, meanResponse, fullCatalog, share: fullCatalog > 0 ? meanResponse / fullCatalog : 0 },
     latencyMs: {
       p50: percentile(latencies, 50),
@@ -125,6 +135,17 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
     buildMs,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
   };
+}
+
+/** Share of the required tools that share at least one indexed term with the query. */
+function lexicalReach(index: LexicalIndex, query: string, expected: readonly (readonly string[])[]): number {
+  const names = new Set(expected.flat());
+  const matching = index.search(query, { limit: names.size, allowed: (tool) => names.has(tool.name) });
+  return recallAt(
+    matching.map((entry) => entry.tool.name),
+    expected,
+    names.size,
+  );
 }
 
 /** `count` entries of `items` at even steps, first included. */

@@ -162,6 +162,7 @@ function formatSelection(report: SelectionReport, heap: HeapGrowing): string {
       (m) =>
         `${String(m.k).padStart(4)}  ${fixed(m.recall, 3).padStart(8)}  ${fixed(m.complete, 3).padStart(10)}  ${fixed(m.serverRecall, 3).padStart(14)}`,
     ),
+    `lexical reach ${fixed(report.lexicalReach, 3)}: required tools that share a term with their query (the most any term-matching ranking can recall)`,
     '',
     `tokens: mean automatic_mcp response ${fixed(report.tokens.meanResponse, 0)} (limit ${report.tokens.limit}) · full catalog ${report.tokens.fullCatalog} · ${fixed(report.tokens.share * 100, 2)}%`,
     `selection latency: p50 ${fixed(report.latencyMs.p50, 2)} ms · p95 ${fixed(report.latencyMs.p95, 2)} ms · mean ${fixed(report.latencyMs.mean, 2)} ms`,

@@ -115,6 +115,9 @@ describe('runSelectionBench', () => {
       { k: 1, recall: (1 + 1 + 0.5 + 0 + 0) / 5, complete: 2 / 5, serverRecall: (1 + 1 + 0.5 + 0 + 1) / 5 },
       { k: 5, recall: 4 / 5, complete: 4 / 5, serverRecall: 4 / 5 },
     ]);
+    // Every required tool but q4's shares a term with its query; q5's does (contents, disk) though it is
+    // ranked second, so reach bounds recall from above without being recall.
+    expect(report.lexicalReach).toBe(4 / 5);
     expect(report.tokens.limit).toBe(5);
     expect(report.tokens.fullCatalog).toBe(countJsonTokens(dataset.servers.flatMap((server) => definitionsOf(server))));
     expect(report.tokens.meanResponse).toBeGreaterThan(0);
@@ -156,6 +159,8 @@ describe('runSelectionBench', () => {
     // The one query run is q2, which wants the hidden mail.send_email.
     expect(report.queries).toBe(1);
     expect(report.metrics[0]?.recall).toBe(0);
+    // A tool the profile hides is out of reach too.
+    expect(report.lexicalReach).toBe(0);
   });
 
   it('refuses a k the automatic_mcp limit cannot reach', async () => {
