@@ -4,6 +4,8 @@
  * JSON payload; anything else is a bug or a protocol problem and travels as a JSON-RPC error.
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { Protocol } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   CallToolRequestSchema,
   ErrorCode,
@@ -14,6 +16,7 @@ import {
 import { isGatewayError, type GatewayError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { CallerContext, GatewayCore } from './core.js';
+import { routeRequestsDirectly } from './dispatch.js';
 import { AUTOMATIC_EVAL, AUTOMATIC_MCP, UPSTREAM_TOOLS } from './tools.js';
 
 /** The package version, reported as serverInfo. */
@@ -34,7 +37,7 @@ export function createGatewayServer({
   context: CallerContext;
   logger: Logger;
 }): Server {
-  const server = new Server(
+  const server = new GatewayServer(
     { name: 'automcp', version: VERSION },
     {
       capabilities: { tools: { listChanged: false } },
@@ -45,7 +48,11 @@ export function createGatewayServer({
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: UPSTREAM_TOOLS.map((tool) => ({ ...tool })) }));
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+  // Registered on the base Protocol, past Server's tools/call wrapper: that wrapper parses the request
+  // a second time (Protocol has just parsed it) and re-validates every result against the SDK's result
+  // schema. Every result here is built by this gateway or was validated by the downstream client's
+  // callTool, so on the automatic_eval path both checks were pure per-call cost.
+  Protocol.prototype.setRequestHandler.call(server, CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const { name, arguments: args } = request.params;
     try {
       if (name === AUTOMATIC_MCP) {
@@ -78,6 +85,16 @@ export function createGatewayServer({
   });
 
   return server;
+}
+
+/** The SDK server, with requests routed past the SDK's message classification (see dispatch.ts). */
+class GatewayServer extends Server {
+  override async connect(transport: Transport): Promise<void> {
+    // Someone else listening on the transport first would be skipped by the shortcut: keep the SDK's route.
+    const earlier = transport.onmessage;
+    await super.connect(transport);
+    if (!earlier) routeRequestsDirectly(this, transport);
+  }
 }
 
 /** The `isError` result for a gateway error: one text block of JSON. */

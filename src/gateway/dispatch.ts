@@ -1,0 +1,40 @@
+/**
+ * A shorter way in for the upstream connection's requests. The SDK's `Protocol` classifies every
+ * incoming message by trying its zod schemas in turn — result response, error response, request,
+ * notification — so each request first fails two response schemas, and a failed zod parse builds an
+ * error with its issues and a stack trace. On the `automatic_eval` path that is the largest single
+ * cost the gateway adds over calling the downstream server directly. Requests (no `result`, no
+ * `error`, and valid by the SDK's own request guard) go straight to the SDK's request handling, which
+ * does everything else as before; every other message takes the SDK's own route.
+ */
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  isJSONRPCRequest,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  type MessageExtraInfo,
+} from '@modelcontextprotocol/sdk/types.js';
+
+/** The SDK's per-request entry point: `Protocol#_onrequest` (TypeScript-private, stable across 1.x). */
+type RequestEntry = (this: Server, request: JSONRPCRequest, extra?: MessageExtraInfo) => void;
+
+/**
+ * Hands requests arriving on `transport` straight to `server`'s request handling. Call it right after
+ * `server.connect(transport)`. Without the SDK entry point (a future SDK that renamed it) this leaves
+ * the SDK's routing alone, so the worst case is the old speed, never a lost message.
+ */
+export function routeRequestsDirectly(server: Server, transport: Transport): boolean {
+  const onRequest = (server as unknown as { _onrequest?: RequestEntry })._onrequest;
+  const sdkRoute = transport.onmessage;
+  if (typeof onRequest !== 'function' || !sdkRoute) return false;
+  transport.onmessage = (message: JSONRPCMessage, extra?: MessageExtraInfo) => {
+    // A message with `result` or `error` is a response, whatever else it carries: the SDK decides.
+    if (!('result' in message) && !('error' in message) && isJSONRPCRequest(message)) {
+      onRequest.call(server, message, extra);
+    } else {
+      sdkRoute(message, extra);
+    }
+  };
+  return true;
+}
