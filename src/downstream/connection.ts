@@ -33,13 +33,24 @@ export const DEFAULT_START_TIMEOUT_MS = 30_000;
 /** Default idle timeout of stdio servers, in seconds. */
 export const DEFAULT_IDLE_TIMEOUT_SECONDS = 600;
 
+/**
+ * What cancels a forwarded call: an AbortSignal, or anything with the part of one that the SDK
+ * client's request reads (`aborted`, `reason`, `throwIfAborted()`, one `abort` listener).
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  throwIfAborted(): void;
+  addEventListener(type: 'abort', listener: () => void): void;
+}
+
 /** Options of one forwarded call. */
 export interface CallOptions {
   tool: string;
   arguments: Record<string, unknown>;
   timeoutMs: number;
   /** The upstream request's signal: cancelling it cancels the downstream call. */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   onProgress?: (progress: Progress) => void;
 }
 
@@ -237,7 +248,8 @@ export class DownstreamConnection {
         timeout: options.timeoutMs,
         // Long calls that report progress stay alive; silence still times out.
         resetTimeoutOnProgress: true,
-        ...(options.signal ? { signal: options.signal } : {}),
+        // The SDK's Protocol.request uses no other part of the signal than CancelSignal's.
+        ...(options.signal ? { signal: options.signal as AbortSignal } : {}),
         ...(options.onProgress ? { onprogress: options.onProgress } : {}),
       });
       return result as CallToolResult;

@@ -10,6 +10,7 @@ import { matchesAny } from '../catalog/glob.js';
 import { splitQualifiedName } from '../catalog/naming.js';
 import { isAllowed, type CallerViews } from '../catalog/view.js';
 import type { ToolDefinition } from '../catalog/types.js';
+import type { CancelSignal } from '../downstream/connection.js';
 import type { DownstreamRegistry } from '../downstream/registry.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
@@ -43,7 +44,7 @@ export interface AutomaticMcpOutput {
 
 /** Per-request hooks of `automatic_eval`: cancellation and progress from the upstream request. */
 export interface EvalRequestContext {
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   onProgress?: (progress: Progress) => void;
 }
 

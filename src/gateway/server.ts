@@ -12,10 +12,13 @@ import {
   ListToolsRequestSchema,
   McpError,
   type CallToolResult,
+  type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { CancelSignal } from '../downstream/connection.js';
 import { isGatewayError, type GatewayError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { CallerContext, GatewayCore } from './core.js';
+import { UpstreamCancellations } from './cancellation.js';
 import { routeRequestsDirectly } from './dispatch.js';
 import { AUTOMATIC_EVAL, AUTOMATIC_MCP, UPSTREAM_TOOLS } from './tools.js';
 
@@ -61,18 +64,23 @@ export function createGatewayServer({
       }
       if (name === AUTOMATIC_EVAL) {
         const progressToken = request.params._meta?.progressToken;
-        return await core.automaticEval(args, context, {
-          signal: extra.signal,
-          ...(progressToken !== undefined
-            ? {
-                onProgress: (progress) => {
-                  void extra
-                    .sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } })
-                    .catch(() => undefined);
-                },
-              }
-            : {}),
-        });
+        const signal = server.callSignal(extra.requestId, extra.signal);
+        try {
+          return await core.automaticEval(args, context, {
+            signal,
+            ...(progressToken !== undefined
+              ? {
+                  onProgress: (progress) => {
+                    void extra
+                      .sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } })
+                      .catch(() => undefined);
+                  },
+                }
+              : {}),
+          });
+        } finally {
+          server.releaseSignal(extra.requestId, signal);
+        }
       }
     } catch (error) {
       if (isGatewayError(error)) return toErrorResult(error);
@@ -89,11 +97,29 @@ export function createGatewayServer({
 
 /** The SDK server, with requests routed past the SDK's message classification (see dispatch.ts). */
 class GatewayServer extends Server {
+  /** Set when this connection's cancellations are watched on its transport (see cancellation.ts). */
+  #cancellations: UpstreamCancellations | undefined;
+
   override async connect(transport: Transport): Promise<void> {
     // Someone else listening on the transport first would be skipped by the shortcut: keep the SDK's route.
     const earlier = transport.onmessage;
     await super.connect(transport);
-    if (!earlier) routeRequestsDirectly(this, transport);
+    if (earlier || !routeRequestsDirectly(this, transport)) return;
+    this.#cancellations = new UpstreamCancellations();
+    this.#cancellations.watch(transport);
+  }
+
+  /**
+   * The signal that cancels the downstream call of upstream request `id`. Without a watched transport
+   * it is the upstream request's own signal, with the SDK's listener per call.
+   */
+  callSignal(id: RequestId, upstream: AbortSignal): CancelSignal {
+    return this.#cancellations ? this.#cancellations.begin(id, upstream) : upstream;
+  }
+
+  /** The call of upstream request `id` is over. */
+  releaseSignal(id: RequestId, signal: CancelSignal): void {
+    this.#cancellations?.end(id, signal);
   }
 }
 

@@ -216,6 +216,32 @@ describe('automatic_eval: forwarding', () => {
     await expect(call).rejects.toThrow();
     await expect.poll(() => sawAbort, { timeout: 5000, interval: 5 }).toBe(true);
   });
+
+  it('closing the upstream connection cancels its downstream calls', async () => {
+    const { gw, files } = await start();
+    const client = await gw.connect(everything);
+    const call = client.callTool({ name: 'automatic_eval', arguments: { toolName: 'files.hangs' } });
+    await expect.poll(() => files.calls.length, { timeout: 5000, interval: 5 }).toBe(1);
+    await client.close();
+    await expect(call).rejects.toThrow(/closed/i);
+    await expect.poll(() => sawAbort, { timeout: 5000, interval: 5 }).toBe(true);
+  });
+
+  it('a cancellation of another request leaves a running call alone', async () => {
+    const { gw, files } = await start();
+    const client = await gw.connect(everything);
+    const call = client.callTool({ name: 'automatic_eval', arguments: { toolName: 'files.hangs' } });
+    await expect.poll(() => files.calls.length, { timeout: 5000, interval: 5 }).toBe(1);
+    // A cancellation for a request id this connection never used, then one for a non-request.
+    await client.notification({ method: 'notifications/cancelled', params: { requestId: 9999, reason: 'not yours' } });
+    await client.notification({ method: 'notifications/cancelled', params: { requestId: 'x', reason: 'nor this' } });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sawAbort).toBe(false);
+    // The call is still live: cancelling it for real reaches the downstream server.
+    await client.close();
+    await expect(call).rejects.toThrow();
+    await expect.poll(() => sawAbort, { timeout: 5000, interval: 5 }).toBe(true);
+  });
 });
 
 describe('automatic_eval: gateway errors', () => {
