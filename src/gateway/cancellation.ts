@@ -14,35 +14,45 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { CancelSignal } from '../downstream/connection.js';
 
-/** The signal of one forwarded call: the upstream request's state, with listeners of its own. */
+/**
+ * The signal of one forwarded call: the upstream request's state when the call began (a request
+ * cancelled before its handler ran is already aborted), brought up to date by {@link fire}, with
+ * listeners of its own.
+ */
 export class CallSignal implements CancelSignal {
   readonly #upstream: AbortSignal;
+  #aborted: boolean;
+  #reason: unknown;
   #listeners: (() => void)[] | undefined;
 
   constructor(upstream: AbortSignal) {
     this.#upstream = upstream;
+    this.#aborted = upstream.aborted;
+    this.#reason = this.#aborted ? upstream.reason : undefined;
   }
 
   get aborted(): boolean {
-    return this.#upstream.aborted;
+    return this.#aborted;
   }
 
   get reason(): unknown {
-    return this.#upstream.reason;
+    return this.#reason;
   }
 
   throwIfAborted(): void {
-    this.#upstream.throwIfAborted();
+    if (this.#aborted) throw this.#reason;
   }
 
   addEventListener(_type: 'abort', listener: () => void): void {
     (this.#listeners ??= []).push(listener);
   }
 
-  /** Runs the listeners once, if the upstream request has been aborted. */
+  /** Takes the upstream request's state and, if it has been aborted, runs the listeners once. */
   fire(): void {
-    if (!this.#upstream.aborted || !this.#listeners) return;
-    const listeners = this.#listeners;
+    if (this.#aborted || !this.#upstream.aborted) return;
+    this.#aborted = true;
+    this.#reason = this.#upstream.reason;
+    const listeners = this.#listeners ?? [];
     this.#listeners = undefined;
     for (const listener of listeners) listener();
   }
