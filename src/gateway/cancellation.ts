@@ -21,14 +21,17 @@ import type { CancelSignal } from '../downstream/connection.js';
  */
 export class CallSignal implements CancelSignal {
   readonly #upstream: AbortSignal;
-  #aborted: boolean;
+  #aborted = false;
   #reason: unknown;
   #listeners: (() => void)[] | undefined;
 
-  constructor(upstream: AbortSignal) {
+  /** `check`: whether the upstream request may already be aborted (reading an AbortSignal is not free). */
+  constructor(upstream: AbortSignal, check: boolean) {
     this.#upstream = upstream;
-    this.#aborted = upstream.aborted;
-    this.#reason = this.#aborted ? upstream.reason : undefined;
+    if (check && upstream.aborted) {
+      this.#aborted = true;
+      this.#reason = upstream.reason;
+    }
   }
 
   get aborted(): boolean {
@@ -61,10 +64,15 @@ export class CallSignal implements CancelSignal {
 /** The forwarded calls of one upstream connection, by upstream request id. */
 export class UpstreamCancellations {
   readonly #calls = new Map<RequestId, CallSignal>();
+  /**
+   * Set by the first cancellation or the close: until then no request of this connection can have
+   * been aborted, not even one whose handler has not started yet.
+   */
+  #abortsSeen = false;
 
   /** The signal for a call made on behalf of upstream request `id`; {@link end} releases it. */
   begin(id: RequestId, upstream: AbortSignal): CallSignal {
-    const signal = new CallSignal(upstream);
+    const signal = new CallSignal(upstream, this.#abortsSeen);
     this.#calls.set(id, signal);
     return signal;
   }
@@ -85,11 +93,13 @@ export class UpstreamCancellations {
     transport.onmessage = (message: JSONRPCMessage, extra) => {
       route?.(message, extra);
       if ('method' in message && message.method === 'notifications/cancelled') {
+        this.#abortsSeen = true;
         const id = (message.params as { requestId?: RequestId } | undefined)?.requestId;
         if (id !== undefined) queueMicrotask(() => this.#calls.get(id)?.fire());
       }
     };
     transport.onclose = () => {
+      this.#abortsSeen = true;
       closed?.();
       for (const signal of this.#calls.values()) signal.fire();
     };
