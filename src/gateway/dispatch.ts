@@ -3,9 +3,10 @@
  * incoming message by trying its zod schemas in turn — result response, error response, request,
  * notification — so each request first fails two response schemas, and a failed zod parse builds an
  * error with its issues and a stack trace. On the `automatic_eval` path that is the largest single
- * cost the gateway adds over calling the downstream server directly. Requests (no `result`, no
- * `error`, and valid by the SDK's own request guard) go straight to the SDK's request handling, which
- * does everything else as before; every other message takes the SDK's own route.
+ * cost the gateway adds over calling the downstream server directly. Requests go straight to the
+ * SDK's request handling, which does everything else as before; every other message takes the SDK's
+ * own route. A request is recognised by a plain check of its envelope when that settles it (see
+ * isPlainRequest), else by the SDK's own request guard.
  */
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -30,11 +31,28 @@ export function routeRequestsDirectly(server: Server, transport: Transport): boo
   if (typeof onRequest !== 'function' || !sdkRoute) return false;
   transport.onmessage = (message: JSONRPCMessage, extra?: MessageExtraInfo) => {
     // A message with `result` or `error` is a response, whatever else it carries: the SDK decides.
-    if (!('result' in message) && !('error' in message) && isJSONRPCRequest(message)) {
-      onRequest.call(server, message, extra);
+    if (isPlainRequest(message) || (!('result' in message) && !('error' in message) && isJSONRPCRequest(message))) {
+      onRequest.call(server, message as JSONRPCRequest, extra);
     } else {
       sdkRoute(message, extra);
     }
   };
+  return true;
+}
+
+/**
+ * True for a request that the SDK's request schema accepts, decided without zod: the envelope fields
+ * only, an id that is a string or a safe integer, and params (if any) an object without `_meta`. False
+ * means "ask the SDK's own guard", never "not a request".
+ */
+function isPlainRequest(message: JSONRPCMessage): boolean {
+  const fields = message as Record<string, unknown>;
+  if (fields.jsonrpc !== '2.0' || typeof fields.method !== 'string') return false;
+  if (typeof fields.id !== 'string' && !Number.isSafeInteger(fields.id)) return false;
+  const params = fields.params;
+  if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params) || '_meta' in params)) {
+    return false;
+  }
+  for (const key in fields) if (key !== 'jsonrpc' && key !== 'id' && key !== 'method' && key !== 'params') return false;
   return true;
 }
