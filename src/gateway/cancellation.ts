@@ -2,8 +2,8 @@
  * Cancelling an upstream `automatic_eval` request cancels its downstream call (the SDK client sends
  * notifications/cancelled when the signal of its request fires) — without a listener on every upstream
  * request's AbortSignal. Handing that signal to the downstream call made the SDK add an `abort`
- * listener per call, never removed, which on Node.js 20 costs about 3 µs even when hot and, since
- * signals live in old space, keeps each request's closure alive until a full GC.
+ * listener per call, never removed, which on Node.js 20 costs about 3 µs even when hot and keeps the
+ * downstream request's closure reachable for as long as the upstream signal is.
  *
  * An upstream request is aborted for exactly two reasons — a notifications/cancelled naming it, or the
  * connection closing — and both pass the upstream transport. So each call gets a {@link CallSignal}:

@@ -2,8 +2,8 @@
  * A shorter way in for the upstream connection's requests. The SDK's `Protocol` classifies every
  * incoming message by trying its zod schemas in turn — result response, error response, request,
  * notification — so each request first fails two response schemas, and a failed zod parse builds an
- * error with its issues and a stack trace. On the `automatic_eval` path that is the largest single
- * cost the gateway adds over calling the downstream server directly. Requests go straight to the
+ * error with its issues and a stack trace. On the `automatic_eval` path that was one of the largest
+ * costs the gateway added over calling the downstream server directly. Requests go straight to the
  * SDK's request handling, which does everything else as before; every other message takes the SDK's
  * own route. A request is recognised by a plain check of its envelope when that settles it (see
  * isPlainRequest), else by the SDK's own request guard.
@@ -17,7 +17,7 @@ import {
   type MessageExtraInfo,
 } from '@modelcontextprotocol/sdk/types.js';
 
-/** The SDK's per-request entry point: `Protocol#_onrequest` (TypeScript-private, stable across 1.x). */
+/** The SDK's per-request entry point: `Protocol#_onrequest` (TypeScript-private; present in the locked 1.32). */
 type RequestEntry = (this: Server, request: JSONRPCRequest, extra?: MessageExtraInfo) => void;
 
 /**
