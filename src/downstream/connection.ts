@@ -12,6 +12,7 @@ import {
   type Progress,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ServerSpec } from '../config/load.js';
 import { GatewayError } from '../errors.js';
@@ -33,13 +34,24 @@ export const DEFAULT_START_TIMEOUT_MS = 30_000;
 /** Default idle timeout of stdio servers, in seconds. */
 export const DEFAULT_IDLE_TIMEOUT_SECONDS = 600;
 
+/**
+ * What cancels a forwarded call: an AbortSignal, or anything with the part of one that the SDK
+ * client's request reads (`aborted`, `reason`, `throwIfAborted()`, one `abort` listener).
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  throwIfAborted(): void;
+  addEventListener(type: 'abort', listener: () => void): void;
+}
+
 /** Options of one forwarded call. */
 export interface CallOptions {
   tool: string;
   arguments: Record<string, unknown>;
   timeoutMs: number;
   /** The upstream request's signal: cancelling it cancels the downstream call. */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   onProgress?: (progress: Progress) => void;
 }
 
@@ -222,28 +234,29 @@ export class DownstreamConnection {
     this.#inFlight += 1;
     this.#lastUsedAt = this.#now();
     try {
-      return await this.#call(options);
-    } finally {
-      this.#inFlight -= 1;
-      this.#lastUsedAt = this.#now();
-    }
-  }
-
-  async #call(options: CallOptions): Promise<CallToolResult> {
-    // The usual case, a server that is up, goes straight to its client without two more awaits.
-    const client = this.#client && this.#state === 'up' ? this.#client : await this.ensureAvailable();
-    try {
-      const result = await client.callTool({ name: options.tool, arguments: options.arguments }, undefined, {
+      // The usual case, a server that is up, goes straight to its client without two more awaits.
+      const client = this.#client && this.#state === 'up' ? this.#client : await this.ensureAvailable();
+      const request: RequestOptions = {
         timeout: options.timeoutMs,
         // Long calls that report progress stay alive; silence still times out.
         resetTimeoutOnProgress: true,
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.onProgress ? { onprogress: options.onProgress } : {}),
-      });
-      return result as CallToolResult;
-    } catch (error) {
-      if (options.signal?.aborted) throw error;
-      throw callError({ server: this.name, error, timeoutMs: options.timeoutMs });
+      };
+      // The SDK's Protocol.request uses no other part of the signal than CancelSignal's.
+      if (options.signal) request.signal = options.signal as AbortSignal;
+      if (options.onProgress) request.onprogress = options.onProgress;
+      try {
+        return (await client.callTool(
+          { name: options.tool, arguments: options.arguments },
+          undefined,
+          request,
+        )) as CallToolResult;
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        throw callError({ server: this.name, error, timeoutMs: options.timeoutMs });
+      }
+    } finally {
+      this.#inFlight -= 1;
+      this.#lastUsedAt = this.#now();
     }
   }
 

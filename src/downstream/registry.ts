@@ -172,11 +172,13 @@ export class DownstreamRegistry {
     return this.#pins.heldBack(name);
   }
 
-  /** Forwards a call to `server`. */
-  async call(server: string, options: CallOptions): Promise<CallToolResult> {
+  /** Forwards a call to `server`. Not async itself: the connection's promise is handed on as it is. */
+  call(server: string, options: CallOptions): Promise<CallToolResult> {
     const connection = this.#connections.get(server);
     if (!connection) {
-      throw new GatewayError('DOWNSTREAM_UNAVAILABLE', `server "${server}" is not configured`, { data: { server } });
+      return Promise.reject(
+        new GatewayError('DOWNSTREAM_UNAVAILABLE', `server "${server}" is not configured`, { data: { server } }),
+      );
     }
     return connection.call(options);
   }

@@ -10,6 +10,7 @@ import { matchesAny } from '../catalog/glob.js';
 import { splitQualifiedName } from '../catalog/naming.js';
 import { isAllowed, type CallerViews } from '../catalog/view.js';
 import type { ToolDefinition } from '../catalog/types.js';
+import type { CancelSignal } from '../downstream/connection.js';
 import type { DownstreamRegistry } from '../downstream/registry.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
@@ -43,7 +44,7 @@ export interface AutomaticMcpOutput {
 
 /** Per-request hooks of `automatic_eval`: cancellation and progress from the upstream request. */
 export interface EvalRequestContext {
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   onProgress?: (progress: Progress) => void;
 }
 
@@ -149,30 +150,52 @@ export class GatewayCore {
 
   /** `automatic_eval`: profile check, argument validation, forwarding. */
   async automaticEval(raw: unknown, context: CallerContext, request: EvalRequestContext = {}): Promise<CallToolResult> {
-    const runId = this.#newRunId();
+    // The run id, the log record and the observer's report are only built when someone reads them.
+    const logged = this.#logger.isLevelEnabled('info');
+    const runId = logged || this.#observer ? this.#newRunId() : '';
     const started = performance.now();
-    const requested = (raw as { toolName?: unknown } | undefined)?.toolName;
-    const event = { runId, caller: context.caller, toolName: typeof requested === 'string' ? requested : '', outcome: 'ok' };
+    let outcome = 'ok';
     let server: string | undefined;
     try {
       const result = await this.#evaluate(raw, context, request, (name) => (server = name));
-      if (result.isError) event.outcome = 'tool_error';
+      if (result.isError) outcome = 'tool_error';
       return result;
     } catch (error) {
-      event.outcome = error instanceof GatewayError ? error.code : 'cancelled';
+      outcome = error instanceof GatewayError ? error.code : 'cancelled';
       throw error;
     } finally {
-      const durationMs = performance.now() - started;
-      // The log record is only built when someone reads it.
-      if (this.#logger.isLevelEnabled('info')) {
-        this.#logger.info(
-          { runId, caller: context.caller, tool: event.toolName, server, outcome: event.outcome, ms: Math.round(durationMs) },
-          'automatic_eval',
-        );
-      }
-      const report = { ...event, ...(server !== undefined ? { server } : {}), durationMs };
-      this.#notify((observer) => observer.onEval?.(report));
+      if (logged || this.#observer) this.#reportEval({ raw, context, runId, started, server, outcome, logged });
     }
+  }
+
+  #reportEval({
+    raw,
+    context,
+    runId,
+    started,
+    server,
+    outcome,
+    logged,
+  }: {
+    raw: unknown;
+    context: CallerContext;
+    runId: string;
+    started: number;
+    server: string | undefined;
+    outcome: string;
+    logged: boolean;
+  }): void {
+    const durationMs = performance.now() - started;
+    const requested = (raw as { toolName?: unknown } | undefined)?.toolName;
+    const toolName = typeof requested === 'string' ? requested : '';
+    if (logged) {
+      this.#logger.info(
+        { runId, caller: context.caller, tool: toolName, server, outcome, ms: Math.round(durationMs) },
+        'automatic_eval',
+      );
+    }
+    const report = { runId, caller: context.caller, toolName, outcome, ...(server !== undefined ? { server } : {}), durationMs };
+    this.#notify((observer) => observer.onEval?.(report));
   }
 
   /** Tells the observer, which must never break a call. */

@@ -4,16 +4,22 @@
  * JSON payload; anything else is a bug or a protocol problem and travels as a JSON-RPC error.
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { Protocol } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   CallToolRequestSchema,
   ErrorCode,
   ListToolsRequestSchema,
   McpError,
   type CallToolResult,
+  type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { CancelSignal } from '../downstream/connection.js';
 import { isGatewayError, type GatewayError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { CallerContext, GatewayCore } from './core.js';
+import { UpstreamCancellations } from './cancellation.js';
+import { routeRequestsDirectly } from './dispatch.js';
 import { AUTOMATIC_EVAL, AUTOMATIC_MCP, UPSTREAM_TOOLS } from './tools.js';
 
 /** The package version, reported as serverInfo. */
@@ -34,7 +40,7 @@ export function createGatewayServer({
   context: CallerContext;
   logger: Logger;
 }): Server {
-  const server = new Server(
+  const server = new GatewayServer(
     { name: 'automcp', version: VERSION },
     {
       capabilities: { tools: { listChanged: false } },
@@ -45,7 +51,11 @@ export function createGatewayServer({
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: UPSTREAM_TOOLS.map((tool) => ({ ...tool })) }));
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+  // Registered on the base Protocol, past Server's tools/call wrapper: that wrapper parses the request
+  // a second time (Protocol has just parsed it) and re-validates every result against the SDK's result
+  // schema. Every result here is built by this gateway or was validated by the downstream client's
+  // callTool, so on the automatic_eval path both checks were pure per-call cost.
+  Protocol.prototype.setRequestHandler.call(server, CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const { name, arguments: args } = request.params;
     try {
       if (name === AUTOMATIC_MCP) {
@@ -54,18 +64,23 @@ export function createGatewayServer({
       }
       if (name === AUTOMATIC_EVAL) {
         const progressToken = request.params._meta?.progressToken;
-        return await core.automaticEval(args, context, {
-          signal: extra.signal,
-          ...(progressToken !== undefined
-            ? {
-                onProgress: (progress) => {
-                  void extra
-                    .sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } })
-                    .catch(() => undefined);
-                },
-              }
-            : {}),
-        });
+        const signal = server.callSignal(extra.requestId, extra.signal);
+        try {
+          return await core.automaticEval(args, context, {
+            signal,
+            ...(progressToken !== undefined
+              ? {
+                  onProgress: (progress) => {
+                    void extra
+                      .sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } })
+                      .catch(() => undefined);
+                  },
+                }
+              : {}),
+          });
+        } finally {
+          server.releaseSignal(extra.requestId, signal);
+        }
       }
     } catch (error) {
       if (isGatewayError(error)) return toErrorResult(error);
@@ -78,6 +93,34 @@ export function createGatewayServer({
   });
 
   return server;
+}
+
+/** The SDK server, with requests routed past the SDK's message classification (see dispatch.ts). */
+class GatewayServer extends Server {
+  /** Set when this connection's cancellations are watched on its transport (see cancellation.ts). */
+  #cancellations: UpstreamCancellations | undefined;
+
+  override async connect(transport: Transport): Promise<void> {
+    // Someone else listening on the transport first would be skipped by the shortcut: keep the SDK's route.
+    const earlier = transport.onmessage;
+    await super.connect(transport);
+    if (earlier || !routeRequestsDirectly(this, transport)) return;
+    this.#cancellations = new UpstreamCancellations();
+    this.#cancellations.watch(transport);
+  }
+
+  /**
+   * The signal that cancels the downstream call of upstream request `id`. Without a watched transport
+   * it is the upstream request's own signal, with the SDK's listener per call.
+   */
+  callSignal(id: RequestId, upstream: AbortSignal): CancelSignal {
+    return this.#cancellations ? this.#cancellations.begin(id, upstream) : upstream;
+  }
+
+  /** The call of upstream request `id` is over. */
+  releaseSignal(id: RequestId, signal: CancelSignal): void {
+    this.#cancellations?.end(id, signal);
+  }
 }
 
 /** The `isError` result for a gateway error: one text block of JSON. */

@@ -149,12 +149,34 @@ export function parseAutomaticMcpInput(raw: unknown): AutomaticMcpInput {
 
 /** Validates `automatic_eval` arguments; throws INVALID_INPUT that says what to fix. */
 export function parseAutomaticEvalInput(raw: unknown): AutomaticEvalInput {
+  const plain = plainEvalInput(raw);
+  if (plain) return plain;
   const parsed = parseOrThrow(evalInput, raw ?? {});
   return {
     toolName: parsed.toolName,
     arguments: parsed.arguments ?? {},
     ...(parsed.sessionId !== undefined ? { sessionId: parsed.sessionId } : {}),
   };
+}
+
+/**
+ * The usual input — a tool name and a plain object of arguments, nothing else — accepted without zod,
+ * which costs more than the rest of the gateway's own work on a call. Anything else (a sessionId, a
+ * missing or odd field) is left to the schema, which also words the errors.
+ */
+function plainEvalInput(raw: unknown): AutomaticEvalInput | undefined {
+  if (!isPlainObject(raw)) return undefined;
+  for (const key in raw) if (key !== 'toolName' && key !== 'arguments') return undefined;
+  const { toolName, arguments: args } = raw;
+  if (typeof toolName !== 'string' || toolName.length === 0) return undefined;
+  if (args === undefined) return { toolName, arguments: {} };
+  return isPlainObject(args) ? { toolName, arguments: args } : undefined;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  return prototype === Object.prototype || prototype === null;
 }
 
 function parseOrThrow<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {

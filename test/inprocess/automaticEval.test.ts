@@ -216,6 +216,50 @@ describe('automatic_eval: forwarding', () => {
     await expect(call).rejects.toThrow();
     await expect.poll(() => sawAbort, { timeout: 5000, interval: 5 }).toBe(true);
   });
+
+  it('closing the upstream connection cancels its downstream calls', async () => {
+    const { gw, files } = await start();
+    const client = await gw.connect(everything);
+    const call = client.callTool({ name: 'automatic_eval', arguments: { toolName: 'files.hangs' } });
+    await expect.poll(() => files.calls.length, { timeout: 5000, interval: 5 }).toBe(1);
+    await client.close();
+    await expect(call).rejects.toThrow(/closed/i);
+    await expect.poll(() => sawAbort, { timeout: 5000, interval: 5 }).toBe(true);
+  });
+
+  it('a request cancelled before its handler ran is never forwarded', async () => {
+    const { gw, files } = await start();
+    const client = await gw.connect(everything);
+    const transport = client.transport!;
+    const params = { name: 'automatic_eval', arguments: { toolName: 'files.hangs' } };
+    // Both messages arrive in one go, as they can in one stdio read: the cancel lands before the handler runs.
+    void transport.send({ jsonrpc: '2.0', id: 'early', method: 'tools/call', params });
+    void transport.send({
+      jsonrpc: '2.0',
+      method: 'notifications/cancelled',
+      params: { requestId: 'early', reason: 'changed my mind' },
+    });
+    // A later call on the same connection goes through, so the first one had its chance to be forwarded.
+    const later = await callTool(client, 'automatic_eval', { toolName: 'files.read_text_file', arguments: { path: '/a' } });
+    expect(later.isError).toBeFalsy();
+    expect(files.calls.map((call) => call.tool)).toEqual(['read_text_file']);
+  });
+
+  it('a cancellation of another request leaves a running call alone', async () => {
+    const { gw, files } = await start();
+    const client = await gw.connect(everything);
+    const call = client.callTool({ name: 'automatic_eval', arguments: { toolName: 'files.hangs' } });
+    await expect.poll(() => files.calls.length, { timeout: 5000, interval: 5 }).toBe(1);
+    // A cancellation for a request id this connection never used, then one for a non-request.
+    await client.notification({ method: 'notifications/cancelled', params: { requestId: 9999, reason: 'not yours' } });
+    await client.notification({ method: 'notifications/cancelled', params: { requestId: 'x', reason: 'nor this' } });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sawAbort).toBe(false);
+    // The call is still live: cancelling it for real reaches the downstream server.
+    await client.close();
+    await expect(call).rejects.toThrow();
+    await expect.poll(() => sawAbort, { timeout: 5000, interval: 5 }).toBe(true);
+  });
 });
 
 describe('automatic_eval: gateway errors', () => {

@@ -108,12 +108,16 @@ describe('automatic_eval input', () => {
     });
   });
 
-  it.each([{}, { toolName: '' }, { toolName: 3 }, { toolName: 'a.b', arguments: [1] }, { toolName: 'a.b', arguments: 'x' }])(
-    'rejects %j as INVALID_INPUT',
-    (input) => {
-      expect(gatewayError(() => parseAutomaticEvalInput(input)).code).toBe('INVALID_INPUT');
-    },
-  );
+  it.each([
+    {},
+    { toolName: '' },
+    { toolName: 3 },
+    { toolName: 'a.b', arguments: [1] },
+    { toolName: 'a.b', arguments: 'x' },
+    { toolName: 'a.b', arguments: null },
+  ])('rejects %j as INVALID_INPUT', (input) => {
+    expect(gatewayError(() => parseAutomaticEvalInput(input)).code).toBe('INVALID_INPUT');
+  });
 
   it('rejects unknown fields and bad sessionIds', () => {
     expect(gatewayError(() => parseAutomaticEvalInput({ toolName: 'a.b', args: {} })).message).toContain('"args"');
