@@ -152,7 +152,7 @@ function formatSelection(report: SelectionReport, heap: HeapGrowing): string {
   const growing =
     heap.percent !== undefined
       ? `V8 heap growing ${heap.percent}%`
-      : `V8 heap growing from ${heap.source === 'env' ? "V8's default" : 'node flags'}`;
+      : `V8 heap growing ${heap.source === 'env' ? "at V8's default" : 'set by node flags'}`;
   const lines = [
     `dataset ${report.dataset.name || report.dataset.file}${report.distractors.length > 0 ? ` + ${report.distractors.map((d) => d.name || d.file).join(', ')} as distractors` : ''}`,
     `profile ${report.profile} · ${report.tools} tools on ${report.servers} servers · ${report.queries} queries (${report.half})`,

@@ -235,15 +235,8 @@ export async function waitFor<T>(
   }
 }
 
-/** True while a process with this pid exists. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** True while a process with this pid exists (the same check `automcp status` uses). */
+export { isRunning as isAlive } from '../../src/downstream/statusFile.js';
 
 /** Object keys sorted at every depth: an oracle for canonical JSON written apart from src/. */
 export function sortDeep(value: unknown): unknown {
