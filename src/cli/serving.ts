@@ -6,8 +6,8 @@
  */
 import type { Profile, RuntimeConfig } from '../config/load.js';
 import { createProcessGuard } from '../downstream/processes.js';
-import { resolveStateDir } from '../downstream/stateDir.js';
-import { createStatusReporter } from '../downstream/statusFile.js';
+import { resolveStateDir } from '../state/stateDir.js';
+import { createStatusReporter } from '../state/statusFile.js';
 import { createGateway, SWEEP_INTERVAL_MS, type Gateway } from '../gateway/create.js';
 import type { GatewayObserver } from '../gateway/observer.js';
 import type { Logger } from '../logging/logger.js';

@@ -4,10 +4,10 @@
  * downstream/statusFile.ts); and, from the catalog cache, which configured servers could start lazily.
  */
 import { loadConfig, type RuntimeConfig } from '../config/load.js';
-import { CatalogCache } from '../downstream/cache.js';
-import { readGatewayStatuses } from '../downstream/statusFile.js';
+import { CatalogCache } from '../state/catalogCache.js';
+import { readGatewayStatuses } from '../state/statusFile.js';
 import type { ServerStatus } from '../downstream/registry.js';
-import { resolveStateDir } from '../downstream/stateDir.js';
+import { resolveStateDir } from '../state/stateDir.js';
 
 /** Prints the status; exit code 0 (a stopped gateway is not an error). */
 export async function statusCommand(options: { config?: string; json?: boolean }): Promise<number> {

@@ -11,9 +11,9 @@ import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { DownstreamConnection } from '../downstream/connection.js';
 import { createProcessGuard } from '../downstream/processes.js';
-import { resolveStateDir } from '../downstream/stateDir.js';
+import { resolveStateDir } from '../state/stateDir.js';
 import { createTransportFactory } from '../downstream/transport.js';
-import { TrustStore } from '../downstream/trust.js';
+import { TrustStore } from '../state/trustFile.js';
 import { createLogger } from '../logging/logger.js';
 
 /** Trusts the current definitions of `server`; exit code 1 when it cannot be reached. */

@@ -9,7 +9,7 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { CatalogTool } from '../catalog/types.js';
 import type { Logger } from '../logging/logger.js';
-import type { TrustStore } from './trust.js';
+import type { TrustStore } from '../state/trustFile.js';
 
 /** A tool held back because its definition no longer matches the trusted hash. */
 export interface HeldTool {

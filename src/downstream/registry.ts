@@ -9,11 +9,11 @@ import type { ServerSpec } from '../config/load.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
-import type { CatalogCache } from './cache.js';
+import type { CatalogCache } from '../state/catalogCache.js';
 import { DEFAULT_IDLE_TIMEOUT_SECONDS, DownstreamConnection, type CallOptions, type ConnectionState } from './connection.js';
 import { DefinitionPins, type HeldTool } from './pins.js';
 import type { TransportFactory } from './transport.js';
-import { TrustStore } from './trust.js';
+import { TrustStore } from '../state/trustFile.js';
 
 /** Servers started at once at boot; the rest wait for a free slot. */
 export const BOOT_CONCURRENCY = 4;

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseRuntime, type RuntimeConfig } from '../../src/config/load.js';
 import { COOL_DOWN_MS, DOWN_AFTER_FAILURES, RESTART_BASE_MS } from '../../src/downstream/backoff.js';
 import { BOOT_CONCURRENCY } from '../../src/downstream/registry.js';
-import { TrustStore } from '../../src/downstream/trust.js';
+import { TrustStore } from '../../src/state/trustFile.js';
 import type { TransportFactory } from '../../src/downstream/transport.js';
 import { createGateway, type Gateway } from '../../src/gateway/create.js';
 import {

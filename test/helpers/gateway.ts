@@ -236,7 +236,7 @@ export async function waitFor<T>(
 }
 
 /** True while a process with this pid exists (the same check `automcp status` uses). */
-export { isRunning as isAlive } from '../../src/downstream/statusFile.js';
+export { isRunning as isAlive } from '../../src/state/statusFile.js';
 
 /** Object keys sorted at every depth: an oracle for canonical JSON written apart from src/. */
 export function sortDeep(value: unknown): unknown {

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseRuntime } from '../../src/config/load.js';
-import { CatalogCache } from '../../src/downstream/cache.js';
-import { resolveStateDir } from '../../src/downstream/stateDir.js';
-import { createStatusReporter, readGatewayStatuses, statusFilePath } from '../../src/downstream/statusFile.js';
-import { TrustStore } from '../../src/downstream/trust.js';
+import { CatalogCache } from '../../src/state/catalogCache.js';
+import { resolveStateDir } from '../../src/state/stateDir.js';
+import { createStatusReporter, readGatewayStatuses, statusFilePath } from '../../src/state/statusFile.js';
+import { TrustStore } from '../../src/state/trustFile.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {

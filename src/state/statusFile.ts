@@ -7,7 +7,7 @@
 import { readdir, unlink } from 'node:fs/promises';
 import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ServerStatus } from './registry.js';
+import type { ServerStatus } from '../downstream/registry.js';
 import { readJsonFile, writeJsonFile } from './stateDir.js';
 
 /** What one running gateway reports. */
