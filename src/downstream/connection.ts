@@ -3,7 +3,8 @@
  * demand, lists tools (following pagination), re-lists on `notifications/tools/list_changed`, and after
  * the server exits or breaks its connection the next call starts it again — after a short backoff that
  * grows with repeated failures, and not at all while the server is down (see backoff.ts). A stdio
- * server left unused for its idle timeout is stopped, and the next call starts it again.
+ * server left unused for its idle timeout is stopped, and the next call starts it again. Which of
+ * these may happen when is decided by the state machine in lifecycle.ts.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
@@ -19,14 +20,10 @@ import { GatewayError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { RestartPolicy } from './backoff.js';
 import { callError, messageOf } from './callErrors.js';
+import { Lifecycle, reportedState, type ConnectionState } from './lifecycle.js';
 import type { TransportFactory } from './transport.js';
 
-/**
- * Where a connection is in its life: `idle` (never started), `starting`, `up`, `idle-stopped` (stopped
- * for being unused), `closed` (stopped, or the connection dropped), `failed` (the last start failed),
- * `down` (too many failures in a row; cooling down).
- */
-export type ConnectionState = 'idle' | 'starting' | 'up' | 'idle-stopped' | 'closed' | 'failed' | 'down';
+export type { ConnectionState } from './lifecycle.js';
 
 /** Default wait for a server to start and list its tools. */
 export const DEFAULT_START_TIMEOUT_MS = 30_000;
@@ -60,21 +57,19 @@ export class DownstreamConnection {
   readonly spec: ServerSpec;
   readonly #logger: Logger;
   readonly #transports: TransportFactory;
-  readonly #onTools: (tools: Tool[]) => void;
+  readonly #onTools: (tools: Tool[]) => void | Promise<void>;
   readonly #startTimeoutMs: number;
   #client: Client | undefined;
   /** The transport of the current or in-flight connection, so a stop can end a start half-way. */
   #transport: Transport | undefined;
+  /** Where the connection is; every state change goes through its transition table (lifecycle.ts). */
+  readonly #lifecycle = new Lifecycle();
+  /** The start in progress (its backoff wait included), shared by every caller that needs the server. */
   #starting: Promise<Client> | undefined;
-  #state: ConnectionState = 'idle';
+  /** The stop in progress, which a shutdown joins and a call waits out. */
+  #stopping: Promise<void> | undefined;
   #pid: number | undefined;
   #lastError: string | undefined;
-  #closing = false;
-  /** The stop in progress, and whether it is an idle stop (which a new call may simply wait out). */
-  #stopped: Promise<void> | undefined;
-  #idleStopping = false;
-  /** The state the stop in progress ends in; a shutdown during an idle stop turns it into `closed`. */
-  #stopState: 'closed' | 'idle-stopped' = 'closed';
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #policy: RestartPolicy;
@@ -89,7 +84,8 @@ export class DownstreamConnection {
     spec: ServerSpec;
     logger: Logger;
     transports: TransportFactory;
-    onTools: (tools: Tool[]) => void;
+    /** Told each tool list; the start counts as done only once what it returns has settled. */
+    onTools: (tools: Tool[]) => void | Promise<void>;
     startTimeoutMs?: number;
     /** Milliseconds now, for backoff, cool-down and idle time. */
     now?: () => number;
@@ -116,12 +112,12 @@ export class DownstreamConnection {
 
   /** Where the connection is in its life. */
   get state(): ConnectionState {
-    return this.#state;
+    return reportedState(this.#lifecycle.state);
   }
 
   /** When a down server will be tried again (ms since the epoch); undefined unless down. */
   get downUntil(): number | undefined {
-    return this.#state === 'down' && this.#policy.down ? this.#policy.downUntil : undefined;
+    return this.#lifecycle.state === 'down' && this.#policy.down ? this.#policy.downUntil : undefined;
   }
 
   /** Calls in flight. */
@@ -150,23 +146,25 @@ export class DownstreamConnection {
    * fails at once with a DOWNSTREAM_UNAVAILABLE that says when it will be retried.
    */
   async ensure(): Promise<Client> {
-    if (this.#client && this.#state === 'up') return this.#client;
+    const state = this.#lifecycle.state;
+    if (this.#client && state === 'up') return this.#client;
     // A call that arrives while an idle server is being stopped waits for the stop, then starts it:
     // idle stops are meant to be invisible to callers.
-    if (this.#closing && this.#idleStopping) {
-      await this.#stopped;
+    if (state === 'idle-stopping') {
+      await this.#stopping;
       // Unless a shutdown took the stop over meanwhile.
-      if (this.#state === 'closed') throw new Error(`server "${this.name}" is stopping`);
+      if (this.#lifecycle.state === 'closed') throw this.#stoppingError();
       return this.ensure();
     }
-    // A start racing a stop would leave a child that nobody closes.
-    if (this.#closing) throw new Error(`server "${this.name}" is stopping`);
     if (this.#starting) return this.#starting;
+    // A start racing a stop would leave a child that nobody closes.
+    if (!this.#lifecycle.can('start')) throw this.#stoppingError();
     const gate = this.#policy.gate();
     if (gate.kind === 'down') throw this.#downError(gate.until);
     const begin = async () => {
       if (gate.kind === 'wait') await this.#sleep(gate.ms);
-      if (this.#closing) throw new Error(`server "${this.name}" is stopping`);
+      // A shutdown during the wait refuses the start.
+      if (!this.#lifecycle.can('start')) throw this.#stoppingError();
       return this.#start();
     };
     this.#starting = begin().finally(() => {
@@ -195,7 +193,7 @@ export class DownstreamConnection {
     } while (cursor);
     if (request > this.#listApplied) {
       this.#listApplied = request;
-      this.#onTools(tools);
+      await this.#onTools(tools);
     }
     return tools;
   }
@@ -207,8 +205,9 @@ export class DownstreamConnection {
    * others restart on their next call.
    */
   retryDue({ dropped = false }: { dropped?: boolean } = {}): boolean {
-    if (this.#starting || this.#closing) return false;
-    const eligible = this.#state === 'failed' || this.#state === 'down' || (dropped && this.#state === 'closed');
+    if (this.#starting) return false;
+    const state = this.#lifecycle.state;
+    const eligible = state === 'failed' || state === 'down' || (dropped && state === 'closed');
     return eligible && this.#policy.retryDue();
   }
 
@@ -235,7 +234,7 @@ export class DownstreamConnection {
     this.#lastUsedAt = this.#now();
     try {
       // The usual case, a server that is up, goes straight to its client without two more awaits.
-      const client = this.#client && this.#state === 'up' ? this.#client : await this.ensureAvailable();
+      const client = this.#client && this.#lifecycle.state === 'up' ? this.#client : await this.ensureAvailable();
       const request: RequestOptions = {
         timeout: options.timeoutMs,
         // Long calls that report progress stay alive; silence still times out.
@@ -262,82 +261,84 @@ export class DownstreamConnection {
 
   /** Stops the server for being unused; the next call starts it again. No-op while calls run. */
   async stopIdle(): Promise<boolean> {
-    if (this.#state !== 'up' || this.#inFlight > 0 || this.#starting || this.#closing) return false;
+    if (this.#lifecycle.state !== 'up' || this.#inFlight > 0) return false;
     this.#logger.info({ idleMs: this.idleMs() }, 'server idle; stopping it until the next call');
-    this.#idleStopping = true;
-    try {
-      await this.close('idle-stopped');
-    } finally {
-      this.#idleStopping = false;
-    }
+    this.#lifecycle.apply('idle-stop');
+    this.#stopping = this.#stop();
+    await this.#stopping;
     return true;
   }
 
   /** Stops the server; a later {@link ensure} starts it again. */
-  async close(state: 'closed' | 'idle-stopped' = 'closed'): Promise<void> {
-    // A gateway shutdown during an idle stop takes it over: the calls waiting on it must not restart it.
-    if (state === 'closed') {
-      this.#idleStopping = false;
-      this.#stopState = 'closed';
-    }
-    if (this.#stopped) {
-      await this.#stopped;
-      return;
-    }
-    this.#stopState = state;
-    this.#stopped = this.#stop().finally(() => {
-      this.#stopped = undefined;
-    });
-    await this.#stopped;
+  async close(): Promise<void> {
+    // Already shutting down: wait for that stop.
+    if (this.#lifecycle.state === 'closing') return this.#stopping;
+    // A shutdown during an idle stop takes it over: it ends `closed`, and calls waiting on it must not
+    // restart the server.
+    const joining = this.#lifecycle.state === 'idle-stopping';
+    this.#lifecycle.apply('close');
+    if (!joining) this.#stopping = this.#stop();
+    return this.#stopping;
   }
 
   async #stop(): Promise<void> {
-    this.#closing = true;
-    this.#state = this.#stopState;
     const client = this.#client;
     const transport = this.#transport;
     this.#client = undefined;
     this.#transport = undefined;
-    // Close the transport itself, not only the client: a server still starting (or one that never
-    // answers the handshake) has no client yet, and its process must not outlive the gateway.
-    await client?.close().catch(() => undefined);
-    await transport?.close().catch(() => undefined);
-    await this.#starting?.catch(() => undefined);
-    this.#state = this.#stopState;
-    this.#pid = undefined;
-    this.#closing = false;
+    try {
+      // Close the transport itself, not only the client: a server still starting (or one that never
+      // answers the handshake) has no client yet, and its process must not outlive the gateway.
+      await client?.close().catch(() => undefined);
+      await transport?.close().catch(() => undefined);
+      await this.#starting?.catch(() => undefined);
+    } finally {
+      this.#pid = undefined;
+      this.#stopping = undefined;
+      this.#lifecycle.apply('stopped');
+    }
   }
 
+  /**
+   * Connects and lists the tools. The start succeeds — and the failure count is reset — only once the
+   * list is in: a server that completes the handshake but fails `tools/list` is a failed start, and
+   * backs off and cools down like any other.
+   */
   async #start(): Promise<Client> {
-    this.#state = 'starting';
+    this.#lifecycle.apply('start');
     try {
       const client = await this.#connect('primary').catch(async (error: unknown) => {
-        if (this.spec.url === undefined || this.#closing) throw error;
+        if (this.spec.url === undefined || this.#lifecycle.state !== 'starting') throw error;
         this.#logger.info({ err: messageOf(error) }, 'Streamable HTTP failed; trying the SSE transport');
         return this.#connect('sse-fallback');
       });
       this.#client = client;
-      this.#state = 'up';
+      await this.refreshTools(client);
+      // A shutdown that arrived while the list was being read has already taken the client away.
+      if (!this.#lifecycle.can('listed')) throw this.#stoppingError();
+      this.#lifecycle.apply('listed');
       this.#lastError = undefined;
       this.#policy.recordSuccess();
       this.#lastUsedAt = this.#now();
-      await this.refreshTools(client);
       this.#logger.info({ pid: this.#pid }, 'server up');
       return client;
     } catch (error) {
+      // A stop in progress owns the cleanup and the final state; the attempt does not count as a failure.
+      if (this.#lifecycle.state !== 'starting') throw error;
       const client = this.#client;
       const transport = this.#transport;
       this.#client = undefined;
       this.#transport = undefined;
+      this.#pid = undefined;
       await client?.close().catch(() => undefined);
       await transport?.close().catch(() => undefined);
-      if (this.#closing) throw error;
       this.#policy.recordFailure();
-      this.#state = this.#policy.down ? 'down' : 'failed';
+      const down = this.#policy.down;
+      this.#lifecycle.apply(down ? 'give-up' : 'fail');
       this.#lastError = messageOf(error);
       this.#logger.warn(
         { err: this.#lastError, failures: this.#policy.failures, ...this.#downFields() },
-        this.#state === 'down' ? 'server failed to start too often; down for a cool-down' : 'server failed to start',
+        down ? 'server failed to start too often; down for a cool-down' : 'server failed to start',
       );
       throw error;
     }
@@ -356,16 +357,15 @@ export class DownstreamConnection {
       );
     };
     client.onclose = () => {
-      if (this.#client !== client) return;
+      // Only a drop while up counts: a start that loses its connection fails on its own, and a stop
+      // closes the connection on purpose.
+      if (this.#client !== client || !this.#lifecycle.offer('drop')) return;
       this.#client = undefined;
       this.#transport = undefined;
       this.#pid = undefined;
-      if (!this.#closing) {
-        this.#state = 'closed';
-        this.#lastError = 'connection closed';
-        this.#policy.recordFailure();
-        this.#logger.warn('server connection closed; the next call restarts it');
-      }
+      this.#lastError = 'connection closed';
+      this.#policy.recordFailure();
+      this.#logger.warn('server connection closed; the next call restarts it');
     };
     client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
       this.#logger.info('tool list changed; re-listing');
@@ -382,6 +382,10 @@ export class DownstreamConnection {
     }
     this.#pid = (transport as { pid?: number | null }).pid ?? undefined;
     return client;
+  }
+
+  #stoppingError(): Error {
+    return new Error(`server "${this.name}" is stopping`);
   }
 
   #downError(until: number): GatewayError {
