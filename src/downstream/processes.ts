@@ -85,10 +85,16 @@ export function createProcessGuard({ logger, watchdog = false }: { logger: Logge
     }
   };
   const onExit = () => killAll('SIGTERM');
-  process.on('exit', onExit);
+  // The exit hook is added with the first child, not here: a guard that never tracked anything (a
+  // gateway whose creation failed, or that was never started) leaves no listener behind.
+  let hooked = false;
   return {
     groups: posix,
     track(pid) {
+      if (!hooked) {
+        hooked = true;
+        process.on('exit', onExit);
+      }
       tracked.add(pid);
       tell(String(pid));
     },
@@ -97,6 +103,7 @@ export function createProcessGuard({ logger, watchdog = false }: { logger: Logge
     },
     killAll,
     close() {
+      hooked = false;
       process.off('exit', onExit);
       dog?.stdin?.end();
     },

@@ -41,8 +41,9 @@ export interface Gateway {
   /** Where sessions are remembered (memory, or Redis shared with other processes); its size is the active-sessions figure. */
   readonly sessions: SessionStore;
   /**
-   * Starts every downstream server once; resolves with their states (failures included). The first
-   * tool call waits for it, so a gateway that was never started explicitly starts on first use.
+   * Starts every downstream server once, and the periodic sweep; resolves with their states (failures
+   * included). Nothing runs before it. The first tool call waits for it, so a gateway that was never
+   * started explicitly starts on first use.
    */
   start(): Promise<ServerStatus[]>;
   /** Serves one upstream connection for `profile`. `caller` defaults to the profile's name. */
@@ -81,9 +82,9 @@ export interface GatewayOptions {
   /** Waits `ms` (restart backoff); inject it with `clock` so tests that move time never sleep. */
   sleep?: (ms: number) => Promise<void>;
   /**
-   * How often the downstream sweep (idle stops, keep-alive, retries) runs; `false` for never. Default
-   * every {@link SWEEP_INTERVAL_MS}, or never when a `clock` is injected: a test that moves time also
-   * calls `registry.tick()` itself.
+   * How often the downstream sweep (idle stops, keep-alive, retries, trust changes on disk) runs once
+   * the gateway is started; `false` for never. Default every {@link SWEEP_INTERVAL_MS}, or never when
+   * a `clock` is injected: a test that moves time also calls `registry.tick()` itself.
    */
   sweepIntervalMs?: number | false;
 }
@@ -119,13 +120,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...(options.useCache !== undefined ? { useCache: options.useCache } : {}),
   });
   const sweepMs = options.sweepIntervalMs ?? (options.clock ? false : SWEEP_INTERVAL_MS);
-  const sweep =
-    sweepMs === false
-      ? undefined
-      : setInterval(() => {
-          registry.tick().catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'downstream sweep failed'));
-        }, sweepMs);
-  sweep?.unref();
   const selectorModel = resolveSelectorModel({
     llm: config.selector.llm,
     ...(options.env ? { env: options.env } : {}),
@@ -143,12 +137,22 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const sessions =
     options.sessions ??
     (await createSessionStore({ session: config.session, logger, ...(options.clock ? { clock: options.clock } : {}) }));
+  // Nothing runs before start(): no sweep timer, no child. Building can still fail (a session store
+  // that cannot be created), and a half-built gateway must leave nothing behind.
   let started: Promise<ServerStatus[]> | undefined;
   let startedAt = 0;
+  let sweep: NodeJS.Timeout | undefined;
+  let closed = false;
   const start = () => {
     if (!started) {
       startedAt = now();
       started = registry.start();
+      if (sweepMs !== false && !closed) {
+        sweep = setInterval(() => {
+          registry.tick().catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'downstream sweep failed'));
+        }, sweepMs);
+        sweep.unref();
+      }
     }
     return started;
   };
@@ -207,6 +211,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return server;
     },
     async close() {
+      closed = true;
       clearInterval(sweep);
       await Promise.allSettled([...servers].map((server) => server.close()));
       await registry.close();
