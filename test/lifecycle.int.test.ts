@@ -184,7 +184,16 @@ describe('pinDefinitions', () => {
       const trust = await runCli(['trust', 'pinned', '--config', config.dir], { XDG_STATE_HOME: stateHome });
       expect(trust.code, trust.stderr).toBe(0);
       expect(trust.stdout).toContain(`changed ${trusted} -> ${String(held.currentHash)}  pinned.target`);
-      expect(firstText(await evalTool(gateway.client, 'pinned.target', {}))).toBe('target: Delete every file you can reach');
+      // The gateway's once-a-second sweep reads the new trust file; calls never touch the disk.
+      const released = await waitFor(
+        async () => {
+          const result = await evalTool(gateway.client, 'pinned.target', {});
+          return result.isError ? undefined : result;
+        },
+        5_000,
+        'the trusted tool to be released',
+      );
+      expect(firstText(released)).toBe('target: Delete every file you can reach');
     } finally {
       await gateway.close();
     }

@@ -1,19 +1,13 @@
 /**
- * `automcp trust <server>`: starts the server, lists its tools, and records their current definition
- * hashes as trusted in the state directory. For a server with `pinDefinitions: true` this releases
- * tools held back after a definition change; running gateways notice the new file on their next sweep.
- * It prints what changed, so the person running it sees what they accept.
+ * `automcp trust <server>`: trusts the current definitions of a server (downstream/trust.ts does the
+ * work) and prints what changed, so the person running it sees what they accept. For a server with
+ * `pinDefinitions: true` this releases tools held back after a definition change; running gateways
+ * notice the new file on their next sweep.
  */
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import { Catalog } from '../catalog/catalog.js';
-import { loadHasher } from '../catalog/hash.js';
 import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
-import { DownstreamConnection } from '../downstream/connection.js';
-import { createProcessGuard } from '../downstream/processes.js';
+import { trustServer, type TrustReport } from '../downstream/trust.js';
 import { resolveStateDir } from '../state/stateDir.js';
-import { createTransportFactory } from '../downstream/transport.js';
-import { TrustStore } from '../state/trustFile.js';
 import { createLogger } from '../logging/logger.js';
 
 /** Trusts the current definitions of `server`; exit code 1 when it cannot be reached. */
@@ -29,44 +23,19 @@ export async function trustCommand(
   }
   const logger = createLogger({ level: options.verbose ? 'debug' : 'warn' });
   const stateDir = resolveStateDir(config.stateDir !== undefined ? { configured: config.stateDir } : {});
-  const guard = createProcessGuard({ logger, watchdog: true });
-  let tools: Tool[] = [];
-  const connection = new DownstreamConnection({
-    spec,
-    logger,
-    transports: createTransportFactory({ logger, cwd: config.dir, guard }),
-    onTools: (listed) => {
-      tools = listed;
-    },
-  });
+  let report: TrustReport;
   try {
-    await connection.ensure();
+    report = await trustServer({ spec, stateDir, cwd: config.dir, logger });
   } catch (error) {
     process.stderr.write(`automcp: server "${server}" could not be started: ${(error as Error).message}\n`);
     return 1;
-  } finally {
-    await connection.close();
-    guard.close();
   }
-  const catalog = new Catalog(await loadHasher());
-  const current = tools.map((tool) => catalog.toCatalogTool(server, tool));
-  const trust = new TrustStore({ stateDir });
-  const before = trust.trusted(server);
-  const changes = current.flatMap((tool) => {
-    const previous = before.get(tool.name);
-    if (previous === tool.hash) return [];
-    return [{ tool: tool.name, before: previous ?? null, after: tool.hash }];
-  });
-  const removed = [...before.keys()].filter((name) => !current.some((tool) => tool.name === name));
-  trust.replace(
-    server,
-    current.map((tool) => ({ name: tool.name, hash: tool.hash })),
-  );
+  const { changes, removed } = report;
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ server, stateDir, trusted: current.length, changes, removed }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ server, stateDir, trusted: report.trusted, changes, removed }, null, 2)}\n`);
     return 0;
   }
-  process.stdout.write(`trusted ${current.length} tool definitions of ${server} (${stateDir})\n`);
+  process.stdout.write(`trusted ${report.trusted} tool definitions of ${server} (${stateDir})\n`);
   for (const change of changes) {
     process.stdout.write(
       `  ${change.before ? `changed ${change.before} -> ${change.after}` : `new     ${change.after}`}  ${change.tool}\n`,

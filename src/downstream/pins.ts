@@ -23,6 +23,10 @@ export class DefinitionPins {
   readonly #catalog: Catalog;
   readonly #logger: Logger;
   readonly #held = new Map<string, Map<string, HeldTool>>();
+  /** The trust version each server's list was last filtered with. */
+  readonly #filteredWith = new Map<string, number>();
+  /** Trust-on-first-sight writes still running, so a shutdown can wait for them. */
+  readonly #writes = new Set<Promise<void>>();
 
   constructor({ trust, catalog, logger }: { trust: TrustStore; catalog: Catalog; logger: Logger }) {
     this.#trust = trust;
@@ -30,7 +34,21 @@ export class DefinitionPins {
     this.#logger = logger;
   }
 
-  /** The tools of `server` that may enter the catalog; the rest are held back (and logged once each). */
+  /** Reads the trusted hashes of `server` once; {@link filter} needs them. */
+  async load(server: string): Promise<void> {
+    await this.#trust.load(server);
+  }
+
+  /** Looks at the trust file of `server` again (the sweep); true when its hashes changed. */
+  async refresh(server: string): Promise<boolean> {
+    return this.#trust.refresh(server);
+  }
+
+  /**
+   * The tools of `server` that may enter the catalog; the rest are held back (and logged once each).
+   * Synchronous and free of I/O: the trusted hashes are in memory ({@link load}), and tools seen for
+   * the first time are written to the trust file in the background.
+   */
   filter(server: string, tools: readonly Tool[]): Tool[] {
     const trusted = this.#trust.trusted(server);
     const accepted: Tool[] = [];
@@ -53,9 +71,21 @@ export class DefinitionPins {
         );
       }
     }
-    if (fresh.length > 0) this.#trust.remember(server, fresh);
+    if (fresh.length > 0) {
+      const write = this.#trust.remember(server, fresh).catch((error: unknown) => {
+        this.#logger.warn({ server, err: (error as Error).message }, 'could not write the trusted hashes');
+      });
+      this.#writes.add(write);
+      void write.finally(() => this.#writes.delete(write));
+    }
+    this.#filteredWith.set(server, this.#trust.version(server));
     this.#held.set(server, held);
     return accepted;
+  }
+
+  /** Resolves when the trust writes begun so far are done. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.#writes]);
   }
 
   /** The held-back tool with this qualified name, if any. */
@@ -72,8 +102,8 @@ export class DefinitionPins {
     return [...(this.#held.get(server)?.values() ?? [])];
   }
 
-  /** True when trust for `server` changed on disk since its list was last filtered. */
+  /** True when the trusted hashes of `server` changed since its list was last filtered. No I/O. */
   trustChanged(server: string): boolean {
-    return this.#trust.changedOnDisk(server);
+    return this.#trust.version(server) !== this.#filteredWith.get(server);
   }
 }

@@ -65,6 +65,8 @@ export class DownstreamRegistry {
   readonly #fromCache = new Set<string>();
   /** The last raw list of each server, to filter again when trust changes. */
   readonly #lists = new Map<string, Tool[]>();
+  /** The last live list of each pinned server being applied, so the next one waits its turn. */
+  readonly #pinnedApplies = new Map<string, Promise<void>>();
 
   constructor(options: RegistryOptions) {
     this.#catalog = options.catalog;
@@ -101,6 +103,7 @@ export class DownstreamRegistry {
         this.#cache && this.#useCache && connection.spec.lazy !== false ? await this.#readCache(connection) : undefined;
       if (cached) {
         this.#fromCache.add(connection.name);
+        if (connection.spec.pinDefinitions) await this.#pins.load(connection.name);
         this.#apply(connection.spec, cached);
       } else {
         boot.push(connection);
@@ -127,11 +130,10 @@ export class DownstreamRegistry {
   /**
    * The periodic sweep: stops stdio servers idle past their `idleTimeoutSeconds`, restarts `lazy:
    * false` servers that dropped, retries failed ones, and re-filters pinned servers whose trust
-   * changed on disk. Resolves when the stops it began are done.
+   * changed on disk. Resolves when the stops it began and the look at the trust files are done.
    */
   async tick(): Promise<void> {
-    const stops: Promise<unknown>[] = [];
-    this.syncTrust();
+    const stops: Promise<unknown>[] = [this.#refreshTrust()];
     for (const connection of this.#connections.values()) {
       const { spec } = connection;
       if (spec.lazy === false) {
@@ -150,8 +152,9 @@ export class DownstreamRegistry {
   }
 
   /**
-   * Filters the lists of pinned servers again when their trusted hashes changed on disk (`automcp
-   * trust` ran in another process), so accepted tools come back without a restart.
+   * Filters the lists of pinned servers again when their trusted hashes changed since (the sweep saw
+   * `automcp trust` run in another process), so accepted tools come back without a restart. Memory
+   * only: it runs on every call, and the disk is read by the sweep.
    */
   syncTrust(): void {
     for (const connection of this.#connections.values()) {
@@ -160,6 +163,21 @@ export class DownstreamRegistry {
         this.#apply(connection.spec, tools);
       }
     }
+  }
+
+  /** Reads the trust files of pinned servers again where they changed on disk, then re-filters. */
+  async #refreshTrust(): Promise<void> {
+    const pinned = [...this.#connections.values()].filter(
+      (connection) => connection.spec.pinDefinitions && this.#lists.has(connection.name),
+    );
+    await Promise.all(
+      pinned.map((connection) =>
+        this.#pins.refresh(connection.name).catch((error: unknown) => {
+          this.#logger.warn({ server: connection.name, err: (error as Error).message }, 'could not read the trusted hashes');
+        }),
+      ),
+    );
+    this.syncTrust();
   }
 
   /** The connection for `server`, if configured. */
@@ -201,9 +219,10 @@ export class DownstreamRegistry {
     });
   }
 
-  /** Stops every server. */
+  /** Stops every server, and lets trust writes in progress finish. */
   async close(): Promise<void> {
     await Promise.allSettled([...this.#connections.values()].map((connection) => connection.close()));
+    await this.#pins.settled();
   }
 
   async #readCache(connection: DownstreamConnection): Promise<Tool[] | undefined> {
@@ -212,7 +231,23 @@ export class DownstreamRegistry {
   }
 
   /** A live list: it replaces the cached one (a difference moves the etag) and refreshes the cache. */
-  #applyLive(spec: ServerSpec, tools: Tool[]): void {
+  #applyLive(spec: ServerSpec, tools: Tool[]): Promise<void> | void {
+    // A pinned list is never let in before its trusted hashes are known; lists of one server are
+    // applied in the order they arrived even when the first one waits for that read.
+    if (spec.pinDefinitions) {
+      const applied = (this.#pinnedApplies.get(spec.name) ?? this.#pins.load(spec.name)).then(() =>
+        this.#applyLiveNow(spec, tools),
+      );
+      this.#pinnedApplies.set(
+        spec.name,
+        applied.catch(() => undefined),
+      );
+      return applied;
+    }
+    this.#applyLiveNow(spec, tools);
+  }
+
+  #applyLiveNow(spec: ServerSpec, tools: Tool[]): void {
     this.#fromCache.delete(spec.name);
     this.#apply(spec, tools);
     this.#cache?.write(spec, tools).catch((error: unknown) => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { canonicalJson } from '../catalog/hash.js';
 import type { ServerSpec } from '../config/load.js';
-import { readJsonFile, writeJsonFile } from './stateDir.js';
+import { readJsonFile, writeJsonFile } from './jsonFile.js';
 
 /** One cached tool list. */
 export interface CachedToolList {

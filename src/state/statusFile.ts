@@ -8,7 +8,7 @@ import { readdir, unlink } from 'node:fs/promises';
 import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerStatus } from '../downstream/registry.js';
-import { readJsonFile, writeJsonFile } from './stateDir.js';
+import { readJsonFile, writeJsonFile } from './jsonFile.js';
 
 /** What one running gateway reports. */
 export interface GatewayStatus {

@@ -1,12 +1,17 @@
 /**
  * Trusted definition hashes for servers with `pinDefinitions: true`: the hash of each tool as it was
  * first seen (or last accepted with `automcp trust <server>`), kept in `<stateDir>/trusted/<server>.json`.
- * A running gateway re-reads a file when its modification time moves, so `automcp trust` in another
- * terminal releases held-back tools without a restart. Without a state directory the store lives in
- * memory and trust lasts as long as the process.
+ *
+ * Reads on the request path come from memory only. The file is read once per server ({@link load}) and
+ * then looked at again by the gateway's once-a-second sweep ({@link refresh}), asynchronously, so
+ * `automcp trust` in another terminal releases held-back tools within a sweep and no call ever waits on
+ * the disk. Every change is a read-merge-write under a lock file, so a gateway trusting a tool on first
+ * sight and a concurrent `automcp trust` never lose each other's hashes. Without a state directory the
+ * store lives in memory and trust lasts as long as the process.
  */
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readJsonFile, withFileLock, writeJsonFile } from './jsonFile.js';
 
 /** A tool name (qualified) and the hash of its definition. */
 export interface TrustedHash {
@@ -20,93 +25,163 @@ interface TrustFile {
   tools: Record<string, string>;
 }
 
+/** What one change did: the trusted hashes before it and after it. */
+export interface TrustChange {
+  before: ReadonlyMap<string, string>;
+  after: ReadonlyMap<string, string>;
+}
+
+interface Known {
+  /** Identity of the file last read or written (inode, size, mtime); '' when there is none. */
+  signature: string;
+  tools: ReadonlyMap<string, string>;
+  /** Moves whenever `tools` changes, so callers can tell without comparing maps. */
+  version: number;
+}
+
+const EMPTY: ReadonlyMap<string, string> = new Map();
+
 /** Per-server trusted hashes, file-backed when a state directory is given. */
 export class TrustStore {
   readonly #dir: string | undefined;
   readonly #now: () => number;
-  readonly #servers = new Map<string, { mtimeMs: number; tools: Map<string, string> }>();
+  readonly #servers = new Map<string, Known>();
+  readonly #loading = new Map<string, Promise<void>>();
 
   constructor({ stateDir, now = Date.now }: { stateDir?: string; now?: () => number } = {}) {
     this.#dir = stateDir === undefined ? undefined : join(stateDir, 'trusted');
     this.#now = now;
   }
 
-  /** The trusted hashes of `server`'s tools, re-read when the file changed since the last look. */
+  /** The trusted hashes of `server` as last read; empty before {@link load}. No I/O. */
   trusted(server: string): ReadonlyMap<string, string> {
-    return this.#load(server).tools;
+    return this.#servers.get(server)?.tools ?? EMPTY;
+  }
+
+  /** A number that moves whenever the trusted hashes of `server` change in memory. No I/O. */
+  version(server: string): number {
+    return this.#servers.get(server)?.version ?? 0;
+  }
+
+  /** Reads the file of `server` once; later calls resolve at once. */
+  async load(server: string): Promise<ReadonlyMap<string, string>> {
+    if (!this.#servers.has(server)) {
+      let loading = this.#loading.get(server);
+      if (!loading) {
+        loading = this.#read(server).then((read) => {
+          if (!this.#servers.has(server)) this.#set(server, read.signature, read.tools);
+        });
+        this.#loading.set(server, loading);
+        loading.finally(() => this.#loading.delete(server)).catch(() => undefined);
+      }
+      await loading;
+    }
+    return this.trusted(server);
   }
 
   /**
-   * True when the file of `server` changed on disk since it was last read (another process trusted
-   * something); reading it again is left to {@link trusted}.
+   * Reads the file of `server` again if it changed on disk since it was last read (another process
+   * trusted something); true when the trusted hashes changed. What the sweep calls.
    */
-  changedOnDisk(server: string): boolean {
+  async refresh(server: string): Promise<boolean> {
     const known = this.#servers.get(server);
-    return known !== undefined && known.mtimeMs !== this.#mtime(server);
+    if (this.#dir === undefined || known === undefined) return false;
+    if ((await this.#signature(server)) === known.signature) return false;
+    const read = await this.#read(server);
+    const before = this.#servers.get(server)?.version;
+    this.#set(server, read.signature, read.tools);
+    return this.#servers.get(server)?.version !== before;
   }
 
-  /** Adds hashes for tools that have none yet (trust on first sight); known tools keep theirs. */
-  remember(server: string, tools: readonly TrustedHash[]): void {
-    const current = this.#load(server).tools;
+  /**
+   * Adds hashes for tools that have none yet (trust on first sight); known tools keep theirs. Memory is
+   * updated at once; the file is merged under its lock, keeping whatever another process wrote.
+   */
+  async remember(server: string, tools: readonly TrustedHash[]): Promise<void> {
+    const current = this.trusted(server);
     const fresh = tools.filter((tool) => !current.has(tool.name));
     if (fresh.length === 0) return;
     const next = new Map(current);
     for (const tool of fresh) next.set(tool.name, tool.hash);
-    this.#save(server, next);
+    this.#set(server, this.#servers.get(server)?.signature ?? '', next);
+    await this.#update(server, (onDisk) => {
+      const missing = fresh.filter((tool) => !onDisk.has(tool.name));
+      if (missing.length === 0) return undefined;
+      const merged = new Map(onDisk);
+      for (const tool of missing) merged.set(tool.name, tool.hash);
+      return merged;
+    });
   }
 
-  /** Trusts exactly `tools` for `server` (what `automcp trust` does), dropping tools no longer listed. */
-  replace(server: string, tools: readonly TrustedHash[]): void {
-    this.#save(server, new Map(tools.map((tool) => [tool.name, tool.hash])));
+  /**
+   * Trusts exactly `tools` for `server` (what `automcp trust` does), dropping tools no longer listed;
+   * resolves with the hashes trusted before, read under the same lock as the write.
+   */
+  async replace(server: string, tools: readonly TrustedHash[]): Promise<TrustChange> {
+    return this.#update(server, () => new Map(tools.map((tool) => [tool.name, tool.hash])));
   }
 
-  #load(server: string): { mtimeMs: number; tools: Map<string, string> } {
-    const known = this.#servers.get(server);
-    const mtimeMs = this.#mtime(server);
-    if (known && known.mtimeMs === mtimeMs) return known;
-    let tools = new Map<string, string>();
-    if (this.#dir !== undefined && mtimeMs !== 0) {
-      try {
-        const file = JSON.parse(readFileSync(this.#file(server), 'utf8')) as Partial<TrustFile>;
-        tools = new Map(
-          Object.entries(file.tools ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
-        );
-      } catch {
-        // An unreadable file trusts nothing new; the next write replaces it.
+  /** Read-merge-write of one server's file under its lock; `change` returns undefined for "nothing to write". */
+  async #update(
+    server: string,
+    change: (onDisk: ReadonlyMap<string, string>) => ReadonlyMap<string, string> | undefined,
+  ): Promise<TrustChange> {
+    if (this.#dir === undefined) {
+      const before = this.trusted(server);
+      const after = change(before) ?? before;
+      this.#set(server, '', after);
+      return { before, after };
+    }
+    const file = this.#file(server);
+    return withFileLock(file, async () => {
+      const before = (await this.#read(server)).tools;
+      const next = change(before);
+      if (next !== undefined) {
+        const content: TrustFile = {
+          server,
+          updatedAt: new Date(this.#now()).toISOString(),
+          tools: Object.fromEntries([...next].sort(([a], [b]) => a.localeCompare(b))),
+        };
+        await writeJsonFile(file, content);
       }
-    } else if (known) {
-      tools = known.tools;
-    }
-    const entry = { mtimeMs, tools };
-    this.#servers.set(server, entry);
-    return entry;
+      const after = next ?? before;
+      this.#set(server, await this.#signature(server), after);
+      return { before, after };
+    });
   }
 
-  #save(server: string, tools: Map<string, string>): void {
-    if (this.#dir !== undefined) {
-      mkdirSync(this.#dir, { recursive: true });
-      const file: TrustFile = {
-        server,
-        updatedAt: new Date(this.#now()).toISOString(),
-        tools: Object.fromEntries([...tools].sort(([a], [b]) => a.localeCompare(b))),
-      };
-      const temporary = `${this.#file(server)}.${process.pid}.tmp`;
-      writeFileSync(temporary, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
-      renameSync(temporary, this.#file(server));
-    }
-    this.#servers.set(server, { mtimeMs: this.#mtime(server), tools });
+  #set(server: string, signature: string, tools: ReadonlyMap<string, string>): void {
+    const known = this.#servers.get(server);
+    const same = known !== undefined && sameHashes(known.tools, tools);
+    this.#servers.set(server, {
+      signature,
+      tools: same ? known.tools : tools,
+      version: (known?.version ?? 0) + (same ? 0 : 1),
+    });
   }
 
-  #mtime(server: string): number {
-    if (this.#dir === undefined) return 0;
-    try {
-      return statSync(this.#file(server)).mtimeMs;
-    } catch {
-      return 0;
-    }
+  async #read(server: string): Promise<{ signature: string; tools: ReadonlyMap<string, string> }> {
+    if (this.#dir === undefined) return { signature: '', tools: this.trusted(server) };
+    const signature = await this.#signature(server);
+    // A missing or unreadable file trusts nothing yet; the next write replaces it.
+    const file = (await readJsonFile(this.#file(server))) as Partial<TrustFile> | undefined;
+    const entries = Object.entries(file?.tools ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string');
+    return { signature, tools: new Map(entries) };
+  }
+
+  /** Identity of the file on disk: a rename makes a new inode, so any write changes it. */
+  async #signature(server: string): Promise<string> {
+    const info = await stat(this.#file(server)).catch(() => undefined);
+    return info ? `${info.ino}:${info.size}:${info.mtimeMs}` : '';
   }
 
   #file(server: string): string {
     return join(this.#dir as string, `${server}.json`);
   }
+}
+
+function sameHashes(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, hash] of a) if (b.get(name) !== hash) return false;
+  return true;
 }

@@ -354,10 +354,13 @@ describe('pinDefinitions', () => {
       .catch((error: { code: string }) => error);
     expect(hidden).toMatchObject({ code: 'TOOL_NOT_FOUND' });
 
-    new TrustStore({ stateDir }).replace('notes', [
+    await new TrustStore({ stateDir }).replace('notes', [
       { name: 'notes.read_note', hash: current },
       { name: 'notes.wait', hash: gateway.catalog.get('notes.wait')!.hash },
     ]);
+    // Calls never read the disk; the sweep sees the new trust file.
+    expect((await evalError(gateway, 'notes.read_note')).code).toBe('TOOL_HELD_BACK');
+    await gateway.registry.tick();
     const result = await gateway.core.automaticEval({ toolName: 'notes.read_note' }, context);
     expect(result.content).toEqual([{ type: 'text', text: 'note' }]);
     expect(gateway.catalog.get('notes.read_note')?.hash).toBe(current);

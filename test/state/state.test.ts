@@ -3,16 +3,19 @@
  * tie to how a server is run, trusted hashes shared between processes, and status files of gateways
  * that are gone.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, utimes, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseRuntime } from '../../src/config/load.js';
 import { CatalogCache } from '../../src/state/catalogCache.js';
 import { resolveStateDir } from '../../src/state/stateDir.js';
 import { createStatusReporter, readGatewayStatuses, statusFilePath } from '../../src/state/statusFile.js';
 import { TrustStore } from '../../src/state/trustFile.js';
+import { REPO_ROOT } from '../helpers/config.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -80,16 +83,87 @@ describe('trusted hashes', () => {
   it('trust the first hash seen, keep it on later sightings, and see replacements made by another process', async () => {
     const stateDir = await tempDir();
     const gateway = new TrustStore({ stateDir });
-    gateway.remember('notes', [{ name: 'notes.read', hash: 'aaaa' }]);
-    gateway.remember('notes', [{ name: 'notes.read', hash: 'bbbb' }]);
+    await gateway.load('notes');
+    await gateway.remember('notes', [{ name: 'notes.read', hash: 'aaaa' }]);
+    await gateway.remember('notes', [{ name: 'notes.read', hash: 'bbbb' }]);
     expect(gateway.trusted('notes').get('notes.read')).toBe('aaaa');
-    expect(gateway.changedOnDisk('notes')).toBe(false);
-    new TrustStore({ stateDir }).replace('notes', [{ name: 'notes.read', hash: 'bbbb' }]);
-    expect(gateway.changedOnDisk('notes')).toBe(true);
+    expect(await gateway.refresh('notes')).toBe(false);
+    const version = gateway.version('notes');
+    const { before } = await new TrustStore({ stateDir }).replace('notes', [{ name: 'notes.read', hash: 'bbbb' }]);
+    expect(before.get('notes.read')).toBe('aaaa');
+    // Memory only until the file is looked at again.
+    expect(gateway.trusted('notes').get('notes.read')).toBe('aaaa');
+    expect(await gateway.refresh('notes')).toBe(true);
     expect(gateway.trusted('notes').get('notes.read')).toBe('bbbb');
-    expect(gateway.changedOnDisk('notes')).toBe(false);
+    expect(gateway.version('notes')).toBe(version + 1);
+    expect(await gateway.refresh('notes')).toBe(false);
+  });
+
+  it('keep a trust written by another process while this one remembers a new tool', async () => {
+    const stateDir = await tempDir();
+    const gateway = new TrustStore({ stateDir });
+    await gateway.load('notes');
+    await gateway.remember('notes', [{ name: 'notes.read', hash: 'aaaa' }]);
+    // Another process trusts a new definition; this one has not looked at the file since.
+    await new TrustStore({ stateDir }).replace('notes', [{ name: 'notes.read', hash: 'bbbb' }]);
+    await gateway.remember('notes', [{ name: 'notes.write', hash: 'cccc' }]);
+    const file = JSON.parse(await readFile(join(stateDir, 'trusted', 'notes.json'), 'utf8')) as { tools: object };
+    expect(file.tools).toEqual({ 'notes.read': 'bbbb', 'notes.write': 'cccc' });
+    expect(Object.fromEntries(gateway.trusted('notes'))).toEqual(file.tools);
+  });
+
+  it('lose nothing when two processes trust tools of one server at the same time', async () => {
+    const stateDir = await tempDir();
+    const writers = ['a', 'b'].map((prefix) =>
+      spawn(process.execPath, ['--import', TSX_LOADER, TRUST_WRITER, stateDir, prefix, String(WRITES)], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      }),
+    );
+    try {
+      // Both are loaded and waiting before either writes, so their writes overlap.
+      await Promise.all(writers.map((child) => line(child, 'ready')));
+      for (const child of writers) child.stdin?.write('go\n');
+      await Promise.all(writers.map((child) => line(child, 'done')));
+    } finally {
+      for (const child of writers) child.kill();
+    }
+    const file = JSON.parse(await readFile(join(stateDir, 'trusted', 'shared.json'), 'utf8')) as { tools: object };
+    expect(Object.keys(file.tools)).toHaveLength(2 * WRITES);
+    expect(existsSync(join(stateDir, 'trusted', 'shared.json.lock'))).toBe(false);
+  });
+
+  it('break a lock left behind by a process that died holding it', async () => {
+    const stateDir = await tempDir();
+    const file = join(stateDir, 'trusted', 'notes.json');
+    await mkdir(join(stateDir, 'trusted'), { recursive: true });
+    await writeFile(`${file}.lock`, '99999999\n');
+    const old = new Date(Date.now() - 60_000);
+    await utimes(`${file}.lock`, old, old);
+    await new TrustStore({ stateDir }).replace('notes', [{ name: 'notes.read', hash: 'aaaa' }]);
+    expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ tools: { 'notes.read': 'aaaa' } });
+    expect(existsSync(`${file}.lock`)).toBe(false);
   });
 });
+
+const WRITES = 60;
+const TSX_LOADER = pathToFileURL(join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+const TRUST_WRITER = join(REPO_ROOT, 'test', 'fixtures', 'trustWriter.ts');
+
+/** Resolves when `child` prints `expected` on a line of its stdout. */
+function line(child: ChildProcess, expected: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      if (buffered.split('\n').includes(expected)) {
+        child.stdout?.off('data', onData);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`trust writer exited (${code}) before "${expected}"`)));
+  });
+}
 
 describe('status files', () => {
   it('are written when the status changes, removed on stop, and those of dead processes are dropped', async () => {
