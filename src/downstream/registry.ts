@@ -102,8 +102,10 @@ export class DownstreamRegistry {
       const cached =
         this.#cache && this.#useCache && connection.spec.lazy !== false ? await this.#readCache(connection) : undefined;
       if (cached) {
-        this.#fromCache.add(connection.name);
         if (connection.spec.pinDefinitions) await this.#pins.load(connection.name);
+        // A call may have started the server while the cache was read: its live list wins.
+        if (this.#lists.has(connection.name)) continue;
+        this.#fromCache.add(connection.name);
         this.#apply(connection.spec, cached);
       } else {
         boot.push(connection);
