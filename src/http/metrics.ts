@@ -7,7 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { AutomaticMcpOutput } from '../gateway/core.js';
 import type { Gateway } from '../gateway/create.js';
 import type { EvalEvent, GatewayObserver, SelectionEvent } from '../gateway/observer.js';
-import { countJsonTokens } from '../metrics/tokens.js';
+import { countJsonTokens } from '../tokens/count.js';
 
 /** The metrics of one gateway process. */
 export interface GatewayMetrics {

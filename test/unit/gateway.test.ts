@@ -16,7 +16,7 @@ import {
   UPSTREAM_TOOLS,
 } from '../../src/gateway/tools.js';
 import { createSilentLogger } from '../../src/logging/logger.js';
-import { countTokens } from '../../src/metrics/tokens.js';
+import { countTokens } from '../../src/tokens/count.js';
 import { LexicalIndex } from '../../src/selection/lexical.js';
 
 let hasher: Hasher;

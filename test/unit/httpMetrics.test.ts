@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AutomaticMcpOutput } from '../../src/gateway/core.js';
 import { createGatewayMetrics } from '../../src/http/metrics.js';
-import { countJsonTokens } from '../../src/metrics/tokens.js';
+import { countJsonTokens } from '../../src/tokens/count.js';
 import { makeProfile } from '../helpers/inprocess.js';
 import { metricValue } from '../helpers/http.js';
 
