@@ -17,13 +17,14 @@ import {
 import type { CancelSignal } from '../downstream/connection.js';
 import { isGatewayError, type GatewayError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
+import { VERSION } from '../version.js';
 import type { CallerContext, GatewayCore } from './core.js';
 import { UpstreamCancellations } from './cancellation.js';
 import { routeRequestsDirectly } from './dispatch.js';
 import { AUTOMATIC_EVAL, AUTOMATIC_MCP, UPSTREAM_TOOLS } from './tools.js';
 
-/** The package version, reported as serverInfo. */
-export const VERSION = '0.1.0';
+/** The package version, reported as serverInfo (re-exported for the command line). */
+export { VERSION };
 
 /**
  * Builds the MCP server for one upstream connection of `context.caller`. This uses the SDK's low-level
