@@ -9,7 +9,7 @@
  *   lexical order.
  * - finalize: pinned tools first, then the ranking, cut to the limit.
  */
-import { Annotation, END, START, StateGraph } from '@langchain/langgraph';
+import { Annotation, END, START, StateGraph, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import type { Profile } from '../config/load.js';
 import { matchesAny } from '../catalog/glob.js';
 import type { CallerView } from '../catalog/view.js';
@@ -60,8 +60,14 @@ export type SelectionStateType = typeof SelectionState.State;
 /** The partial state a node returns. */
 export type SelectionStateUpdate = typeof SelectionState.Update;
 
+/** What a rerank node gets besides the state. */
+export interface RerankOptions {
+  /** Aborts when the run is cancelled (the caller's request was): a model call must stop with it. */
+  signal?: AbortSignal;
+}
+
 /** A node that may sit between retrieve and finalize. */
-export type RerankNode = (state: SelectionStateType) => Promise<SelectionStateUpdate>;
+export type RerankNode = (state: SelectionStateType, options?: RerankOptions) => Promise<SelectionStateUpdate>;
 
 /** What the graph needs from outside: the caller's view and the lexical index of the catalog. */
 export interface SelectionGraphDeps {
@@ -80,7 +86,8 @@ export interface SelectionInput {
 
 /** The compiled graph, as the selector uses it (LangGraph's own types stay inside this module). */
 export interface SelectionGraph {
-  invoke(input: SelectionInput): Promise<SelectionStateType>;
+  /** Runs the graph; with `signal`, a cancelled run rejects with the signal's reason as soon as it aborts. */
+  invoke(input: SelectionInput, options?: { signal?: AbortSignal }): Promise<SelectionStateType>;
 }
 
 /** Compiles the selection graph. */
@@ -92,7 +99,10 @@ export function createSelectionGraph(deps: SelectionGraphDeps): SelectionGraph {
       const candidates = deps.indexFor(state.view).search(state.query, { limit: k });
       return { candidates, mode: 'lexical' as const, chosen: undefined, llm: undefined };
     })
-    .addNode('rerank', async (state: SelectionStateType) => (deps.rerank ? deps.rerank(state) : {}))
+    // LangGraph hands each node a signal that aborts with the run's own (the invoke config's `signal`).
+    .addNode('rerank', async (state: SelectionStateType, config: LangGraphRunnableConfig) =>
+      deps.rerank ? deps.rerank(state, config.signal ? { signal: config.signal } : {}) : {},
+    )
     .addNode('finalize', (state: SelectionStateType) => ({ selected: finalize(state) }))
     .addEdge(START, 'scope')
     .addEdge('scope', 'retrieve')
@@ -106,7 +116,7 @@ export function createSelectionGraph(deps: SelectionGraphDeps): SelectionGraph {
     .addEdge('rerank', 'finalize')
     .addEdge('finalize', END);
   const compiled = graph.compile();
-  return { invoke: (input) => compiled.invoke(input) };
+  return { invoke: (input, options = {}) => compiled.invoke(input, options.signal ? { signal: options.signal } : undefined) };
 }
 
 function reranks(deps: SelectionGraphDeps, state: SelectionStateType): boolean {
