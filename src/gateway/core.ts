@@ -280,12 +280,7 @@ export class GatewayCore {
     }
   }
 
-  async #evaluate(
-    raw: unknown,
-    context: CallerContext,
-    request: EvalRequestContext,
-    facts: EvalFacts,
-  ): Promise<CallToolResult> {
+  async #evaluate(raw: unknown, context: CallerContext, request: EvalRequestContext, facts: EvalFacts): Promise<CallToolResult> {
     const input = parseAutomaticEvalInput(raw);
     facts.parsed = true;
     facts.sessionId = input.sessionId;
