@@ -197,7 +197,7 @@ export class GatewayCore {
       mode: selection.mode,
       durationMs,
       output,
-      catalog: () => view.tools.map((tool) => tool.definition),
+      catalog: () => view.tools,
     };
     this.#notify((observer) => observer.onSelection?.(event));
     return output;

@@ -3,7 +3,7 @@
  * plug in here, so the transport-free core never imports a metrics library. Each call reports once.
  */
 import type { Profile } from '../config/load.js';
-import type { ToolDefinition } from '../catalog/types.js';
+import type { CatalogTool } from '../catalog/types.js';
 import type { SelectionMode } from '../selection/graph.js';
 import type { AutomaticMcpOutput } from './core.js';
 
@@ -23,10 +23,10 @@ export interface SelectionEvent {
   /** What the caller received: full definitions in `tools`, names only in `unchanged`. */
   output: AutomaticMcpOutput;
   /**
-   * Every definition the caller could see at this selection (what a client would load without the
-   * gateway). Built only when called, so an observer can do that work off the request path.
+   * Every tool the caller could see at this selection, with its definition and hash (what a client
+   * would load without the gateway). A function, so an observer reads it off the request path.
    */
-  catalog?: () => ToolDefinition[];
+  catalog?: () => readonly CatalogTool[];
 }
 
 /** One finished `automatic_eval` call, successful or not. */
