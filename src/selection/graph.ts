@@ -7,7 +7,8 @@
  *   reads the task and the caller's profile. It writes `chosen`, `mode` and its trace; without it, when
  *   the profile's `selection.mode` is `lexical`, or when it gives nothing usable, finalize keeps the
  *   lexical order.
- * - finalize: pinned tools first, then the ranking, cut to the limit.
+ * - finalize: pinned tools first, then the ranking, cut to the limit; for a `selection.mode: llm`
+ *   profile, a run the model did not choose for is marked `fallback`.
  */
 import { Annotation, END, START, StateGraph, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import type { Profile } from '../config/load.js';
@@ -103,7 +104,7 @@ export function createSelectionGraph(deps: SelectionGraphDeps): SelectionGraph {
     .addNode('rerank', async (state: SelectionStateType, config: LangGraphRunnableConfig) =>
       deps.rerank ? deps.rerank(state, config.signal ? { signal: config.signal } : {}) : {},
     )
-    .addNode('finalize', (state: SelectionStateType) => ({ selected: finalize(state) }))
+    .addNode('finalize', (state: SelectionStateType) => ({ selected: finalize(state), mode: finalMode(state) }))
     .addEdge(START, 'scope')
     .addEdge('scope', 'retrieve')
     // Without a rerank node, or when the profile insists on the lexical ranking (selection.mode:
@@ -117,6 +118,16 @@ export function createSelectionGraph(deps: SelectionGraphDeps): SelectionGraph {
     .addEdge('finalize', END);
   const compiled = graph.compile();
   return { invoke: (input, options = {}) => compiled.invoke(input, options.signal ? { signal: options.signal } : undefined) };
+}
+
+/**
+ * A profile with `selection.mode: llm` asks for the model's choice: for it the lexical ranking is never
+ * the plan, only what it gets when the model did not choose — it failed, there is no usable model, or
+ * nothing shared a word with the task to show it. So its answers say `fallback` then, never `lexical`,
+ * and logs and metrics by mode show such a caller is not getting what its profile asks for.
+ */
+function finalMode(state: SelectionStateType): SelectionMode {
+  return state.mode === 'lexical' && state.profile.selection.mode === 'llm' ? 'fallback' : state.mode;
 }
 
 function reranks(deps: SelectionGraphDeps, state: SelectionStateType): boolean {
