@@ -203,10 +203,17 @@ export class GatewayCore {
     return output;
   }
 
-  /** Stores what a session was sent; `fresh` first forgets what it held. Store failures are soft (FallbackSessions). */
+  /**
+   * Stores what a session was sent; `fresh` first forgets what it held. Both are issued at once, in
+   * that order, and a store answers one client's commands in the order sent: so when this runs as the
+   * response is handed over, the session's next read (which the client can only send after reading the
+   * response) comes after them. Store failures are soft (FallbackSessions).
+   */
   async #remember(key: SessionKey, fresh: boolean, tools: readonly { name: string; hash: string }[]): Promise<void> {
-    if (fresh) await this.#sessions.forget(key);
-    if (tools.length > 0) await this.#sessions.record(key, tools);
+    await Promise.all([
+      fresh ? this.#sessions.forget(key) : undefined,
+      tools.length > 0 ? this.#sessions.record(key, tools) : undefined,
+    ]);
   }
 
   /** `automatic_eval`: profile check, argument validation, forwarding. */
