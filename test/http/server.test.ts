@@ -3,10 +3,7 @@
  * requests, and idle MCP sessions closed without sleeping. The gateway behind it reaches a fake
  * downstream server over in-memory transports.
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AutomaticMcpOutput } from '../../src/gateway/core.js';
 import { createGateway, type Gateway } from '../../src/gateway/create.js';
 import { createCallerAuth } from '../../src/http/auth.js';
 import { createGatewayMetrics } from '../../src/http/metrics.js';
@@ -31,12 +28,8 @@ describe('the HTTP layer', () => {
     await gateway?.close();
   });
 
-  async function start({
-    ready = () => true,
-    now = () => 0,
-    maxSessions,
-  }: { ready?: () => boolean; now?: () => number; maxSessions?: number } = {}) {
-    const config = runtimeFor(['echo'], maxSessions !== undefined ? { maxSessions } : {});
+  async function start({ ready = () => true, now = () => 0 }: { ready?: () => boolean; now?: () => number } = {}) {
+    const config = runtimeFor(['echo']);
     const metrics = createGatewayMetrics();
     gateway = await createGateway({ config, transports: inMemoryTransports([echo()]), observer: metrics.observer });
     const auth = await createCallerAuth({ config, fallback: makeProfile('default') });
@@ -117,42 +110,6 @@ describe('the HTTP layer', () => {
       expect(served.sessions()).toBe(1);
     } finally {
       await connected.close();
-    }
-  });
-
-  it('remembers nothing for stateless requests without a sessionId: a live session is never evicted by them', async () => {
-    const { http: served } = await start({ maxSessions: 3 });
-    const select = (client: Client) =>
-      client.callTool({ name: 'automatic_mcp', arguments: { query: 'say a message' } }) as Promise<CallToolResult>;
-    const statelessSelect = async (args: Record<string, unknown>) => {
-      const answer = await postRpc({
-        mcpUrl: served.url,
-        method: 'tools/call',
-        params: { name: 'automatic_mcp', arguments: { query: 'say a message', ...args } },
-      });
-      expect(answer.status).toBe(200);
-      return (answer.message?.result as CallToolResult).structuredContent as AutomaticMcpOutput;
-    };
-    const live = await connectHttpClient(served.url);
-    try {
-      expect(((await select(live)).structuredContent as AutomaticMcpOutput).tools).toHaveLength(1);
-      expect(gateway!.sessions.size()).toBe(1);
-      for (let i = 0; i < 10; i++) {
-        const output = await statelessSelect({});
-        // Nothing is held for them, so every answer carries the full definition.
-        expect(output.tools.map((tool) => tool.name)).toEqual(['echo.say']);
-      }
-      expect(gateway!.sessions.size()).toBe(1);
-      // The live conversation still holds its definition: names only.
-      const again = (await select(live)).structuredContent as AutomaticMcpOutput;
-      expect(again.tools).toHaveLength(0);
-      expect(again.unchanged.map((tool) => tool.name)).toEqual(['echo.say']);
-      // A stateless request that names its conversation is remembered as before.
-      expect((await statelessSelect({ sessionId: 'conv-1' })).tools).toHaveLength(1);
-      expect((await statelessSelect({ sessionId: 'conv-1' })).unchanged).toHaveLength(1);
-      expect(gateway!.sessions.size()).toBe(2);
-    } finally {
-      await live.close();
     }
   });
 });
