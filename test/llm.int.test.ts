@@ -213,10 +213,10 @@ describe('an OpenAI-compatible model on 127.0.0.1', () => {
     expect(openai.requests).toHaveLength(before);
   });
 
-  it('a profile forcing selection.mode llm without a usable model is told so at start, and selects lexically', async () => {
+  it('a profile forcing selection.mode llm without a usable model is told so at start, and gets the lexical ranking as fallback', async () => {
     const config = await openAiConfig({ apiKeyEnv: 'TEST_ABSENT_KEY' });
     await withServe({ config, profile: 'insistent' }, async (gateway) => {
-      expect((await selectTools(gateway.client, { query: 'read a text file' })).mode).toBe('lexical');
+      expect((await selectTools(gateway.client, { query: 'read a text file' })).mode).toBe('fallback');
       const warning = await gateway.waitForLog((line) => String(line.msg).startsWith('profile asks for selection.mode llm'));
       expect(warning).toMatchObject({ profile: 'insistent' });
       expect(String((warning as { reason?: string }).reason)).toContain('TEST_ABSENT_KEY');

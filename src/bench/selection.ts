@@ -12,7 +12,7 @@ import { GatewayError } from '../errors.js';
 import { ArgumentValidator } from '../gateway/arguments.js';
 import { GatewayCore } from '../gateway/core.js';
 import { createSilentLogger } from '../logging/logger.js';
-import { countJsonTokens, countTokens } from '../metrics/tokens.js';
+import { countJsonTokens, countTokens } from '../tokens/count.js';
 import type { LexicalIndex } from '../selection/lexical.js';
 import { GraphSelector, type Selection, type SelectionRequest, type Selector } from '../selection/selector.js';
 import { MemorySessionStore } from '../session/memory.js';

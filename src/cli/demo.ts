@@ -10,7 +10,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { createGateway } from '../gateway/create.js';
-import { countJsonTokens, countTokens } from '../metrics/tokens.js';
+import { countJsonTokens, countTokens } from '../tokens/count.js';
 import { loadAll } from './context.js';
 
 const BUNDLED = fileURLToPath(new URL('../../runtime.yaml', import.meta.url));

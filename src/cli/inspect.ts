@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { listProfiles, loadProfile } from '../config/load.js';
 import { isConfigError } from '../errors.js';
-import { countJsonTokens } from '../metrics/tokens.js';
+import { countJsonTokens } from '../tokens/count.js';
 import { withGateway, type ConfigOptions } from './context.js';
 import { explainSelection, selectorReport } from './explain.js';
 

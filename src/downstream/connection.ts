@@ -18,6 +18,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ServerSpec } from '../config/load.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
+import { VERSION } from '../version.js';
 import { RestartPolicy } from './backoff.js';
 import { callError, messageOf } from './callErrors.js';
 import { Lifecycle, reportedState, type ConnectionState } from './lifecycle.js';
@@ -347,7 +348,7 @@ export class DownstreamConnection {
   async #connect(kind: 'primary' | 'sse-fallback'): Promise<Client> {
     const transport = this.#transports(this.spec, kind);
     this.#transport = transport;
-    const client = new Client({ name: 'automcp', version: '0.1.0' }, { capabilities: {} });
+    const client = new Client({ name: 'automcp', version: VERSION }, { capabilities: {} });
     client.onerror = (error) => {
       // The SDK reports unparseable stdout lines here and carries on; say which server sent them.
       const garbage = error instanceof SyntaxError || (error as { name?: string }).name === 'ZodError';

@@ -17,9 +17,9 @@ import type { Logger } from '../logging/logger.js';
 import type { SelectionMode } from '../selection/graph.js';
 import type { Selector } from '../selection/selector.js';
 import { FallbackSessions } from '../session/fallback.js';
-import type { SessionStore } from '../session/store.js';
+import type { SessionKey, SessionStore } from '../session/store.js';
 import type { ArgumentValidator } from './arguments.js';
-import type { GatewayObserver } from './observer.js';
+import type { EvalEvent, GatewayObserver, SelectionEvent } from './observer.js';
 import { suggestNames } from './suggest.js';
 import { parseAutomaticEvalInput, parseAutomaticMcpInput } from './tools.js';
 
@@ -27,8 +27,12 @@ import { parseAutomaticEvalInput, parseAutomaticMcpInput } from './tools.js';
 export interface CallerContext {
   caller: string;
   profile: Profile;
-  /** The default sessionId: one conversation per upstream connection. */
-  connectionId: string;
+  /**
+   * The default sessionId: one conversation per upstream connection. Absent for a connection that
+   * lives for one request (a stateless HTTP request): no later request could name it, so without an
+   * explicit sessionId nothing is remembered and every selection returns full definitions.
+   */
+  connectionId?: string;
 }
 
 /** What `automatic_mcp` returns (CONTRACT §1). */
@@ -42,10 +46,33 @@ export interface AutomaticMcpOutput {
   [key: string]: unknown;
 }
 
+/** Per-request hooks of `automatic_mcp`. */
+export interface SelectionRequestContext {
+  /** The upstream request's signal: cancelling it ends the readiness wait and the model call. */
+  signal?: AbortSignal;
+  /**
+   * Defers the session update (what this session was sent) until the response has been handed to the
+   * transport: a response that is never sent (the request was cancelled) must not count as held, or the
+   * next selection would answer names-only for definitions the agent never saw. Without it, the update
+   * is made before the output is returned.
+   */
+  afterSend?: (update: () => void) => void;
+}
+
 /** Per-request hooks of `automatic_eval`: cancellation and progress from the upstream request. */
 export interface EvalRequestContext {
   signal?: CancelSignal;
   onProgress?: (progress: Progress) => void;
+}
+
+/** What an `automatic_eval` learned on the way, for its log record and report. */
+interface EvalFacts {
+  /** True once the input parsed. */
+  parsed: boolean;
+  /** The input's sessionId, if it named one. */
+  sessionId?: string | undefined;
+  /** The downstream server, once the name resolved to a tool the caller may use. */
+  server?: string;
 }
 
 /** The transport-free gateway. */
@@ -94,35 +121,53 @@ export class GatewayCore {
     this.#serverTimeouts = options.serverTimeouts;
   }
 
+  /**
+   * The session a call speaks for: its `sessionId`, else the connection's default conversation, keyed
+   * by caller (two callers never share what they were sent). Undefined when neither exists (a stateless
+   * request without a sessionId): such a call has no session. `automatic_mcp` and `automatic_eval`
+   * resolve their session here and nowhere else.
+   */
+  sessionKeyFor(context: CallerContext, sessionId: string | undefined): SessionKey | undefined {
+    const id = sessionId ?? context.connectionId;
+    return id === undefined ? undefined : { caller: context.caller, sessionId: id };
+  }
+
   /** `automatic_mcp`: the tools for a task, full or names-only per what this session holds. */
-  async automaticMcp(raw: unknown, context: CallerContext): Promise<AutomaticMcpOutput> {
+  async automaticMcp(raw: unknown, context: CallerContext, request: SelectionRequestContext = {}): Promise<AutomaticMcpOutput> {
     const input = parseAutomaticMcpInput(raw);
-    await this.#ready();
+    const { signal } = request;
+    await untilAborted(this.#ready(), signal);
     this.#registry.retryFailed();
     this.#registry.syncTrust();
     const runId = this.#newRunId();
     const started = performance.now();
-    const key = { caller: context.caller, sessionId: input.sessionId ?? context.connectionId };
+    const key = this.sessionKeyFor(context, input.sessionId);
     const selection = await this.#selector.select({
       query: input.query,
       profile: context.profile,
       limit: input.limit ?? context.profile.selection.limit,
+      ...(signal ? { signal } : {}),
     });
     // `fresh`: the agent lost what it was sent, so nothing counts as held, and the session starts over.
-    const sent = input.fresh ? new Map<string, string>() : await this.#sessions.sent(key);
+    const sent = input.fresh || !key ? new Map<string, string>() : await this.#sessions.sent(key);
+    signal?.throwIfAborted();
     const tools: AutomaticMcpOutput['tools'] = [];
     const unchanged: AutomaticMcpOutput['unchanged'] = [];
     for (const tool of selection.tools) {
       if (sent.get(tool.name) === tool.hash) unchanged.push({ name: tool.name, hash: tool.hash });
       else tools.push({ ...tool.definition, hash: tool.hash });
     }
-    if (input.fresh) await this.#sessions.forget(key);
-    if (tools.length > 0) await this.#sessions.record(key, tools);
+    if (key && (input.fresh || tools.length > 0)) {
+      const update = () => this.#remember(key, input.fresh, tools);
+      if (request.afterSend) request.afterSend(() => void update());
+      else await update();
+    }
     const durationMs = performance.now() - started;
     this.#logger.info(
       {
         runId,
         caller: context.caller,
+        ...(key ? { session: key.sessionId } : {}),
         mode: selection.mode,
         candidates: selection.candidates.length,
         chosen: selection.tools.map((tool) => tool.name),
@@ -143,9 +188,32 @@ export class GatewayCore {
       unchanged,
       totalAvailable: selection.view.tools.length,
     };
-    const event = { runId, caller: context.caller, profile: context.profile, mode: selection.mode, durationMs, output };
+    const { view } = selection;
+    const event: SelectionEvent = {
+      runId,
+      caller: context.caller,
+      ...(key ? { sessionId: key.sessionId } : {}),
+      profile: context.profile,
+      mode: selection.mode,
+      durationMs,
+      output,
+      catalog: () => view.tools,
+    };
     this.#notify((observer) => observer.onSelection?.(event));
     return output;
+  }
+
+  /**
+   * Stores what a session was sent; `fresh` first forgets what it held. Both are issued at once, in
+   * that order, and a store answers one client's commands in the order sent: so when this runs as the
+   * response is handed over, the session's next read (which the client can only send after reading the
+   * response) comes after them. Store failures are soft (FallbackSessions).
+   */
+  async #remember(key: SessionKey, fresh: boolean, tools: readonly { name: string; hash: string }[]): Promise<void> {
+    await Promise.all([
+      fresh ? this.#sessions.forget(key) : undefined,
+      tools.length > 0 ? this.#sessions.record(key, tools) : undefined,
+    ]);
   }
 
   /** `automatic_eval`: profile check, argument validation, forwarding. */
@@ -154,17 +222,17 @@ export class GatewayCore {
     const logged = this.#logger.isLevelEnabled('info');
     const runId = logged || this.#observer ? this.#newRunId() : '';
     const started = performance.now();
+    const facts: EvalFacts = { parsed: false };
     let outcome = 'ok';
-    let server: string | undefined;
     try {
-      const result = await this.#evaluate(raw, context, request, (name) => (server = name));
+      const result = await this.#evaluate(raw, context, request, facts);
       if (result.isError) outcome = 'tool_error';
       return result;
     } catch (error) {
       outcome = error instanceof GatewayError ? error.code : 'cancelled';
       throw error;
     } finally {
-      if (logged || this.#observer) this.#reportEval({ raw, context, runId, started, server, outcome, logged });
+      if (logged || this.#observer) this.#reportEval({ raw, context, runId, started, facts, outcome, logged });
     }
   }
 
@@ -173,7 +241,7 @@ export class GatewayCore {
     context,
     runId,
     started,
-    server,
+    facts,
     outcome,
     logged,
   }: {
@@ -181,20 +249,31 @@ export class GatewayCore {
     context: CallerContext;
     runId: string;
     started: number;
-    server: string | undefined;
+    facts: EvalFacts;
     outcome: string;
     logged: boolean;
   }): void {
     const durationMs = performance.now() - started;
     const requested = (raw as { toolName?: unknown } | undefined)?.toolName;
     const toolName = typeof requested === 'string' ? requested : '';
+    const { server } = facts;
+    // The session the call spoke for, resolved as automatic_mcp resolves it; unknown when the input did not parse.
+    const sessionId = facts.parsed ? this.sessionKeyFor(context, facts.sessionId)?.sessionId : undefined;
     if (logged) {
       this.#logger.info(
-        { runId, caller: context.caller, tool: toolName, server, outcome, ms: Math.round(durationMs) },
+        { runId, caller: context.caller, session: sessionId, tool: toolName, server, outcome, ms: Math.round(durationMs) },
         'automatic_eval',
       );
     }
-    const report = { runId, caller: context.caller, toolName, outcome, ...(server !== undefined ? { server } : {}), durationMs };
+    const report: EvalEvent = {
+      runId,
+      caller: context.caller,
+      ...(sessionId !== undefined ? { sessionId } : {}),
+      toolName,
+      outcome,
+      ...(server !== undefined ? { server } : {}),
+      durationMs,
+    };
     this.#notify((observer) => observer.onEval?.(report));
   }
 
@@ -208,13 +287,10 @@ export class GatewayCore {
     }
   }
 
-  async #evaluate(
-    raw: unknown,
-    context: CallerContext,
-    request: EvalRequestContext,
-    resolved: (server: string) => void,
-  ): Promise<CallToolResult> {
+  async #evaluate(raw: unknown, context: CallerContext, request: EvalRequestContext, facts: EvalFacts): Promise<CallToolResult> {
     const input = parseAutomaticEvalInput(raw);
+    facts.parsed = true;
+    facts.sessionId = input.sessionId;
     this.#registry.syncTrust();
     // No wait for every server here: the target's own start is awaited below when it is not up yet.
     let view = this.#views.forProfile(context.profile);
@@ -242,7 +318,7 @@ export class GatewayCore {
         },
       );
     }
-    resolved(tool.server);
+    facts.server = tool.server;
     const violations = this.#validator.validate(tool, input.arguments);
     if (violations.length > 0) {
       throw new GatewayError(
@@ -292,4 +368,27 @@ export class GatewayCore {
   fullCatalog(profile: Profile): ToolDefinition[] {
     return this.#views.forProfile(profile).tools.map((tool) => tool.definition);
   }
+}
+
+/**
+ * `promise`, or a rejection with the signal's reason as soon as `signal` aborts (the work behind the
+ * promise goes on; only this caller stops waiting for it).
+ */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', abort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', abort);
+        reject(error);
+      },
+    );
+  });
 }

@@ -24,7 +24,7 @@ import { createSessionStore } from '../session/create.js';
 import type { Clock } from '../session/memory.js';
 import type { SessionStore } from '../session/store.js';
 import { ArgumentValidator } from './arguments.js';
-import { GatewayCore } from './core.js';
+import { GatewayCore, type CallerContext } from './core.js';
 import type { GatewayObserver } from './observer.js';
 import { createGatewayServer } from './server.js';
 
@@ -46,8 +46,18 @@ export interface Gateway {
    * started explicitly starts on first use.
    */
   start(): Promise<ServerStatus[]>;
-  /** Serves one upstream connection for `profile`. `caller` defaults to the profile's name. */
-  connect(options: { transport: Transport; profile: Profile; caller?: string; connectionId?: string }): Promise<Server>;
+  /**
+   * Serves one upstream connection for `profile`. `caller` defaults to the profile's name. A `stateless`
+   * connection serves a single request: it has no default session, so only calls naming a sessionId
+   * are remembered (nobody could name its connection's session again).
+   */
+  connect(options: {
+    transport: Transport;
+    profile: Profile;
+    caller?: string;
+    connectionId?: string;
+    stateless?: boolean;
+  }): Promise<Server>;
   /** Closes upstream connections, stops every downstream server and closes the session store it built. */
   close(): Promise<void>;
 }
@@ -200,10 +210,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     probeSelector: () => llm.probe(),
     sessions,
     start,
-    async connect({ transport, profile, caller, connectionId }) {
+    async connect({ transport, profile, caller, connectionId, stateless = false }) {
       // The default session is the connection; '#' is outside the sessionId alphabet, so no explicit id can collide with it.
       // 64 random bits: with a shared (Redis) store, ids of every process and connection meet in one keyspace.
-      const context = { caller: caller ?? profile.name, profile, connectionId: connectionId ?? `#c_${newId()}${newId()}` };
+      const context: CallerContext = {
+        caller: caller ?? profile.name,
+        profile,
+        ...(stateless ? {} : { connectionId: connectionId ?? `#c_${newId()}${newId()}` }),
+      };
       const server = createGatewayServer({ core, context, logger });
       server.onclose = () => servers.delete(server);
       servers.add(server);

@@ -3,6 +3,7 @@
  * plug in here, so the transport-free core never imports a metrics library. Each call reports once.
  */
 import type { Profile } from '../config/load.js';
+import type { CatalogTool } from '../catalog/types.js';
 import type { SelectionMode } from '../selection/graph.js';
 import type { AutomaticMcpOutput } from './core.js';
 
@@ -10,18 +11,30 @@ import type { AutomaticMcpOutput } from './core.js';
 export interface SelectionEvent {
   runId: string;
   caller: string;
+  /**
+   * The session the call spoke for (its sessionId, else the connection's default conversation; see
+   * `GatewayCore.sessionKeyFor`); absent when it had none (a stateless request without a sessionId).
+   */
+  sessionId?: string;
   profile: Profile;
   mode: SelectionMode;
   /** Wall time of the selection itself (after start-up waiting), in milliseconds. */
   durationMs: number;
   /** What the caller received: full definitions in `tools`, names only in `unchanged`. */
   output: AutomaticMcpOutput;
+  /**
+   * Every tool the caller could see at this selection, with its definition and hash (what a client
+   * would load without the gateway). A function, so an observer reads it off the request path.
+   */
+  catalog?: () => readonly CatalogTool[];
 }
 
 /** One finished `automatic_eval` call, successful or not. */
 export interface EvalEvent {
   runId: string;
   caller: string;
+  /** The session the call spoke for, resolved as for a selection; absent when it had none or the input did not parse. */
+  sessionId?: string;
   /** The qualified tool name as requested. */
   toolName: string;
   /** The downstream server, when the name resolved to a tool this caller may use. */

@@ -17,13 +17,15 @@ import {
 import type { CancelSignal } from '../downstream/connection.js';
 import { isGatewayError, type GatewayError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
+import { VERSION } from '../version.js';
 import type { CallerContext, GatewayCore } from './core.js';
 import { UpstreamCancellations } from './cancellation.js';
+import { ResponseDelivery } from './delivery.js';
 import { routeRequestsDirectly } from './dispatch.js';
 import { AUTOMATIC_EVAL, AUTOMATIC_MCP, UPSTREAM_TOOLS } from './tools.js';
 
-/** The package version, reported as serverInfo. */
-export const VERSION = '0.1.0';
+/** The package version, reported as serverInfo (re-exported for the command line). */
+export { VERSION };
 
 /**
  * Builds the MCP server for one upstream connection of `context.caller`. This uses the SDK's low-level
@@ -59,7 +61,10 @@ export function createGatewayServer({
     const { name, arguments: args } = request.params;
     try {
       if (name === AUTOMATIC_MCP) {
-        const output = await core.automaticMcp(args, context);
+        const output = await core.automaticMcp(args, context, {
+          signal: extra.signal,
+          afterSend: (update) => server.afterSend(extra.requestId, extra.signal, update),
+        });
         return { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: output };
       }
       if (name === AUTOMATIC_EVAL) {
@@ -99,11 +104,14 @@ export function createGatewayServer({
 class GatewayServer extends Server {
   /** Set when this connection's cancellations are watched on its transport (see cancellation.ts). */
   #cancellations: UpstreamCancellations | undefined;
+  /** Work waiting for a response to be sent (see delivery.ts). */
+  #delivery: ResponseDelivery | undefined;
 
   override async connect(transport: Transport): Promise<void> {
     // Someone else listening on the transport first would be skipped by the shortcut: keep the SDK's route.
     const earlier = transport.onmessage;
     await super.connect(transport);
+    this.#delivery = new ResponseDelivery(transport);
     if (earlier || !routeRequestsDirectly(this, transport)) return;
     this.#cancellations = new UpstreamCancellations();
     this.#cancellations.watch(transport);
@@ -115,6 +123,12 @@ class GatewayServer extends Server {
    */
   callSignal(id: RequestId, upstream: AbortSignal): CancelSignal {
     return this.#cancellations ? this.#cancellations.begin(id, upstream) : upstream;
+  }
+
+  /** Runs `task` once the response to request `id` is handed to the transport; never, if it is cancelled first. */
+  afterSend(id: RequestId, signal: AbortSignal, task: () => void): void {
+    if (this.#delivery) this.#delivery.afterSend(id, signal, task);
+    else task();
   }
 
   /** The call of upstream request `id` is over. */

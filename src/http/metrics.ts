@@ -4,10 +4,10 @@
  * downstream registry and the session store when scraped.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { AutomaticMcpOutput } from '../gateway/core.js';
 import type { Gateway } from '../gateway/create.js';
 import type { EvalEvent, GatewayObserver, SelectionEvent } from '../gateway/observer.js';
-import { countJsonTokens } from '../metrics/tokens.js';
+import { countJsonTokens } from '../tokens/count.js';
+import { TokenTally } from './tokenTally.js';
 
 /** The metrics of one gateway process. */
 export interface GatewayMetrics {
@@ -24,8 +24,14 @@ export interface GatewayMetrics {
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
+/** Options of {@link createGatewayMetrics}. */
+export interface GatewayMetricsOptions {
+  /** cl100k tokens of a value's JSON (default: the real tokenizer; tests inject one that records calls). */
+  countJsonTokens?: (value: unknown) => number;
+}
+
 /** Creates the metrics, with Node's default process metrics (RSS, heap, event-loop lag, …). */
-export function createGatewayMetrics(): GatewayMetrics {
+export function createGatewayMetrics(options: GatewayMetricsOptions = {}): GatewayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -51,7 +57,7 @@ export function createGatewayMetrics(): GatewayMetrics {
   });
   const catalogTokens = new Counter({
     name: 'automcp_selection_catalog_tokens_total',
-    help: "cl100k tokens of the caller's full catalog, counted once per automatic_mcp response (what a client would load without the gateway)",
+    help: "cl100k tokens of the caller's full catalog (per-definition counts plus the envelope), added once per automatic_mcp response (what a client would load without the gateway)",
     registers,
   });
   const evalSeconds = new Histogram({
@@ -74,24 +80,14 @@ export function createGatewayMetrics(): GatewayMetrics {
     registers,
   });
 
-  // The full catalog is the same for every call with the same view, so count it once per (profile, etag).
-  const catalogCache = new Map<string, number>();
-  // Tokenizing every response on the request path costs milliseconds; a definition's tokens depend only
-  // on its hash, so count each once and add the envelope: within a few tokens of counting the whole text.
-  const itemTokens = new Map<string, number>();
-  const cachedTokens = (key: string, value: unknown) => {
-    let tokens = itemTokens.get(key);
-    if (tokens === undefined) {
-      if (itemTokens.size > 10_000) itemTokens.clear();
-      tokens = countJsonTokens(value);
-      itemTokens.set(key, tokens);
-    }
-    return tokens;
-  };
-  const responseTokenCount = (output: AutomaticMcpOutput) =>
-    countJsonTokens({ ...output, tools: [], unchanged: [] }) +
-    output.tools.reduce((sum, tool) => sum + cachedTokens(`full:${tool.name}:${tool.hash}`, tool), 0) +
-    output.unchanged.reduce((sum, tool) => sum + cachedTokens(`name:${tool.name}:${tool.hash}`, tool), 0);
+  // Token counts are off the request path: the observer only queues the selection, and the counting
+  // runs in later event-loop turns (a scrape waits for it), so a catalog change never stalls the calls
+  // behind it on a recount, nor does the first call on loading the tokenizer.
+  const tally = new TokenTally({
+    count: options.countJsonTokens ?? countJsonTokens,
+    response: (tokens) => responseTokens.inc(tokens),
+    catalog: (tokens) => catalogTokens.inc(tokens),
+  });
   let gateway: Gateway | undefined;
 
   const observer: GatewayObserver = {
@@ -99,17 +95,9 @@ export function createGatewayMetrics(): GatewayMetrics {
       selectionSeconds.observe({ mode: event.mode }, event.durationMs / 1000);
       toolsReturned.observe({ kind: 'full' }, event.output.tools.length);
       toolsReturned.observe({ kind: 'unchanged' }, event.output.unchanged.length);
-      responseTokens.inc(responseTokenCount(event.output));
-      if (gateway) {
-        const key = `${event.profile.name}\u0000${event.output.etag}`;
-        let tokens = catalogCache.get(key);
-        if (tokens === undefined) {
-          if (catalogCache.size > 1000) catalogCache.clear();
-          tokens = countJsonTokens(gateway.core.fullCatalog(event.profile));
-          catalogCache.set(key, tokens);
-        }
-        catalogTokens.inc(tokens);
-      }
+      const bound = gateway;
+      const catalog = event.catalog ?? (bound ? () => bound.core.fullCatalog(event.profile) : undefined);
+      tally.add({ output: event.output, catalogKey: `${event.profile.name}\u0000${event.output.etag}`, catalog });
     },
     onEval(event: EvalEvent) {
       const server = event.server ?? '-';
@@ -153,6 +141,8 @@ export function createGatewayMetrics(): GatewayMetrics {
       unauthorized.inc({ reason });
     },
     async render() {
+      // Selections observed so far are counted before the scrape reads the counters.
+      await tally.settled();
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
   };

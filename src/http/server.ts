@@ -91,9 +91,12 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     if (transport.sessionId === undefined || !sessions.has(transport.sessionId)) await transport.close();
   };
 
+  // A stateless request's connection ends with it, so it has no default session: without a sessionId it
+  // is remembered nowhere (and gets full definitions), rather than filling the store with sessions that
+  // no later request could name and pushing live ones out of it.
   const serveStateless = async (req: IncomingMessage, res: ServerResponse, body: unknown, who: Authenticated) => {
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-    const server = await gateway.connect({ transport, profile: who.profile, caller: who.caller });
+    const server = await gateway.connect({ transport, profile: who.profile, caller: who.caller, stateless: true });
     res.on('close', () => void server.close().catch(() => undefined));
     await transport.handleRequest(req, res, body);
   };

@@ -7,9 +7,10 @@
  *   reads the task and the caller's profile. It writes `chosen`, `mode` and its trace; without it, when
  *   the profile's `selection.mode` is `lexical`, or when it gives nothing usable, finalize keeps the
  *   lexical order.
- * - finalize: pinned tools first, then the ranking, cut to the limit.
+ * - finalize: pinned tools first, then the ranking, cut to the limit; for a `selection.mode: llm`
+ *   profile, a run the model did not choose for is marked `fallback`.
  */
-import { Annotation, END, START, StateGraph } from '@langchain/langgraph';
+import { Annotation, END, START, StateGraph, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import type { Profile } from '../config/load.js';
 import { matchesAny } from '../catalog/glob.js';
 import type { CallerView } from '../catalog/view.js';
@@ -60,8 +61,14 @@ export type SelectionStateType = typeof SelectionState.State;
 /** The partial state a node returns. */
 export type SelectionStateUpdate = typeof SelectionState.Update;
 
+/** What a rerank node gets besides the state. */
+export interface RerankOptions {
+  /** Aborts when the run is cancelled (the caller's request was): a model call must stop with it. */
+  signal?: AbortSignal;
+}
+
 /** A node that may sit between retrieve and finalize. */
-export type RerankNode = (state: SelectionStateType) => Promise<SelectionStateUpdate>;
+export type RerankNode = (state: SelectionStateType, options?: RerankOptions) => Promise<SelectionStateUpdate>;
 
 /** What the graph needs from outside: the caller's view and the lexical index of the catalog. */
 export interface SelectionGraphDeps {
@@ -80,7 +87,8 @@ export interface SelectionInput {
 
 /** The compiled graph, as the selector uses it (LangGraph's own types stay inside this module). */
 export interface SelectionGraph {
-  invoke(input: SelectionInput): Promise<SelectionStateType>;
+  /** Runs the graph; with `signal`, a cancelled run rejects with the signal's reason as soon as it aborts. */
+  invoke(input: SelectionInput, options?: { signal?: AbortSignal }): Promise<SelectionStateType>;
 }
 
 /** Compiles the selection graph. */
@@ -92,8 +100,11 @@ export function createSelectionGraph(deps: SelectionGraphDeps): SelectionGraph {
       const candidates = deps.indexFor(state.view).search(state.query, { limit: k });
       return { candidates, mode: 'lexical' as const, chosen: undefined, llm: undefined };
     })
-    .addNode('rerank', async (state: SelectionStateType) => (deps.rerank ? deps.rerank(state) : {}))
-    .addNode('finalize', (state: SelectionStateType) => ({ selected: finalize(state) }))
+    // LangGraph hands each node a signal that aborts with the run's own (the invoke config's `signal`).
+    .addNode('rerank', async (state: SelectionStateType, config: LangGraphRunnableConfig) =>
+      deps.rerank ? deps.rerank(state, config.signal ? { signal: config.signal } : {}) : {},
+    )
+    .addNode('finalize', (state: SelectionStateType) => ({ selected: finalize(state), mode: finalMode(state) }))
     .addEdge(START, 'scope')
     .addEdge('scope', 'retrieve')
     // Without a rerank node, or when the profile insists on the lexical ranking (selection.mode:
@@ -106,7 +117,17 @@ export function createSelectionGraph(deps: SelectionGraphDeps): SelectionGraph {
     .addEdge('rerank', 'finalize')
     .addEdge('finalize', END);
   const compiled = graph.compile();
-  return { invoke: (input) => compiled.invoke(input) };
+  return { invoke: (input, options = {}) => compiled.invoke(input, options.signal ? { signal: options.signal } : undefined) };
+}
+
+/**
+ * A profile with `selection.mode: llm` asks for the model's choice: for it the lexical ranking is never
+ * the plan, only what it gets when the model did not choose — it failed, there is no usable model, or
+ * nothing shared a word with the task to show it. So its answers say `fallback` then, never `lexical`,
+ * and logs and metrics by mode show such a caller is not getting what its profile asks for.
+ */
+function finalMode(state: SelectionStateType): SelectionMode {
+  return state.mode === 'lexical' && state.profile.selection.mode === 'llm' ? 'fallback' : state.mode;
 }
 
 function reranks(deps: SelectionGraphDeps, state: SelectionStateType): boolean {

@@ -15,7 +15,7 @@ import type { Runnable } from '@langchain/core/runnables';
 import type { Logger } from '../logging/logger.js';
 import type { CatalogTool } from '../catalog/types.js';
 import { SelectionCache, type SelectionCacheKey } from './cache.js';
-import type { LlmTrace, RerankNode, SelectionStateType, SelectionStateUpdate } from './graph.js';
+import type { LlmTrace, RerankNode, RerankOptions, SelectionStateType, SelectionStateUpdate } from './graph.js';
 import { buildSelectionPrompt, CHOICE_NAME, choiceSchema, clip, REASON_CHARS, type PromptMessage } from './prompts.js';
 import type { SelectorModel } from './providers.js';
 
@@ -59,7 +59,7 @@ export function createLlmRerank({
   logger: Logger;
   cache?: SelectionCache;
 }): RerankNode {
-  return async (state: SelectionStateType): Promise<SelectionStateUpdate> => {
+  return async (state: SelectionStateType, options: RerankOptions = {}): Promise<SelectionStateUpdate> => {
     const candidates = state.candidates.slice(0, state.candidateCount).map((entry) => entry.tool);
     // Nothing shares a word with the task: there is nothing to choose from, and no reason to pay for a call.
     if (candidates.length === 0) return {};
@@ -79,7 +79,7 @@ export function createLlmRerank({
     }
     const messages = buildSelectionPrompt({ query: state.query, profile: state.profile, candidates, limit: state.limit });
     const started = performance.now();
-    const answer = await askModel({ model, messages });
+    const answer = await askModel({ model, messages, ...(options.signal ? { signal: options.signal } : {}) });
     const latencyMs = Math.round(performance.now() - started);
     const read = answer.error === undefined ? readChoice(answer.parsed, candidates) : undefined;
     const error = answer.error ?? read?.error;
@@ -150,18 +150,38 @@ export async function probeSelectorModel(model: ChatSelector): Promise<ProbeResu
 }
 
 /**
- * One structured-output call, aborted at `timeoutMs`. The race matters as much as the abort: a client
- * that ignores its signal still cannot hold the answer past the deadline.
+ * One structured-output call, aborted at `timeoutMs` or when `signal` (the caller's request) aborts. The
+ * race matters as much as the abort: a client that ignores its signal still cannot hold the answer past
+ * the deadline, nor a cancelled request past its cancellation. A timeout or a failed call is an answer
+ * with an error (the run falls back to the lexical ranking); a cancellation rejects with the signal's
+ * reason, because nobody is left to receive a fallback.
  */
-async function askModel({ model, messages }: { model: ChatSelector; messages: PromptMessage[] }): Promise<ModelAnswer> {
+async function askModel({
+  model,
+  messages,
+  signal,
+}: {
+  model: ChatSelector;
+  messages: PromptMessage[];
+  signal?: AbortSignal;
+}): Promise<ModelAnswer> {
+  signal?.throwIfAborted();
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
+  let cancel: (() => void) | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const error = new Error(`no answer within ${model.timeoutMs} ms`);
       controller.abort(error);
       reject(error);
     }, model.timeoutMs);
+    if (signal) {
+      cancel = () => {
+        controller.abort(signal.reason);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', cancel, { once: true });
+    }
   });
   try {
     const result: unknown = await Promise.race([
@@ -170,9 +190,11 @@ async function askModel({ model, messages }: { model: ChatSelector; messages: Pr
     ]);
     return unpack(result);
   } catch (error) {
+    if (signal?.aborted) throw signal.reason;
     return { error: model.scrub(clip(error instanceof Error ? error.message : String(error), 300)) };
   } finally {
     clearTimeout(timer);
+    if (cancel) signal?.removeEventListener('abort', cancel);
   }
 }
 

@@ -17,6 +17,8 @@ export interface SelectionRequest {
   query: string;
   profile: Profile;
   limit: number;
+  /** The caller's request: when it is cancelled the run stops, model call included, and `select` rejects. */
+  signal?: AbortSignal;
 }
 
 /** What the graph chose. */
@@ -69,12 +71,10 @@ export class GraphSelector implements Selector {
   }
 
   async select(request: SelectionRequest): Promise<Selection> {
-    const state = await this.#graph.invoke({
-      query: request.query,
-      profile: request.profile,
-      limit: request.limit,
-      candidateCount: this.#candidates,
-    });
+    const state = await this.#graph.invoke(
+      { query: request.query, profile: request.profile, limit: request.limit, candidateCount: this.#candidates },
+      request.signal ? { signal: request.signal } : {},
+    );
     return {
       mode: state.mode,
       tools: state.selected,

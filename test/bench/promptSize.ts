@@ -16,7 +16,7 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { loadHasher } from '../../src/catalog/hash.js';
-import { countJsonTokens, countTokens } from '../../src/metrics/tokens.js';
+import { countJsonTokens, countTokens } from '../../src/tokens/count.js';
 import { LexicalIndex } from '../../src/selection/lexical.js';
 import { buildSelectionPrompt, choiceSchema } from '../../src/selection/prompts.js';
 

@@ -1,7 +1,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { countTokens } from '../../src/metrics/tokens.js';
+import { countTokens } from '../../src/tokens/count.js';
 import {
   automaticMcp,
   callTool,

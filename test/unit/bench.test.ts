@@ -6,7 +6,7 @@ import { catalogOf, DatasetError, loadDataset, parseDataset, type Dataset } from
 import { completeAt, percentile, recallAt, RecallTally, serverRecallAt } from '../../src/bench/metrics.js';
 import { runSelectionBench } from '../../src/bench/selection.js';
 import { loadHasher } from '../../src/catalog/hash.js';
-import { countJsonTokens } from '../../src/metrics/tokens.js';
+import { countJsonTokens } from '../../src/tokens/count.js';
 import { REPO_ROOT } from '../helpers/config.js';
 import { makeProfile } from '../helpers/inprocess.js';
 

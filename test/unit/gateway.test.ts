@@ -16,7 +16,7 @@ import {
   UPSTREAM_TOOLS,
 } from '../../src/gateway/tools.js';
 import { createSilentLogger } from '../../src/logging/logger.js';
-import { countTokens } from '../../src/metrics/tokens.js';
+import { countTokens } from '../../src/tokens/count.js';
 import { LexicalIndex } from '../../src/selection/lexical.js';
 
 let hasher: Hasher;
@@ -260,6 +260,51 @@ describe('ArgumentValidator', () => {
     expect(validator.validate(v1, { n: 1 })).toEqual([]);
     expect(validator.validate(v2, { n: 1 })).toHaveLength(1);
     expect(validator.validate(v1, { n: 1 })).toEqual([]);
+  });
+
+  it('validates two definitions that share a $id against their own schemas (two forks of one server)', () => {
+    const validator = new ArgumentValidator({ logger: createSilentLogger() });
+    const $id = 'https://example.com/schemas/search.json';
+    const byNumber = toolWith({ $id, type: 'object', properties: { q: { type: 'number' } }, required: ['q'] }, 'search');
+    const byString = new Catalog(hasher).toCatalogTool('fork', {
+      name: 'search',
+      description: '',
+      inputSchema: { $id, type: 'object', properties: { q: { type: 'string' } }, required: ['q'] } as Tool['inputSchema'],
+    });
+    expect(validator.validate(byNumber, { q: 1 })).toEqual([]);
+    expect(validator.validate(byNumber, { q: 'x' })).toHaveLength(1);
+    expect(validator.validate(byString, { q: 'x' })).toEqual([]);
+    expect(validator.validate(byString, { q: 1 })).toHaveLength(1);
+    expect(validator.validate(byString, {})).toHaveLength(1);
+  });
+
+  it('checks a changed definition that keeps its $id (nested $id included) against the new schema', () => {
+    const validator = new ArgumentValidator({ logger: createSilentLogger() });
+    const schema = (type: string) => ({
+      $id: 'urn:example:tool',
+      type: 'object',
+      properties: { item: { $id: 'urn:example:item', type } },
+      required: ['item'],
+    });
+    const before = toolWith(schema('number'));
+    const after = toolWith(schema('string'));
+    expect(before.hash).not.toBe(after.hash);
+    expect(validator.validate(before, { item: 'x' })).toHaveLength(1);
+    expect(validator.validate(after, { item: 1 })).toHaveLength(1);
+    expect(validator.validate(after, { item: 'x' })).toEqual([]);
+    expect(validator.validate(before, { item: 1 })).toEqual([]);
+  });
+
+  it('keeps at most maxValidators compiled validators, recompiling an evicted one on its next call', () => {
+    const validator = new ArgumentValidator({ logger: createSilentLogger(), maxValidators: 3 });
+    const tools = Array.from({ length: 10 }, (_, index) =>
+      toolWith({ type: 'object', properties: { [`p${index}`]: { type: 'number' } }, required: [`p${index}`] }, `t${index}`),
+    );
+    for (const tool of tools) expect(validator.validate(tool, {})).toHaveLength(1);
+    expect(validator.size).toBe(3);
+    expect(validator.validate(tools[0]!, { p0: 'x' })).toHaveLength(1);
+    expect(validator.validate(tools[0]!, { p0: 1 })).toEqual([]);
+    expect(validator.size).toBe(3);
   });
 });
 

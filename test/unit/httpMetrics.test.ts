@@ -2,11 +2,11 @@
  * The Prometheus metrics fed through the observer seam: token counts stay within a few tokens of
  * counting the whole response, evals are labelled by server and outcome.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { AutomaticMcpOutput } from '../../src/gateway/core.js';
 import { createGatewayMetrics } from '../../src/http/metrics.js';
-import { countJsonTokens } from '../../src/metrics/tokens.js';
-import { makeProfile } from '../helpers/inprocess.js';
+import { countJsonTokens } from '../../src/tokens/count.js';
+import { FakeDownstream, makeProfile, startInProcessGateway, toolDefinition } from '../helpers/inprocess.js';
 import { metricValue } from '../helpers/http.js';
 
 const output = (tools: number, unchanged: number): AutomaticMcpOutput => ({
@@ -58,5 +58,41 @@ describe('gateway metrics', () => {
     expect(metricValue(text, 'automcp_evals_total', { server: 'x', outcome: 'ok' })).toBe(1);
     expect(metricValue(text, 'automcp_evals_total', { server: '-', outcome: 'TOOL_NOT_FOUND' })).toBe(1);
     expect(metricValue(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+  });
+
+  it('counts tokens off the request path: an automatic_mcp call neither reads nor tokenizes the catalog', async () => {
+    const tokenized: unknown[] = [];
+    const metrics = createGatewayMetrics({
+      countJsonTokens: (value) => {
+        tokenized.push(value);
+        return countJsonTokens(value);
+      },
+    });
+    const tools = Array.from({ length: 30 }, (_, index) => ({
+      definition: toolDefinition(`tool_${index}`, `Tool number ${index} reads and writes records of kind ${index}.`),
+      handler: () => ({ content: [{ type: 'text' as const, text: 'ok' }] }),
+    }));
+    const running = await startInProcessGateway({ servers: [new FakeDownstream('store', tools)], observer: metrics.observer });
+    try {
+      metrics.attach({ gateway: running.gateway, mcpSessions: () => 0 });
+      const fullCatalog = vi.spyOn(running.gateway.core, 'fullCatalog');
+      const profile = makeProfile('default');
+      const output = await running.gateway.core.automaticMcp(
+        { query: 'read records' },
+        { caller: 'c', profile, connectionId: 'conn' },
+      );
+      expect(output.tools.length).toBeGreaterThan(0);
+      // The call has returned: nothing was tokenized and the catalog was not listed for the metrics.
+      expect(tokenized).toHaveLength(0);
+      expect(fullCatalog).not.toHaveBeenCalled();
+      const text = (await metrics.render()).body;
+      expect(tokenized.length).toBeGreaterThan(0);
+      const exact = countJsonTokens(running.gateway.catalog.tools().map((tool) => tool.definition));
+      const counted = metricValue(text, 'automcp_selection_catalog_tokens_total')!;
+      expect(Math.abs(counted - exact) / exact).toBeLessThan(0.005);
+      expect(metricValue(text, 'automcp_selection_response_tokens_total')).toBeGreaterThan(0);
+    } finally {
+      await running.close();
+    }
   });
 });

@@ -378,3 +378,28 @@ describe('the selector model', () => {
     expect(bad).toEqual({ ok: false, latencyMs: expect.any(Number), error: 'invalid key [redacted]' });
   });
 });
+
+describe('selection.mode llm: never lexical unless the model did not choose', () => {
+  const llmProfile = makeProfile('strict', { selection: { mode: 'llm' } });
+  const autoProfile = makeProfile('loose', { selection: { mode: 'auto' } });
+
+  it('without a model, answers the lexical ranking as fallback (auto: lexical)', async () => {
+    const lexical = await lexicalSelection(5);
+    const catalog = buildCatalog();
+    const selector = new GraphSelector({ catalog, views: new CallerViews({ catalog, hasher }), candidates: 5 });
+    const strict = await selector.select({ query: QUERY, profile: llmProfile, limit: 5 });
+    expect(strict.mode).toBe('fallback');
+    expect(strict.tools.map((entry) => entry.name)).toEqual(lexical.tools.map((entry) => entry.name));
+    expect((await selector.select({ query: QUERY, profile: autoProfile, limit: 5 })).mode).toBe('lexical');
+  });
+
+  it('with a model: llm when it chose, fallback when it failed or had nothing to choose from', async () => {
+    const { selector, calls } = setup({ answers: [choose('fs.read_file'), { error: 'rate limited' }] });
+    expect((await selector.select({ query: QUERY, profile: llmProfile, limit: 5 })).mode).toBe('llm');
+    expect((await selector.select({ query: 'write a file', profile: llmProfile, limit: 5 })).mode).toBe('fallback');
+    const unrelated = await selector.select({ query: 'zebra quantum', profile: llmProfile, limit: 5 });
+    expect(unrelated).toMatchObject({ mode: 'fallback', tools: [] });
+    expect((await selector.select({ query: 'zebra quantum', profile: autoProfile, limit: 5 })).mode).toBe('lexical');
+    expect(calls).toHaveLength(2);
+  });
+});

@@ -1,7 +1,7 @@
 import { Tiktoken } from 'js-tiktoken/lite';
 import cl100k from 'js-tiktoken/ranks/cl100k_base';
 import { describe, expect, it } from 'vitest';
-import { countJsonTokens, countTokens } from '../../src/metrics/tokens.js';
+import { countJsonTokens, countTokens } from '../../src/tokens/count.js';
 
 // The reference: js-tiktoken's own encoder over the same ranks.
 const reference = new Tiktoken(cl100k);

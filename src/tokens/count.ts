@@ -1,8 +1,8 @@
 /**
  * Token counts with a real tokenizer: cl100k_base, from the ranks that ship in js-tiktoken (so counting
- * needs no network). Used to show what the gateway saves against loading the whole catalog, on the
- * request path (HTTP metrics) and over whole catalogs (benchmarks), so it only counts and never builds
- * token arrays.
+ * needs no network). Used to show what the gateway saves against loading the whole catalog, in the HTTP
+ * metrics (counted off the request path, http/tokenTally.ts) and over whole catalogs (benchmarks), so
+ * it only counts and never builds token arrays.
  *
  * The split (the cl100k pattern) and the byte-pair merge are js-tiktoken's own, step for step, and give
  * the same count as `encode(text).length`; what differs is the bookkeeping. js-tiktoken keeps every rank
