@@ -126,7 +126,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           registry.tick().catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'downstream sweep failed'));
         }, sweepMs);
   sweep?.unref();
-  const selectorModel = resolveSelectorModel({
+  const selectorModel = await resolveSelectorModel({
     llm: config.selector.llm,
     ...(options.env ? { env: options.env } : {}),
     ...(options.chatModel ? { chatModel: options.chatModel } : {}),
