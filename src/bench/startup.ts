@@ -5,13 +5,12 @@
  * only; downstream children are not counted). The catalog cache is warmed first in a temporary state
  * directory, so the measured runs start no downstream server — the usual case after the first start.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { execFile } from 'node:child_process';
 
 /** Options of {@link runStartupBench}. */
 export interface StartupBenchOptions {
