@@ -43,12 +43,20 @@ export function startupCommand(): Command {
           `automcp bench startup: note: ${config.file} configures selector.llm (${config.selector.llm.provider}); the targets are for no model\n`,
         );
       }
-      const report = await runStartupBench({
-        runs: options.runs,
-        entry: resolve(options.entry ?? ENTRY),
-        config: config.file,
-        servers: config.servers.length,
-      });
+      let report: StartupReport;
+      try {
+        report = await runStartupBench({
+          runs: options.runs,
+          entry: resolve(options.entry ?? ENTRY),
+          config: config.file,
+          servers: config.servers.length,
+        });
+      } catch (error) {
+        // Most often serve itself could not start (its stderr is in the message), or a server never listed its tools.
+        process.stderr.write(`automcp bench startup: ${(error as Error).message}\n`);
+        process.exitCode = 1;
+        return;
+      }
       process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatStartup(report));
     });
 }
