@@ -3,9 +3,10 @@
  * CLI, with their exit codes and what they print. Servers are fixture servers and the real npm ones.
  */
 import { writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureServer, writeConfigDir, type TempConfig } from './helpers/config.js';
+import { fixtureServer, makeTempStateDir, REPO_ROOT, writeConfigDir, type TempConfig } from './helpers/config.js';
 import { runCli } from './helpers/gateway.js';
 
 let good: TempConfig;
@@ -122,5 +123,76 @@ describe('automcp demo', () => {
     expect(result.stdout).toMatch(/inputSchema returned \(\d+ tokens\)/);
     const [, catalog] = /full catalog\s+(\d+)/.exec(result.stdout) ?? [];
     expect(Number(catalog)).toBeGreaterThan(1000);
+  });
+});
+
+describe('errors the user can fix: one line, exit 1; our bugs: a stack', () => {
+  const oneLine = (stderr: string) => {
+    expect(stderr.split('\n').filter((line) => line !== '')).toHaveLength(1);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  };
+
+  it('an empty task, a bad --session and an over-long task name what to fix', async () => {
+    const empty = await runCli(['select', '--config', good.dir, '  ']);
+    expect(empty.code).toBe(1);
+    oneLine(empty.stderr);
+    expect(empty.stderr).toMatch(/^automcp: the task is empty: say what you want to do/);
+    const session = await runCli(['select', '--config', good.dir, '--session', 'bad id!', 'echo']);
+    expect(session.code).toBe(1);
+    oneLine(session.stderr);
+    expect(session.stderr).toContain('automcp: --session: expected 1–128 characters of [A-Za-z0-9._:-]');
+    const long = await runCli(['select', '--config', good.dir, 'a'.repeat(4001)]);
+    expect(long.code).toBe(1);
+    oneLine(long.stderr);
+    expect(long.stderr).toContain('automcp: the task: at most 4000 characters (got 4001)');
+  });
+
+  it('--verbose adds the stack to such an error', async () => {
+    const result = await runCli(['select', '--config', good.dir, '--verbose', '  ']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^automcp: the task is empty/);
+    expect(result.stderr).toMatch(/\n\s+at /);
+  });
+
+  it('refuses --port and --host without --http', async () => {
+    const port = await runCli(['serve', '--config', good.dir, '--port', '9999']);
+    expect(port.code).toBe(1);
+    oneLine(port.stderr);
+    expect(port.stderr).toContain('automcp: --port applies only to the HTTP server: add --http');
+    const both = await runCli(['serve', '--config', good.dir, '--host', '0.0.0.0', '--port', '9999']);
+    expect(both.code).toBe(1);
+    oneLine(both.stderr);
+    expect(both.stderr).toContain('--host and --port apply only to the HTTP server');
+  });
+
+  it('a busy port says so and points at --port', async () => {
+    const busy = createServer();
+    await new Promise<void>((listening) => busy.listen(0, '127.0.0.1', listening));
+    const { port } = busy.address() as AddressInfo;
+    const state = makeTempStateDir();
+    try {
+      const result = await runCli(['serve', '--config', good.dir, '--http', '--port', String(port)], {
+        XDG_STATE_HOME: state.dir,
+      });
+      expect(result.code).toBe(1);
+      // The gateway logs JSON lines on stderr; the failure is the last line, alone and without a stack.
+      const last = result.stderr.trimEnd().split('\n').at(-1);
+      expect(last).toBe(
+        `automcp: cannot listen on 127.0.0.1 port ${port}: it is already in use; stop what uses it, or choose another with --port (0: any free port)`,
+      );
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      busy.close();
+      state.cleanup();
+    }
+  });
+
+  it('an internal error still shows its stack', async () => {
+    const preload = join(REPO_ROOT, 'test', 'fixtures', 'preload', 'json-bug.mjs');
+    const result = await runCli(['status', '--config', good.dir, '--json'], { NODE_OPTIONS: `--import ${preload}` });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('automcp: internal error');
+    expect(result.stderr).toContain('TypeError: injected bug: JSON.stringify is broken');
+    expect(result.stderr).toMatch(/\n\s+at /);
   });
 });

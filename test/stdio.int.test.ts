@@ -86,8 +86,14 @@ describe('automcp serve on stdio', () => {
       expect(toolResult(await call('nosuch.tool')).isError).toBe(true);
       const unknownMethod = await raw.request('nosuch/method', {});
       expect(unknownMethod.error).toBeDefined();
-      // Let the noisy server's timer and the simulated logging run for a while.
-      await delay(800);
+      // Let the noisy server's timer run (three more ticks read and ignored) while simulated logging is on.
+      const noiseRead = () =>
+        raw!
+          .stderr()
+          .split('\n')
+          .filter((line) => line.includes('"server":"noisy"') && line.includes('not JSON-RPC')).length;
+      const noiseBefore = noiseRead();
+      await waitFor(() => (noiseRead() >= noiseBefore + 3 ? true : undefined), 10_000, 'three more noisy ticks');
       expect(toolResult(await call('everything.toggle-simulated-logging')).isError).toBeFalsy();
 
       raw.endStdin();

@@ -8,6 +8,7 @@ import { runOverheadBench, type OverheadReport } from '../bench/overhead.js';
 import { runSelectionBench, type QueryHalf, type SelectionReport } from '../bench/selection.js';
 import { loadConfig, loadProfile, type Profile } from '../config/load.js';
 import { profileSchema, runtimeSchema } from '../config/schema.js';
+import { startupCommand } from './benchStartup.js';
 import type { HeapGrowing } from './heap.js';
 
 /**
@@ -18,6 +19,7 @@ export function createBenchCommand({ heap }: { heap: HeapGrowing }): Command {
   const bench = new Command('bench').description('measure selection quality and gateway overhead');
   bench.addCommand(selectionCommand(heap));
   bench.addCommand(overheadCommand());
+  bench.addCommand(startupCommand());
   return bench;
 }
 

@@ -4,10 +4,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { listProfiles, loadProfile } from '../config/load.js';
-import { isConfigError } from '../errors.js';
+import { isConfigError, isGatewayError } from '../errors.js';
+import { parseAutomaticMcpInput } from '../gateway/tools.js';
 import { countJsonTokens } from '../tokens/count.js';
 import { withGateway, type ConfigOptions } from './context.js';
 import { explainSelection, selectorReport } from './explain.js';
+import { UsageError } from './failure.js';
 
 /** Options of `select`. */
 export interface SelectOptions extends ConfigOptions {
@@ -21,6 +23,7 @@ export interface SelectOptions extends ConfigOptions {
 
 /** `automcp select "query"`: runs automatic_mcp once and prints the result. */
 export async function selectCommand(query: string, options: SelectOptions): Promise<void> {
+  checkSelectInput(query, options);
   await withGateway(options, async (gateway, { profile }) => {
     if (options.explain) {
       const limit = options.limit ?? profile.selection.limit;
@@ -52,6 +55,20 @@ export async function selectCommand(query: string, options: SelectOptions): Prom
     for (const tool of output.unchanged) process.stdout.write(`     ${tool.name}  (unchanged, ${tool.hash})\n`);
     process.stdout.write(`response ${countJsonTokens(output)} tokens · full catalog ${full} tokens\n`);
   });
+}
+
+/**
+ * The task and --session are checked as automatic_mcp would check them, before any server starts, and
+ * reported in the command line's own words.
+ */
+function checkSelectInput(query: string, options: SelectOptions): void {
+  try {
+    parseAutomaticMcpInput({ query, ...(options.session !== undefined ? { sessionId: options.session } : {}) });
+  } catch (error) {
+    if (!isGatewayError(error)) throw error;
+    if (query.trim() === '') throw new UsageError('the task is empty: say what you want to do, e.g. automcp select read a file');
+    throw new UsageError(error.message.replace(/^sessionId:/, '--session:').replace(/^query:/, 'the task:'));
+  }
 }
 
 /** `automcp tools`: the catalog this profile sees. */

@@ -1,21 +1,17 @@
 #!/usr/bin/env node
 /**
  * The `automcp` command. The only module (with its siblings in cli/) that writes to stdout or exits;
- * configuration errors print what to fix and exit 1.
+ * a failure the person can fix prints one line saying what to fix and exits 1 (failure.ts).
+ *
+ * Each command's module is loaded when that command runs: every MCP client spawns its own `serve`, and
+ * it should not pay for loading what only `bench`, `demo` or `check` use.
  */
 import v8 from 'node:v8';
 import { Command, InvalidArgumentError } from 'commander';
-import { isConfigError } from '../errors.js';
 import { VERSION } from '../gateway/server.js';
-import { addLoadCommand } from './benchLoad.js';
-import { createBenchCommand } from './bench.js';
+import { describeFailure } from './failure.js';
 import { applyHeapGrowing, type HeapGrowing } from './heap.js';
-import { demoCommand } from './demo.js';
-import { checkCommand, selectCommand, toolsCommand } from './inspect.js';
-import { serveCommand } from './serve.js';
-import { DEFAULT_HOST, DEFAULT_PORT } from './serveHttp.js';
-import { statusCommand } from './status.js';
-import { trustCommand } from './trust.js';
+import { checkServeOptions, DEFAULT_HOST, DEFAULT_PORT } from './serveOptions.js';
 
 // Before anything is loaded: a 10k-tool catalog otherwise peaks at twice its RSS in garbage (heap.ts).
 let heap: HeapGrowing;
@@ -53,10 +49,14 @@ program
   .option(...configOption)
   .option(...profileOption)
   .option('--http', 'serve Streamable HTTP at /mcp instead of stdio (callers and tokens from runtime.yaml)')
-  .option('--host <address>', 'address to listen on with --http', DEFAULT_HOST)
-  .option('--port <n>', 'port to listen on with --http (0: any free port)', port, DEFAULT_PORT)
+  .option('--host <address>', `address to listen on with --http (default: ${DEFAULT_HOST})`)
+  .option('--port <n>', `port to listen on with --http (default: ${DEFAULT_PORT}; 0: any free port)`, port)
   .option('--verbose', 'debug logging on stderr')
-  .action(async (options) => serveCommand(options));
+  .action(async (options) => {
+    checkServeOptions(options);
+    const { serveCommand } = await import('./serve.js');
+    await serveCommand(options);
+  });
 
 program
   .command('select')
@@ -70,7 +70,10 @@ program
   .option('--json', 'print the automatic_mcp output as JSON')
   .option('--explain', "show the lexical ranking, the LLM's choice and its reasons side by side")
   .option('--verbose', 'debug logging on stderr')
-  .action(async (query: string[], options) => selectCommand(query.join(' '), options));
+  .action(async (query: string[], options) => {
+    const { selectCommand } = await import('./inspect.js');
+    await selectCommand(query.join(' '), options);
+  });
 
 program
   .command('tools')
@@ -79,7 +82,10 @@ program
   .option(...profileOption)
   .option('--json', 'print the definitions as JSON')
   .option('--verbose', 'debug logging on stderr')
-  .action(async (options) => toolsCommand(options));
+  .action(async (options) => {
+    const { toolsCommand } = await import('./inspect.js');
+    await toolsCommand(options);
+  });
 
 program
   .command('check')
@@ -90,6 +96,7 @@ program
   .option('--probe', 'send the selector.llm model one small selection request and report it')
   .option('--verbose', 'debug logging on stderr')
   .action(async (options) => {
+    const { checkCommand } = await import('./inspect.js');
     process.exitCode = await checkCommand(options);
   });
 
@@ -102,13 +109,18 @@ program
   )
   .option('--verbose', 'gateway logs on stderr')
   .action(async (options) => {
+    const { demoCommand } = await import('./demo.js');
     process.exitCode = await demoCommand(options);
   });
 
-// bench selection|overhead, plus bench load against a running serve --http.
-const bench = createBenchCommand({ heap });
-addLoadCommand(bench);
-program.addCommand(bench);
+// bench selection|overhead|startup, plus bench load against a running serve --http. Its subcommands are
+// defined where their runners are, so the group is loaded for every command but `serve`.
+if (process.argv[2] !== 'serve') {
+  const [{ createBenchCommand }, { addLoadCommand }] = await Promise.all([import('./bench.js'), import('./benchLoad.js')]);
+  const bench = createBenchCommand({ heap });
+  addLoadCommand(bench);
+  program.addCommand(bench);
+}
 
 program
   .command('status')
@@ -116,6 +128,7 @@ program
   .option(...configOption)
   .option('--json', 'print the status as JSON')
   .action(async (options) => {
+    const { statusCommand } = await import('./status.js');
     process.exitCode = await statusCommand(options);
   });
 
@@ -127,6 +140,7 @@ program
   .option('--json', 'print what was trusted as JSON')
   .option('--verbose', 'debug logging on stderr')
   .action(async (server: string, options) => {
+    const { trustCommand } = await import('./trust.js');
     process.exitCode = await trustCommand(server, options);
   });
 
@@ -135,10 +149,6 @@ try {
   // One-shot commands are done: do not wait on stray handles of stopped children.
   if (program.args[0] !== 'serve') process.exit(process.exitCode ?? 0);
 } catch (error) {
-  if (isConfigError(error)) {
-    process.stderr.write(`automcp: configuration error in ${error.message}\n`);
-  } else {
-    process.stderr.write(`automcp: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  }
+  process.stderr.write(describeFailure(error, { verbose: process.argv.includes('--verbose') }));
   process.exit(1);
 }

@@ -6,12 +6,13 @@
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { loadAll, type ConfigOptions } from './context.js';
-import { serveHttpCommand, type ServeHttpOptions } from './serveHttp.js';
+import type { ServeHttpOptions } from './serveHttp.js';
 import { startServing } from './serving.js';
 
 /** Runs until the client goes away (stdio), or until SIGINT/SIGTERM with `--http`. */
 export async function serveCommand(options: ConfigOptions & ServeHttpOptions & { http?: boolean }): Promise<void> {
-  if (options.http) return serveHttpCommand(options);
+  // The HTTP server, its auth and its metrics are loaded only for --http.
+  if (options.http) return (await import('./serveHttp.js')).serveHttpCommand(options);
   // Fail closed before anything starts: a bad config or an unknown profile stops here.
   const { config, profile, logger } = await loadAll(options);
   const serving = await startServing({ config, profile, logger });

@@ -8,6 +8,7 @@ import { createCallerAuth, isLoopbackHost } from '../http/auth.js';
 import { createGatewayMetrics } from '../http/metrics.js';
 import { startHttpGateway } from '../http/server.js';
 import { loadAll, type ConfigOptions } from './context.js';
+import { DEFAULT_HOST, DEFAULT_PORT } from './serveOptions.js';
 import { startServing } from './serving.js';
 
 /** Options of `serve --http`. */
@@ -16,10 +17,7 @@ export interface ServeHttpOptions extends ConfigOptions {
   port?: number;
 }
 
-/** The default address: only this machine can reach it. */
-export const DEFAULT_HOST = '127.0.0.1';
-/** The default port. */
-export const DEFAULT_PORT = 8931;
+export { DEFAULT_HOST, DEFAULT_PORT } from './serveOptions.js';
 
 /** Serves until SIGINT or SIGTERM. */
 export async function serveHttpCommand(options: ServeHttpOptions): Promise<void> {

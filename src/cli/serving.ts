@@ -48,7 +48,7 @@ export async function startServing(options: {
   if (profile.selection.mode === 'llm' && gateway.selectorState.kind === 'lexical') {
     logger.warn(
       { profile: profile.name, reason: gateway.selectorState.reason },
-      'profile asks for selection.mode llm, but no chat model is available; selection is lexical',
+      'profile asks for selection.mode llm, but no chat model is available; answers use the lexical ranking, marked fallback',
     );
   }
   const reporter = createStatusReporter({

@@ -130,7 +130,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...(options.useCache !== undefined ? { useCache: options.useCache } : {}),
   });
   const sweepMs = options.sweepIntervalMs ?? (options.clock ? false : SWEEP_INTERVAL_MS);
-  const selectorModel = resolveSelectorModel({
+  const selectorModel = await resolveSelectorModel({
     llm: config.selector.llm,
     ...(options.env ? { env: options.env } : {}),
     ...(options.chatModel ? { chatModel: options.chatModel } : {}),

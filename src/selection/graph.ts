@@ -9,8 +9,13 @@
  *   lexical order.
  * - finalize: pinned tools first, then the ranking, cut to the limit; for a `selection.mode: llm`
  *   profile, a run the model did not choose for is marked `fallback`.
+ *
+ * LangGraph is loaded, and the graph compiled, on the first run that reranks. A run without a rerank
+ * step (no model, or a profile with `selection.mode: lexical`) is the line scope → retrieve → finalize,
+ * and runs the same node functions in that order without it: LangGraph and the LangChain core under it
+ * cost a process about 0.3 s and 35 MB to load, which a gateway without a model would pay for nothing.
  */
-import { Annotation, END, START, StateGraph, type LangGraphRunnableConfig } from '@langchain/langgraph';
+import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import type { Profile } from '../config/load.js';
 import { matchesAny } from '../catalog/glob.js';
 import type { CallerView } from '../catalog/view.js';
@@ -40,26 +45,24 @@ export interface LlmTrace {
 }
 
 /** The graph's state; each node returns the part it writes. */
-export const SelectionState = Annotation.Root({
-  query: Annotation<string>(),
-  profile: Annotation<Profile>(),
-  limit: Annotation<number>(),
+export interface SelectionStateType {
+  query: string;
+  profile: Profile;
+  limit: number;
   /** How many lexical candidates retrieve hands on. */
-  candidateCount: Annotation<number>(),
-  view: Annotation<CallerView>(),
-  candidates: Annotation<RankedTool[]>(),
+  candidateCount: number;
+  view: CallerView;
+  candidates: RankedTool[];
   /** Qualified names a rerank node chose, in its order; undefined keeps the lexical order. */
-  chosen: Annotation<string[] | undefined>(),
-  mode: Annotation<SelectionMode>(),
+  chosen: string[] | undefined;
+  mode: SelectionMode;
   /** The LLM node's trace; undefined when no model took part. */
-  llm: Annotation<LlmTrace | undefined>(),
-  selected: Annotation<CatalogTool[]>(),
-});
+  llm: LlmTrace | undefined;
+  selected: CatalogTool[];
+}
 
-/** The full state a node reads. */
-export type SelectionStateType = typeof SelectionState.State;
 /** The partial state a node returns. */
-export type SelectionStateUpdate = typeof SelectionState.Update;
+export type SelectionStateUpdate = Partial<SelectionStateType>;
 
 /** What a rerank node gets besides the state. */
 export interface RerankOptions {
@@ -91,25 +94,72 @@ export interface SelectionGraph {
   invoke(input: SelectionInput, options?: { signal?: AbortSignal }): Promise<SelectionStateType>;
 }
 
-/** Compiles the selection graph. */
+/** Builds the selection graph. */
 export function createSelectionGraph(deps: SelectionGraphDeps): SelectionGraph {
-  const graph = new StateGraph(SelectionState)
-    .addNode('scope', (state: SelectionStateType) => ({ view: deps.viewFor(state.profile) }))
-    .addNode('retrieve', (state: SelectionStateType) => {
+  const nodes = {
+    scope: (state: SelectionStateType): SelectionStateUpdate => ({ view: deps.viewFor(state.profile) }),
+    retrieve: (state: SelectionStateType): SelectionStateUpdate => {
       const k = Math.max(state.candidateCount, state.limit);
       const candidates = deps.indexFor(state.view).search(state.query, { limit: k });
       return { candidates, mode: 'lexical' as const, chosen: undefined, llm: undefined };
-    })
+    },
+    finalize: (state: SelectionStateType): SelectionStateUpdate => ({ selected: finalize(state), mode: finalMode(state) }),
+  };
+  let compiled: Promise<SelectionGraph> | undefined;
+  return {
+    async invoke(input, options = {}) {
+      if (!reranks(deps, input as SelectionStateType)) {
+        options.signal?.throwIfAborted();
+        return runLine(nodes, input);
+      }
+      compiled ??= compileGraph(deps, nodes);
+      return (await compiled).invoke(input, options);
+    },
+  };
+}
+
+type Node = (state: SelectionStateType) => SelectionStateUpdate;
+
+/** scope → retrieve → finalize, each node's update merged into the state as LangGraph would. */
+function runLine(nodes: { scope: Node; retrieve: Node; finalize: Node }, input: SelectionInput): SelectionStateType {
+  let state = input as SelectionStateType;
+  for (const node of [nodes.scope, nodes.retrieve, nodes.finalize]) state = { ...state, ...node(state) };
+  return state;
+}
+
+async function compileGraph(
+  deps: SelectionGraphDeps,
+  nodes: { scope: Node; retrieve: Node; finalize: Node },
+): Promise<SelectionGraph> {
+  const { Annotation, END, START, StateGraph } = await import('@langchain/langgraph');
+  // Every field is last-value-wins; the interface above is the state's type.
+  const last = <T>() => Annotation<T>();
+  const SelectionState = Annotation.Root({
+    query: last<string>(),
+    profile: last<Profile>(),
+    limit: last<number>(),
+    candidateCount: last<number>(),
+    view: last<CallerView>(),
+    candidates: last<RankedTool[]>(),
+    chosen: last<string[] | undefined>(),
+    mode: last<SelectionMode>(),
+    llm: last<LlmTrace | undefined>(),
+    selected: last<CatalogTool[]>(),
+  });
+  const graph = new StateGraph(SelectionState)
+    .addNode('scope', nodes.scope)
+    .addNode('retrieve', nodes.retrieve)
     // LangGraph hands each node a signal that aborts with the run's own (the invoke config's `signal`).
     .addNode('rerank', async (state: SelectionStateType, config: LangGraphRunnableConfig) =>
       deps.rerank ? deps.rerank(state, config.signal ? { signal: config.signal } : {}) : {},
     )
-    .addNode('finalize', (state: SelectionStateType) => ({ selected: finalize(state), mode: finalMode(state) }))
+    .addNode('finalize', nodes.finalize)
     .addEdge(START, 'scope')
     .addEdge('scope', 'retrieve')
-    // Without a rerank node, or when the profile insists on the lexical ranking (selection.mode:
-    // lexical), no model is asked and the step is skipped: every graph step costs LangGraph about
-    // 0.5 ms and 20 KB of bookkeeping that only a full garbage collection frees.
+    // When the profile insists on the lexical ranking (selection.mode: lexical) no model is asked and
+    // the step is skipped: every graph step costs LangGraph about 0.5 ms and 20 KB of bookkeeping that
+    // only a full garbage collection frees. (Such runs do not reach LangGraph at all today; the edge
+    // keeps the graph right on its own.)
     .addConditionalEdges('retrieve', (state: SelectionStateType) => (reranks(deps, state) ? 'rerank' : 'finalize'), [
       'rerank',
       'finalize',
@@ -117,7 +167,10 @@ export function createSelectionGraph(deps: SelectionGraphDeps): SelectionGraph {
     .addEdge('rerank', 'finalize')
     .addEdge('finalize', END);
   const compiled = graph.compile();
-  return { invoke: (input, options = {}) => compiled.invoke(input, options.signal ? { signal: options.signal } : undefined) };
+  return {
+    invoke: (input, options = {}) =>
+      compiled.invoke(input, options.signal ? { signal: options.signal } : undefined) as Promise<SelectionStateType>,
+  };
 }
 
 /**

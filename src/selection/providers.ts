@@ -3,11 +3,11 @@
  * provider packages. Its key is read from the variable `apiKeyEnv` names; when a key is needed but
  * absent, there is no model and selection stays lexical, with the reason kept for one start-up warning
  * and for `automcp check`. The key itself is never logged: every error text is scrubbed of it.
+ *
+ * Only the provider `selector.llm` names is loaded, and only then: each LangChain provider package costs
+ * a process 0.2–0.3 s and 30–45 MB to load, and every MCP client starts its own gateway.
  */
-import { ChatAnthropic } from '@langchain/anthropic';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
-import { ChatOllama } from '@langchain/ollama';
-import { ChatOpenAI } from '@langchain/openai';
 import type { LlmConfig } from '../config/schema.js';
 
 /** Default `selector.llm.timeoutMs` for an injected model without configuration. */
@@ -46,7 +46,7 @@ type Env = Readonly<Record<string, string | undefined>>;
  * Resolves `selector.llm` into a chat model. An injected `chatModel` (tests, library users) wins over
  * the provider packages and needs no key.
  */
-export function resolveSelectorModel({
+export async function resolveSelectorModel({
   llm,
   env = process.env,
   chatModel,
@@ -54,7 +54,7 @@ export function resolveSelectorModel({
   llm: LlmConfig | undefined;
   env?: Env;
   chatModel?: BaseChatModel;
-}): SelectorModel {
+}): Promise<SelectorModel> {
   const timeoutMs = llm?.timeoutMs ?? DEFAULT_LLM_TIMEOUT_MS;
   if (chatModel) {
     const model = llm?.model ?? chatModel.getName();
@@ -91,7 +91,7 @@ export function resolveSelectorModel({
       ...(llm.baseUrl !== undefined ? { baseUrl: llm.baseUrl } : {}),
       timeoutMs,
     },
-    chat: createChatModel(llm, key),
+    chat: await createChatModel(llm, key),
     label: `${llm.provider}:${llm.model}`,
     timeoutMs,
     scrub,
@@ -103,10 +103,11 @@ export function resolveSelectorModel({
  * at once, and a retry could not finish inside `timeoutMs` anyway. Each call also carries an abort
  * signal (see llm.ts), so the client-side timeout here is only a second line.
  */
-function createChatModel(llm: LlmConfig, key: string | undefined): BaseChatModel {
+async function createChatModel(llm: LlmConfig, key: string | undefined): Promise<BaseChatModel> {
   const temperature = llm.temperature !== undefined ? { temperature: llm.temperature } : {};
   switch (llm.provider) {
-    case 'openai':
+    case 'openai': {
+      const { ChatOpenAI } = await import('@langchain/openai');
       return new ChatOpenAI({
         model: llm.model,
         apiKey: key ?? NO_KEY,
@@ -117,7 +118,9 @@ function createChatModel(llm: LlmConfig, key: string | undefined): BaseChatModel
         ...(llm.baseUrl !== undefined ? { configuration: { baseURL: llm.baseUrl } } : {}),
         ...temperature,
       });
-    case 'anthropic':
+    }
+    case 'anthropic': {
+      const { ChatAnthropic } = await import('@langchain/anthropic');
       return new ChatAnthropic({
         model: llm.model,
         apiKey: key ?? NO_KEY,
@@ -128,12 +131,15 @@ function createChatModel(llm: LlmConfig, key: string | undefined): BaseChatModel
         ...(llm.baseUrl !== undefined ? { anthropicApiUrl: llm.baseUrl } : {}),
         ...temperature,
       });
-    case 'ollama':
+    }
+    case 'ollama': {
+      const { ChatOllama } = await import('@langchain/ollama');
       return new ChatOllama({
         model: llm.model,
         ...(llm.baseUrl !== undefined ? { baseUrl: llm.baseUrl } : {}),
         ...(key !== undefined ? { headers: { Authorization: `Bearer ${key}` } } : {}),
         ...temperature,
       });
+    }
   }
 }

@@ -5,7 +5,6 @@
 import type { SessionConfig } from '../config/schema.js';
 import type { Logger } from '../logging/logger.js';
 import { MemorySessionStore, type Clock } from './memory.js';
-import { createRedisSessionStore } from './redis.js';
 import type { SessionStore } from './store.js';
 
 /** The configured store. With Redis it waits briefly for a first connection, never for longer. */
@@ -23,6 +22,8 @@ export async function createSessionStore({
   if (session.store === 'redis') {
     // The config schema already insists on it; this guards configurations built in code.
     if (session.redisUrl === undefined) throw new Error('session.store is redis, but session.redisUrl is not set');
+    // Loaded only when configured: the Redis client costs every other gateway ~100 ms and ~17 MB at start.
+    const { createRedisSessionStore } = await import('./redis.js');
     return createRedisSessionStore({ url: session.redisUrl, ttlSeconds, maxSessions, keyPrefix: session.redisKeyPrefix, logger });
   }
   return new MemorySessionStore({ ttlSeconds, maxSessions, ...(clock ? { clock } : {}) });

@@ -24,7 +24,7 @@ const config = parseRuntime({
 });
 
 /** A downstream server with 25 tools served 10 per page, a tool that waits to be cancelled, and a counter of starts. */
-function createPagedServer(events: { starts: number; cancelled: number }) {
+function createPagedServer(events: { starts: number; cancelled: number; waiting?: number }) {
   const tools: Tool[] = Array.from({ length: 25 }, (_, index) => ({
     name: `tool_${index}`,
     description: `Numbered tool ${index}`,
@@ -39,6 +39,7 @@ function createPagedServer(events: { starts: number; cancelled: number }) {
   });
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     if (request.params.name === 'wait_forever') {
+      events.waiting = (events.waiting ?? 0) + 1;
       await new Promise<void>((resolve) => extra.signal.addEventListener('abort', () => resolve()));
       return { content: [{ type: 'text', text: 'cancelled' }] };
     }
@@ -62,7 +63,7 @@ describe('downstream connections', () => {
   });
 
   async function setup() {
-    const events = { starts: 0, cancelled: 0 };
+    const events = { starts: 0, cancelled: 0, waiting: 0 };
     gateway = await createGateway({
       config,
       transports: () => {
@@ -96,7 +97,8 @@ describe('downstream connections', () => {
     const call = client.callTool({ name: 'automatic_eval', arguments: { toolName: 'paged.wait_forever' } }, undefined, {
       signal: controller.signal,
     });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Cancel only once the call has reached the server.
+    await expect.poll(() => events.waiting, { timeout: 5000 }).toBe(1);
     controller.abort();
     await expect(call).rejects.toThrow();
     await expect.poll(() => events.cancelled, { timeout: 2000 }).toBe(1);
@@ -222,12 +224,19 @@ describe('races', () => {
   it('keeps the newest tool list when re-lists after list_changed answer out of order', async () => {
     let names = ['a'];
     let lists = 0;
+    // The first re-list (after the initial list) answers only when the test releases it, with what was
+    // current when it was asked; the second re-list answers at once.
+    let releaseLate!: () => void;
+    const late = new Promise<void>((resolve) => (releaseLate = resolve));
+    let lateAnswered = false;
     const server = new Server({ name: 'shifty', version: '1.0.0' }, { capabilities: { tools: { listChanged: true } } });
     server.setRequestHandler(ListToolsRequestSchema, async () => {
       const snapshot = names.map((name) => ({ name, description: `tool ${name}`, inputSchema: { type: 'object' as const } }));
       lists += 1;
-      // The first re-list (after the initial list) answers late, with what was current when it was asked.
-      if (lists === 2) await new Promise((resolve) => setTimeout(resolve, 200));
+      if (lists === 2) {
+        await late;
+        lateAnswered = true;
+      }
       return { tools: snapshot };
     });
     server.setRequestHandler(CallToolRequestSchema, async () => ({ content: [] }));
@@ -246,11 +255,15 @@ describe('races', () => {
       await gateway.start();
       names = ['b'];
       await server.sendToolListChanged();
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await expect.poll(() => lists, { timeout: 5000 }).toBe(2);
       names = ['c'];
       await server.sendToolListChanged();
-      await expect.poll(() => lists, { timeout: 2000 }).toBe(3);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await expect.poll(() => gateway.catalog.tools().map((tool) => tool.name), { timeout: 5000 }).toEqual(['shifty.c']);
+      releaseLate();
+      await expect.poll(() => lateAnswered, { timeout: 5000 }).toBe(true);
+      // A call answered after the late list: by then the gateway has read that list too.
+      await gateway.registry.call('shifty', { tool: 'c', arguments: {}, timeoutMs: 5000 });
+      expect(lists).toBe(3);
       expect(gateway.catalog.tools().map((tool) => tool.name)).toEqual(['shifty.c']);
     } finally {
       await gateway.close();

@@ -42,17 +42,25 @@ describe('the gateway observer', () => {
       observer: { onSelection: (event) => selections.push(event), onEval: (event) => evals.push(event) },
     });
     const client = await running.connect(makeProfile('default'), { caller: 'carol' });
+    const selecting = performance.now();
     const output = await automaticMcp(client, { query: 'add two numbers' });
+    const selectionMs = performance.now() - selecting;
     expect(selections).toHaveLength(1);
     expect(selections[0]).toMatchObject({ runId: output.runId, caller: 'carol', mode: 'lexical', output });
     expect(selections[0]!.profile.name).toBe('default');
-    expect(selections[0]!.durationMs).toBeGreaterThanOrEqual(0);
+    // The selection's own time: some, and no more than the call around it took.
+    expect(selections[0]!.durationMs).toBeGreaterThan(0);
+    expect(selections[0]!.durationMs).toBeLessThanOrEqual(selectionMs);
 
+    const evaluating = performance.now();
     expect(textOf(await callTool(client, 'automatic_eval', { toolName: 'math.add', arguments: { a: 2, b: 3 } }))).toBe('5');
     await callTool(client, 'automatic_eval', { toolName: 'math.fail' });
     errorPayload(await callTool(client, 'automatic_eval', { toolName: 'math.add', arguments: { a: 'x' } }));
     errorPayload(await callTool(client, 'automatic_eval', { toolName: 'math.nothing' }));
     errorPayload(await callTool(client, 'automatic_eval', { arguments: {} }));
+    const evalMs = performance.now() - evaluating;
+    expect(evals.every((event) => event.durationMs > 0)).toBe(true);
+    expect(evals.reduce((sum, event) => sum + event.durationMs, 0)).toBeLessThanOrEqual(evalMs);
     expect(evals.map((event) => [event.toolName, event.server, event.outcome])).toEqual([
       ['math.add', 'math', 'ok'],
       ['math.fail', 'math', 'tool_error'],

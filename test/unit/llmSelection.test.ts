@@ -308,51 +308,56 @@ describe('the prompt', () => {
 });
 
 describe('the selector model', () => {
-  it('without selector.llm: lexical, and says so', () => {
-    expect(resolveSelectorModel({ llm: undefined, env: {} }).state).toEqual({
+  it('without selector.llm: lexical, and says so', async () => {
+    expect((await resolveSelectorModel({ llm: undefined, env: {} })).state).toEqual({
       kind: 'lexical',
       reason: 'no selector.llm in runtime.yaml',
     });
   });
 
-  it('a missing key means lexical, naming the variable; the default variable is the provider’s own', () => {
+  it('a missing key means lexical, naming the variable; the default variable is the provider’s own', async () => {
     const llm = { provider: 'openai', model: 'gpt-4.1-mini', timeoutMs: 1000 } as const;
-    const missing = resolveSelectorModel({ llm, env: {} });
+    const missing = await resolveSelectorModel({ llm, env: {} });
     expect(missing.chat).toBeUndefined();
     expect(missing.state).toMatchObject({ kind: 'lexical', reason: expect.stringContaining('OPENAI_API_KEY') });
-    const named = resolveSelectorModel({ llm: { ...llm, provider: 'anthropic', apiKeyEnv: 'MY_KEY' }, env: { MY_KEY: ' ' } });
+    const named = await resolveSelectorModel({
+      llm: { ...llm, provider: 'anthropic', apiKeyEnv: 'MY_KEY' },
+      env: { MY_KEY: ' ' },
+    });
     expect(named.state).toMatchObject({ kind: 'lexical', reason: expect.stringContaining('MY_KEY') });
-    const anthropic = resolveSelectorModel({ llm: { ...llm, provider: 'anthropic' }, env: {} });
+    const anthropic = await resolveSelectorModel({ llm: { ...llm, provider: 'anthropic' }, env: {} });
     expect(anthropic.state).toMatchObject({ kind: 'lexical', reason: expect.stringContaining('ANTHROPIC_API_KEY') });
   });
 
-  it('builds each provider’s model; Ollama and a keyless baseUrl need no key', () => {
-    const openai = resolveSelectorModel({
+  it('builds each provider’s model; Ollama and a keyless baseUrl need no key', async () => {
+    const openai = await resolveSelectorModel({
       llm: { provider: 'openai', model: 'gpt-4.1-mini', apiKeyEnv: 'K', timeoutMs: 1000 },
       env: { K: 'sk-secret-123' },
     });
     expect(openai.state).toEqual({ kind: 'llm', provider: 'openai', model: 'gpt-4.1-mini', timeoutMs: 1000 });
     expect(openai.chat?._llmType()).toBe('openai');
     expect(openai.scrub('bad key sk-secret-123 given')).toBe('bad key [redacted] given');
-    const local = resolveSelectorModel({
+    const local = await resolveSelectorModel({
       llm: { provider: 'openai', model: 'qwen', baseUrl: 'http://127.0.0.1:8000/v1', timeoutMs: 1000 },
       env: {},
     });
     expect(local.state).toMatchObject({ kind: 'llm', baseUrl: 'http://127.0.0.1:8000/v1' });
     expect(
-      resolveSelectorModel({ llm: { provider: 'ollama', model: 'llama3.2', timeoutMs: 1000 }, env: {} }).chat?._llmType(),
+      (await resolveSelectorModel({ llm: { provider: 'ollama', model: 'llama3.2', timeoutMs: 1000 }, env: {} })).chat?._llmType(),
     ).toBe('ollama');
     expect(
-      resolveSelectorModel({
-        llm: { provider: 'anthropic', model: 'claude-haiku-4-5', timeoutMs: 1000 },
-        env: { ANTHROPIC_API_KEY: 'k' },
-      }).chat?._llmType(),
+      (
+        await resolveSelectorModel({
+          llm: { provider: 'anthropic', model: 'claude-haiku-4-5', timeoutMs: 1000 },
+          env: { ANTHROPIC_API_KEY: 'k' },
+        })
+      ).chat?._llmType(),
     ).toBe('anthropic');
   });
 
-  it('an injected model wins and needs no key', () => {
+  it('an injected model wins and needs no key', async () => {
     const chat = new ScriptedChatModel([choose('x.y')]);
-    const resolved = resolveSelectorModel({
+    const resolved = await resolveSelectorModel({
       llm: { provider: 'openai', model: 'm', apiKeyEnv: 'NONE', timeoutMs: 50 },
       env: {},
       chatModel: chat,
