@@ -34,16 +34,8 @@ export const DEFAULT_START_TIMEOUT_MS = 30_000;
 /** Default idle timeout of stdio servers, in seconds. */
 export const DEFAULT_IDLE_TIMEOUT_SECONDS = 600;
 
-/**
- * What cancels a forwarded call: an AbortSignal, or anything with the part of one that the SDK
- * client's request reads (`aborted`, `reason`, `throwIfAborted()`, one `abort` listener).
- */
-export interface CancelSignal {
-  readonly aborted: boolean;
-  readonly reason: unknown;
-  throwIfAborted(): void;
-  addEventListener(type: 'abort', listener: () => void): void;
-}
+/** What cancels a forwarded call: the upstream request's signal. */
+export type CancelSignal = AbortSignal;
 
 /** Options of one forwarded call. */
 export interface CallOptions {
@@ -241,8 +233,7 @@ export class DownstreamConnection {
         // Long calls that report progress stay alive; silence still times out.
         resetTimeoutOnProgress: true,
       };
-      // The SDK's Protocol.request uses no other part of the signal than CancelSignal's.
-      if (options.signal) request.signal = options.signal as AbortSignal;
+      if (options.signal) request.signal = options.signal;
       if (options.onProgress) request.onprogress = options.onProgress;
       try {
         return (await client.callTool(
