@@ -19,6 +19,7 @@ import { GatewayError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { RestartPolicy } from './backoff.js';
 import { callError, messageOf } from './callErrors.js';
+import { needsClient, ToolCallLane } from './toolCalls.js';
 import type { TransportFactory } from './transport.js';
 
 /**
@@ -55,6 +56,10 @@ export class DownstreamConnection {
   readonly #onTools: (tools: Tool[]) => void;
   readonly #startTimeoutMs: number;
   #client: Client | undefined;
+  /** The short tools/call route of each connected client (see toolCalls.ts); none for HTTP servers. */
+  readonly #lanes = new WeakMap<Client, ToolCallLane>();
+  /** Tools the SDK client must call itself (output schema, tasks): see toolCalls.ts. */
+  #clientOnly = new Set<string>();
   /** The transport of the current or in-flight connection, so a stop can end a start half-way. */
   #transport: Transport | undefined;
   #starting: Promise<Client> | undefined;
@@ -187,6 +192,7 @@ export class DownstreamConnection {
     } while (cursor);
     if (request > this.#listApplied) {
       this.#listApplied = request;
+      this.#clientOnly = new Set(tools.filter(needsClient).map((tool) => tool.name));
       this.#onTools(tools);
     }
     return tools;
@@ -235,7 +241,9 @@ export class DownstreamConnection {
       };
       if (options.signal) request.signal = options.signal;
       if (options.onProgress) request.onprogress = options.onProgress;
+      const lane = this.#clientOnly.has(options.tool) ? undefined : this.#lanes.get(client);
       try {
+        if (lane) return await lane.call(options.tool, options.arguments, request);
         return (await client.callTool(
           { name: options.tool, arguments: options.arguments },
           undefined,
@@ -372,6 +380,7 @@ export class DownstreamConnection {
       throw error;
     }
     this.#pid = (transport as { pid?: number | null }).pid ?? undefined;
+    if (this.spec.url === undefined) this.#lanes.set(client, new ToolCallLane(transport));
     return client;
   }
 
