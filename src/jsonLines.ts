@@ -2,8 +2,9 @@
  * Newline-delimited JSON-RPC framing for stdio, on both sides of the gateway. It is the SDK's
  * `ReadBuffer` without its zod parse of every line: the SDK's `Protocol` classifies each message with
  * its own schema guards anyway and reports what fits none, and the gateway's short route for
- * tools/call (gateway/dispatch.ts) checks the envelope of every request it takes. Only JSON that is
- * not a single object is refused here, so no one downstream of this reads fields of a number or an array.
+ * tools/call (gateway/dispatch.ts) checks the envelope of every request it takes. Only a line that is
+ * not one JSON object with `"jsonrpc": "2.0"` is refused here, as a SyntaxError like any unparseable
+ * line, so nothing past this point reads fields of a number or an array.
  */
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
@@ -27,8 +28,9 @@ export class JsonLineReader {
   }
 
   /**
-   * The next message, or null until a whole line has arrived. Blank lines are skipped. Throws for a
-   * line that is not JSON or not one JSON object; that line is consumed, so reading can go on.
+   * The next message, or null until a whole line has arrived. Blank lines are skipped. Throws a
+   * SyntaxError for a line that is not JSON or not a JSON-RPC object; that line is consumed, so reading
+   * can go on.
    */
   read(): JSONRPCMessage | null {
     for (;;) {
@@ -41,8 +43,8 @@ export class JsonLineReader {
       this.#buffer = end + 1 < buffer.length ? buffer.subarray(end + 1) : undefined;
       if (line.trim() === '') continue;
       const message: unknown = JSON.parse(line);
-      if (typeof message !== 'object' || message === null || Array.isArray(message)) {
-        throw new Error(`not a JSON-RPC message: ${line.length > 80 ? `${line.slice(0, 80)}…` : line}`);
+      if (typeof message !== 'object' || message === null || (message as { jsonrpc?: unknown }).jsonrpc !== '2.0') {
+        throw new SyntaxError(`not a JSON-RPC message: ${line.length > 80 ? `${line.slice(0, 80)}…` : line}`);
       }
       return message as JSONRPCMessage;
     }
