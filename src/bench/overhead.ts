@@ -80,7 +80,6 @@ export function everythingServer(): StdioServer {
 }
 
 /** This build's CLI folder: its main.js and the relay and proxy processes the bench spawns. */
-
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli');
 const THIS_BUILD = join(CLI, 'main.js');
 
