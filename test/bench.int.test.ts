@@ -10,7 +10,7 @@ import type { OverheadReport } from '../src/bench/overhead.js';
 import type { SelectionReport } from '../src/bench/selection.js';
 import type { StartupReport } from '../src/bench/startup.js';
 import { runCli } from './helpers/gateway.js';
-import { fixtureServer, makeTempDir, REPO_ROOT, writeConfigDir } from './helpers/config.js';
+import { CLI_PATH, fixtureServer, makeTempDir, REPO_ROOT, writeConfigDir } from './helpers/config.js';
 
 const TINY = join(REPO_ROOT, 'test', 'fixtures', 'datasets', 'tiny.json');
 const DISTRACTORS = join(REPO_ROOT, 'test', 'fixtures', 'datasets', 'distractors.json');
@@ -77,21 +77,42 @@ describe('automcp bench selection', () => {
 });
 
 describe('automcp bench overhead', () => {
-  it('times automatic_eval against the direct call on the same stdio server', async () => {
+  it('times automatic_eval over stdio beside the direct call, a bare relay and a plain SDK proxy', async () => {
     const echo = fixtureServer('echo');
     const args = ['--calls', '6', '--warmup', '1', '--tool', 'echo', '--arguments', '{"message":"hi"}', '--json'];
-    const result = await runCli(['bench', 'overhead', ...args, '--', echo.command!, ...echo.args!]);
+    // The same build once more under a label: another build joins the run the same way.
+    const compare = ['--compare', `again=${CLI_PATH}`];
+    const result = await runCli(['bench', 'overhead', ...args, ...compare, '--', echo.command!, ...echo.args!]);
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as OverheadReport;
     expect(report.calls).toBe(6);
     expect(report.tool).toBe('echo');
     expect(report.server).toContain('echo-server.ts');
-    for (const path of [report.direct, report.gateway, report.core]) {
+    expect(report.paths.map((path) => path.path)).toEqual([
+      'direct',
+      'relay',
+      'sdk-proxy',
+      'automcp',
+      'automcp:again',
+      'in-memory',
+    ]);
+    const direct = report.paths[0]!;
+    for (const path of report.paths) {
       expect(path.p50).toBeGreaterThan(0);
       expect(path.p95).toBeGreaterThanOrEqual(path.p50);
+      expect(path.addedP50).toBeCloseTo(path.p50 - direct.p50, 10);
     }
-    expect(report.ratio.p50).toBeCloseTo(report.gateway.p50 / report.direct.p50, 10);
-    expect(report.coreRatio.p95).toBeCloseTo(report.core.p95 / report.direct.p95, 10);
+    expect(report.paths.find((path) => path.path === 'automcp')?.description).toContain('automatic_eval → bench.echo');
+  }, 120_000);
+
+  it('prints one line per path for a person', async () => {
+    const echo = fixtureServer('echo');
+    const result = await runCli(['bench', 'overhead', '--calls', '3', '--warmup', '0', '--', echo.command!, ...echo.args!]);
+    expect(result.code).toBe(0);
+    for (const path of ['relay', 'sdk-proxy', 'automcp', 'in-memory']) {
+      expect(result.stdout).toMatch(new RegExp(`^${path} +p50 [\\d.]+ ms · p95 [\\d.]+ ms · adds -?[\\d.]+ ms at p50`, 'm'));
+    }
+    expect(result.stdout).toMatch(/^direct +p50 [\d.]+ ms · p95 [\d.]+ ms {2}\(MCP client → server\)$/m);
   }, 120_000);
 
   it('fails clearly when the tool call fails', async () => {
@@ -110,7 +131,7 @@ describe('automcp bench overhead', () => {
       ...echo.args!,
     ]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/the (direct|through automcp|in-process automatic_eval) call failed/);
+    expect(result.stderr).toMatch(/the (direct|relay|sdk-proxy|automcp|in-memory) call failed/);
   }, 120_000);
 });
 

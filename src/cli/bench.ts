@@ -4,7 +4,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { DatasetError, loadDataset } from '../bench/dataset.js';
-import { runOverheadBench, type OverheadReport } from '../bench/overhead.js';
+import { runOverheadBench, type AutomcpBuild, type OverheadReport } from '../bench/overhead.js';
 import { runSelectionBench, type QueryHalf, type SelectionReport } from '../bench/selection.js';
 import { loadConfig, loadProfile, type Profile } from '../config/load.js';
 import { profileSchema, runtimeSchema } from '../config/schema.js';
@@ -75,17 +75,21 @@ interface OverheadOptions {
   warmup: number;
   tool: string;
   arguments: string;
+  compare?: AutomcpBuild[];
   json?: boolean;
 }
 
 function overheadCommand(): Command {
   return new Command('overhead')
-    .description('automatic_eval through the gateway against the same call made directly to the same stdio server')
-    .option('--calls <n>', 'measured calls per path', positive, 200)
+    .description(
+      'automatic_eval through automcp serve over stdio, side by side with the direct call, a bare line relay and a plain SDK proxy',
+    )
+    .option('--calls <n>', 'measured calls per path', positive, 300)
     .option('--warmup <n>', 'unmeasured calls per path first', nonNegative, 20)
     .argument('[server...]', 'the stdio server to call and its arguments, after -- (default: the bundled server-everything)')
     .option('--tool <name>', 'the tool to call', 'echo')
     .option('--arguments <json>', 'its arguments, as JSON', '{"message":"hello"}')
+    .option('--compare <label=main.js...>', 'other automcp builds to measure in the same run (their dist/cli/main.js)', builds)
     .option('--json', 'print the report as JSON')
     .action(async (server: string[], options: OverheadOptions) => {
       let args: Record<string, unknown>;
@@ -101,6 +105,7 @@ function overheadCommand(): Command {
         tool: options.tool,
         arguments: args,
         ...(server.length > 0 ? { server: { command: server[0]!, args: server.slice(1) } } : {}),
+        ...(options.compare ? { builds: options.compare } : {}),
         onProgress: progress.update,
       });
       progress.done();
@@ -174,12 +179,16 @@ function formatSelection(report: SelectionReport, heap: HeapGrowing): string {
 }
 
 function formatOverhead(report: OverheadReport): string {
+  const width = Math.max(...report.paths.map((path) => path.path.length));
   return (
     [
       `overhead: ${report.calls} calls per path, alternating · tool ${report.tool} on ${report.server}`,
-      `direct        p50 ${fixed(report.direct.p50, 3)} ms · p95 ${fixed(report.direct.p95, 3)} ms`,
-      `via automcp   p50 ${fixed(report.gateway.p50, 3)} ms · p95 ${fixed(report.gateway.p95, 3)} ms · ratio p50 ${fixed(report.ratio.p50, 2)} · p95 ${fixed(report.ratio.p95, 2)}  (MCP client, in-memory upstream)`,
-      `gateway core  p50 ${fixed(report.core.p50, 3)} ms · p95 ${fixed(report.core.p95, 3)} ms · ratio p50 ${fixed(report.coreRatio.p50, 2)} · p95 ${fixed(report.coreRatio.p95, 2)}  (GatewayCore.automaticEval in-process)`,
+      ...report.paths.map(
+        (path) =>
+          `${path.path.padEnd(width)}  p50 ${fixed(path.p50, 3)} ms · p95 ${fixed(path.p95, 3)} ms` +
+          (path.path === 'direct' ? '' : ` · adds ${fixed(path.addedP50, 3)} ms at p50`) +
+          `  (${path.description})`,
+      ),
     ].join('\n') + '\n'
   );
 }
@@ -199,6 +208,16 @@ function kList(value: string): number[] {
 function half(value: string): QueryHalf {
   if (value !== 'all' && value !== 'even' && value !== 'odd') throw new InvalidArgumentError('expected all, even or odd');
   return value;
+}
+
+/** `label=path` (or a bare path, labelled by its position), collected over repeated options. */
+function builds(value: string, previous: AutomcpBuild[] | undefined): AutomcpBuild[] {
+  const list = previous ?? [];
+  const at = value.indexOf('=');
+  const label = at > 0 ? value.slice(0, at) : String(list.length + 1);
+  const main = at > 0 ? value.slice(at + 1) : value;
+  if (main === '') throw new InvalidArgumentError('expected label=path/to/dist/cli/main.js');
+  return [...list, { label, main }];
 }
 
 function positive(value: string): number {

@@ -4,7 +4,7 @@
  * on a crash in its own code; a hard deadline makes sure a stuck stop cannot keep it alive, and the
  * process guard's watchdog covers the one exit it cannot observe (SIGKILL).
  */
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { StdioUpstreamTransport } from '../gateway/stdio.js';
 import { loadAll, type ConfigOptions } from './context.js';
 import type { ServeHttpOptions } from './serveHttp.js';
 import { startServing } from './serving.js';
@@ -17,7 +17,7 @@ export async function serveCommand(options: ConfigOptions & ServeHttpOptions & {
   const { config, profile, logger } = await loadAll(options);
   const serving = await startServing({ config, profile, logger });
   process.stdin.on('end', () => void serving.stop('stdin closed'));
-  const transport = new StdioServerTransport();
+  const transport = new StdioUpstreamTransport(process.stdin, process.stdout);
   transport.onclose = () => void serving.stop('transport closed');
   // Downstream servers start while the client handshakes; selections wait for none of them.
   const started = serving.startDownstream();

@@ -1,7 +1,7 @@
 /**
  * `automcp status`: what every running `automcp serve` that shares this state directory reports about
  * its servers (state, pid, tool count, last error), read from the status files they keep (see
- * downstream/statusFile.ts); and, from the catalog cache, which configured servers could start lazily.
+ * state/statusFile.ts); and, from the catalog cache, which configured servers could start lazily.
  */
 import { loadConfig, type RuntimeConfig } from '../config/load.js';
 import { CatalogCache } from '../state/catalogCache.js';

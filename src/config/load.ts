@@ -36,7 +36,7 @@ export interface RuntimeConfig {
   /** Its folder: relative paths in the file resolve against it. */
   dir: string;
   profilesDir: string;
-  /** `stateDir` from the file, resolved; absent means the user's state directory (see downstream/stateDir.ts). */
+  /** `stateDir` from the file, resolved; absent means the user's state directory (see state/stateDir.ts). */
   stateDir?: string;
   servers: ServerSpec[];
   selector: { candidates: number; llm?: LlmConfig };

@@ -22,6 +22,7 @@ import { VERSION } from '../version.js';
 import { RestartPolicy } from './backoff.js';
 import { callError, messageOf } from './callErrors.js';
 import { Lifecycle, reportedState, type ConnectionState } from './lifecycle.js';
+import { needsClient, ToolCallLane } from './toolCalls.js';
 import type { TransportFactory } from './transport.js';
 
 export type { ConnectionState } from './lifecycle.js';
@@ -32,16 +33,8 @@ export const DEFAULT_START_TIMEOUT_MS = 30_000;
 /** Default idle timeout of stdio servers, in seconds. */
 export const DEFAULT_IDLE_TIMEOUT_SECONDS = 600;
 
-/**
- * What cancels a forwarded call: an AbortSignal, or anything with the part of one that the SDK
- * client's request reads (`aborted`, `reason`, `throwIfAborted()`, one `abort` listener).
- */
-export interface CancelSignal {
-  readonly aborted: boolean;
-  readonly reason: unknown;
-  throwIfAborted(): void;
-  addEventListener(type: 'abort', listener: () => void): void;
-}
+/** What cancels a forwarded call: the upstream request's signal. */
+export type CancelSignal = AbortSignal;
 
 /** Options of one forwarded call. */
 export interface CallOptions {
@@ -61,6 +54,10 @@ export class DownstreamConnection {
   readonly #onTools: (tools: Tool[]) => void | Promise<void>;
   readonly #startTimeoutMs: number;
   #client: Client | undefined;
+  /** The short tools/call route of each connected client (see toolCalls.ts); none for HTTP servers. */
+  readonly #lanes = new WeakMap<Client, ToolCallLane>();
+  /** Tools the SDK client must call itself (output schema, tasks): see toolCalls.ts. */
+  #clientOnly = new Set<string>();
   /** The transport of the current or in-flight connection, so a stop can end a start half-way. */
   #transport: Transport | undefined;
   /** Where the connection is; every state change goes through its transition table (lifecycle.ts). */
@@ -194,6 +191,7 @@ export class DownstreamConnection {
     } while (cursor);
     if (request > this.#listApplied) {
       this.#listApplied = request;
+      this.#clientOnly = new Set(tools.filter(needsClient).map((tool) => tool.name));
       await this.#onTools(tools);
     }
     return tools;
@@ -241,10 +239,11 @@ export class DownstreamConnection {
         // Long calls that report progress stay alive; silence still times out.
         resetTimeoutOnProgress: true,
       };
-      // The SDK's Protocol.request uses no other part of the signal than CancelSignal's.
-      if (options.signal) request.signal = options.signal as AbortSignal;
+      if (options.signal) request.signal = options.signal;
       if (options.onProgress) request.onprogress = options.onProgress;
+      const lane = this.#clientOnly.has(options.tool) ? undefined : this.#lanes.get(client);
       try {
+        if (lane) return await lane.call(options.tool, options.arguments, request);
         return (await client.callTool(
           { name: options.tool, arguments: options.arguments },
           undefined,
@@ -382,6 +381,7 @@ export class DownstreamConnection {
       throw error;
     }
     this.#pid = (transport as { pid?: number | null }).pid ?? undefined;
+    if (this.spec.url === undefined) this.#lanes.set(client, new ToolCallLane(transport));
     return client;
   }
 

@@ -2,13 +2,14 @@
  * The stdio client transport for POSIX: like the SDK's `StdioClientTransport`, but the child leads its
  * own process group, and stopping it stops the whole group — a server started through `npx`, `uvx` or
  * a shell script leaves no grandchild behind. Stopping asks politely first (stdin EOF), then SIGTERM,
- * then SIGKILL, each after a short grace. The SDK's framing (`ReadBuffer`) is reused unchanged.
+ * then SIGKILL, each after a short grace. Lines are framed by jsonLines.ts: parsed once, and classified
+ * by the SDK client's own guards.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough, type Readable } from 'node:stream';
-import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { JsonLineReader, serializeMessage } from '../jsonLines.js';
 import type { ProcessGuard } from './processes.js';
 
 /** Grace after stdin EOF, and again after SIGTERM, before the next step. */
@@ -29,7 +30,7 @@ export class GroupStdioTransport implements Transport {
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
   readonly #options: StdioProcessOptions;
-  readonly #buffer = new ReadBuffer();
+  readonly #buffer = new JsonLineReader();
   readonly #stderr = new PassThrough();
   #child: ChildProcess | undefined;
   #exited: Promise<void> | undefined;
@@ -81,7 +82,13 @@ export class GroupStdioTransport implements Transport {
       });
       child.stdin?.on('error', (error) => this.onerror?.(error));
       child.stdout?.on('data', (chunk: Buffer) => {
-        this.#buffer.append(chunk);
+        try {
+          this.#buffer.append(chunk);
+        } catch (error) {
+          // A line beyond any sane size: what was buffered is gone, and the next line starts afresh.
+          this.onerror?.(error as Error);
+          return;
+        }
         this.#drain();
       });
       child.stdout?.on('error', (error) => this.onerror?.(error));
@@ -124,7 +131,7 @@ export class GroupStdioTransport implements Transport {
   #drain(): void {
     for (;;) {
       try {
-        const message = this.#buffer.readMessage();
+        const message = this.#buffer.read();
         if (message === null) break;
         this.onmessage?.(message);
       } catch (error) {

@@ -1,58 +1,153 @@
 /**
- * A shorter way in for the upstream connection's requests. The SDK's `Protocol` classifies every
- * incoming message by trying its zod schemas in turn — result response, error response, request,
- * notification — so each request first fails two response schemas, and a failed zod parse builds an
- * error with its issues and a stack trace. On the `automatic_eval` path that was one of the largest
- * costs the gateway added over calling the downstream server directly. Requests go straight to the
- * SDK's request handling, which does everything else as before; every other message takes the SDK's
- * own route. A request is recognised by a plain check of its envelope when that settles it (see
- * isPlainRequest), else by the SDK's own request guard.
+ * The short route of the upstream connection's tools/call requests. The SDK's `Protocol` classifies
+ * every incoming message by trying its zod schemas in turn (each request first fails two response
+ * schemas), makes an AbortController and a dozen closures per request, and `Server`'s tools/call
+ * wrapper parses the request again and re-validates the result. On the `automatic_eval` path, where
+ * the gateway only forwards a call, that was most of what automcp added over a bare relay.
+ *
+ * So a tools/call request whose envelope is plainly valid (see {@link isPlainToolCall}) is answered
+ * here, on the public `Transport` interface: handler, cancellation (notifications/cancelled naming it,
+ * or the connection closing), progress notifications and the response or JSON-RPC error, as the SDK
+ * would send them. Every other message, and any tools/call with more in its envelope, takes the SDK's
+ * own route to the same handler.
  */
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
-  isJSONRPCRequest,
+  ErrorCode,
+  type CallToolRequest,
+  type CallToolResult,
   type JSONRPCMessage,
   type JSONRPCRequest,
-  type MessageExtraInfo,
+  type Progress,
+  type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 
-/** The SDK's per-request entry point: `Protocol#_onrequest` (TypeScript-private; present in the locked 1.32). */
-type RequestEntry = (this: Server, request: JSONRPCRequest, extra?: MessageExtraInfo) => void;
+/** What a tools/call handler gets besides the request's params, on either route. */
+export interface ToolCallExtra {
+  requestId: RequestId;
+  /** Aborted when the caller cancels the request or the connection closes. */
+  signal: AbortSignal;
+  /** Present when the caller asked for progress (a progressToken in `_meta`). */
+  sendProgress?: (progress: Progress) => void;
+}
+
+/** Answers one tools/call. */
+export type ToolCallHandler = (params: CallToolRequest['params'], extra: ToolCallExtra) => Promise<CallToolResult>;
 
 /**
- * Hands requests arriving on `transport` straight to `server`'s request handling. Call it right after
- * `server.connect(transport)`. Without the SDK entry point (a future SDK that renamed it) this leaves
- * the SDK's routing alone, so the worst case is the old speed, never a lost message.
+ * Answers plain tools/call requests arriving on `transport` with `handle`. Call it right after the
+ * SDK server connected to `transport`: what it does not take goes to the SDK's route as before.
  */
-export function routeRequestsDirectly(server: Server, transport: Transport): boolean {
-  const onRequest = (server as unknown as { _onrequest?: RequestEntry })._onrequest;
+export function routeToolCalls(transport: Transport, handle: ToolCallHandler, onError: (error: Error) => void): void {
   const sdkRoute = transport.onmessage;
-  if (typeof onRequest !== 'function' || !sdkRoute) return false;
-  transport.onmessage = (message: JSONRPCMessage, extra?: MessageExtraInfo) => {
-    // A message with `result` or `error` is a response, whatever else it carries: the SDK decides.
-    if (isPlainRequest(message) || (!('result' in message) && !('error' in message) && isJSONRPCRequest(message))) {
-      onRequest.call(server, message as JSONRPCRequest, extra);
-    } else {
-      sdkRoute(message, extra);
+  const sdkClose = transport.onclose;
+  /** The requests this route is answering, by id: what cancellation and closing abort. */
+  const inFlight = new Map<RequestId, AbortController>();
+
+  const answer = (request: PlainToolCall): void => {
+    const { id, params } = request;
+    const controller = new AbortController();
+    inFlight.set(id, controller);
+    const token = params._meta?.progressToken;
+    const extra: ToolCallExtra = { requestId: id, signal: controller.signal };
+    if (token !== undefined) {
+      extra.sendProgress = (progress) => {
+        if (controller.signal.aborted) return;
+        transport
+          .send(
+            { jsonrpc: '2.0', method: 'notifications/progress', params: { ...progress, progressToken: token } },
+            { relatedRequestId: id },
+          )
+          .catch((error: unknown) => onError(new Error(`could not send a progress notification: ${String(error)}`)));
+      };
     }
+    // The handler starts in a microtask, as on the SDK's route: a cancellation read in the same chunk
+    // as its request aborts the signal before the handler forwards anything.
+    Promise.resolve()
+      .then(() => handle(params, extra))
+      .then(
+        (result): JSONRPCMessage => ({ jsonrpc: '2.0', id, result }),
+        (error: unknown): JSONRPCMessage => errorResponse(id, error),
+      )
+      // A cancelled request gets no response at all, as the SDK does.
+      .then((response) => (controller.signal.aborted ? undefined : transport.send(response)))
+      .catch((error: unknown) => onError(new Error(`could not send a response: ${String(error)}`)))
+      .finally(() => {
+        if (inFlight.get(id) === controller) inFlight.delete(id);
+      });
   };
-  return true;
+
+  transport.onmessage = (message, extra) => {
+    if (isPlainToolCall(message)) {
+      answer(message);
+      return;
+    }
+    if ('method' in message && message.method === 'notifications/cancelled') {
+      const params = message.params as { requestId?: RequestId; reason?: unknown } | undefined;
+      if (params?.requestId !== undefined) inFlight.get(params.requestId)?.abort(params.reason);
+    }
+    sdkRoute?.(message, extra);
+  };
+  transport.onclose = () => {
+    for (const controller of inFlight.values()) controller.abort();
+    inFlight.clear();
+    sdkClose?.();
+  };
+}
+
+/** A tools/call request that the SDK's CallToolRequestSchema accepts, checked without zod. */
+interface PlainToolCall extends JSONRPCRequest {
+  method: 'tools/call';
+  params: CallToolRequest['params'];
 }
 
 /**
- * True for a request that the SDK's request schema accepts, decided without zod: the envelope fields
- * only, an id that is a string or a safe integer, and params (if any) an object without `_meta`. False
- * means "ask the SDK's own guard", never "not a request".
+ * True for a tools/call request that the SDK's schemas accept as it stands, decided by plain checks:
+ * the envelope fields only, an id that is a string or a safe integer, params with a string `name`,
+ * `arguments` an object if present, and `_meta` (if present) holding only a progress token. False
+ * means "let the SDK judge it", never "invalid".
  */
-function isPlainRequest(message: JSONRPCMessage): boolean {
+export function isPlainToolCall(message: JSONRPCMessage): message is PlainToolCall {
   const fields = message as Record<string, unknown>;
-  if (fields.jsonrpc !== '2.0' || typeof fields.method !== 'string') return false;
+  if (fields.method !== 'tools/call' || fields.jsonrpc !== '2.0') return false;
   if (typeof fields.id !== 'string' && !Number.isSafeInteger(fields.id)) return false;
+  for (const key in fields) if (key !== 'jsonrpc' && key !== 'id' && key !== 'method' && key !== 'params') return false;
   const params = fields.params;
-  if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params) || '_meta' in params)) {
+  if (!isObject(params) || typeof params.name !== 'string') return false;
+  for (const key in params) {
+    if (key === 'name') continue;
+    if (key === 'arguments' && isObject(params.arguments)) continue;
+    if (key === '_meta' && isProgressMeta(params._meta)) continue;
     return false;
   }
-  for (const key in fields) if (key !== 'jsonrpc' && key !== 'id' && key !== 'method' && key !== 'params') return false;
   return true;
+}
+
+function isProgressMeta(meta: unknown): boolean {
+  if (!isObject(meta)) return false;
+  for (const key in meta) if (key !== 'progressToken') return false;
+  const token = meta.progressToken;
+  return token === undefined || typeof token === 'string' || Number.isSafeInteger(token);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The JSON-RPC error the SDK would send for `error` thrown by a handler. */
+function errorResponse(id: RequestId, error: unknown): JSONRPCMessage {
+  const fields = (typeof error === 'object' && error !== null ? error : {}) as {
+    code?: unknown;
+    message?: unknown;
+    data?: unknown;
+  };
+  return {
+    jsonrpc: '2.0',
+    id,
+    error: {
+      code: Number.isSafeInteger(fields.code) ? (fields.code as number) : ErrorCode.InternalError,
+      message: typeof fields.message === 'string' ? fields.message : 'Internal error',
+      ...(fields.data !== undefined ? { data: fields.data } : {}),
+    },
+  };
 }

@@ -4,7 +4,6 @@
  * JSON payload; anything else is a bug or a protocol problem and travels as a JSON-RPC error.
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { Protocol } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   CallToolRequestSchema,
@@ -12,16 +11,16 @@ import {
   ListToolsRequestSchema,
   McpError,
   type CallToolResult,
+  type Implementation,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { CancelSignal } from '../downstream/connection.js';
+import type { ServerOptions } from '@modelcontextprotocol/sdk/server/index.js';
 import { isGatewayError, type GatewayError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { VERSION } from '../version.js';
 import type { CallerContext, GatewayCore } from './core.js';
-import { UpstreamCancellations } from './cancellation.js';
 import { ResponseDelivery } from './delivery.js';
-import { routeRequestsDirectly } from './dispatch.js';
+import { routeToolCalls, type ToolCallHandler } from './dispatch.js';
 import { AUTOMATIC_EVAL, AUTOMATIC_MCP, UPSTREAM_TOOLS } from './tools.js';
 
 /** The package version, reported as serverInfo (re-exported for the command line). */
@@ -42,23 +41,7 @@ export function createGatewayServer({
   context: CallerContext;
   logger: Logger;
 }): Server {
-  const server = new GatewayServer(
-    { name: 'automcp', version: VERSION },
-    {
-      capabilities: { tools: { listChanged: false } },
-      instructions:
-        'automcp fronts many MCP servers. Call automatic_mcp with your task to get the few tools it needs, then automatic_eval to run one.',
-    },
-  );
-
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: UPSTREAM_TOOLS.map((tool) => ({ ...tool })) }));
-
-  // Registered on the base Protocol, past Server's tools/call wrapper: that wrapper parses the request
-  // a second time (Protocol has just parsed it) and re-validates every result against the SDK's result
-  // schema. Every result here is built by this gateway or was validated by the downstream client's
-  // callTool, so on the automatic_eval path both checks were pure per-call cost.
-  Protocol.prototype.setRequestHandler.call(server, CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
-    const { name, arguments: args } = request.params;
+  const callTool: ToolCallHandler = async ({ name, arguments: args }, extra) => {
     try {
       if (name === AUTOMATIC_MCP) {
         const output = await core.automaticMcp(args, context, {
@@ -68,24 +51,10 @@ export function createGatewayServer({
         return { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: output };
       }
       if (name === AUTOMATIC_EVAL) {
-        const progressToken = request.params._meta?.progressToken;
-        const signal = server.callSignal(extra.requestId, extra.signal);
-        try {
-          return await core.automaticEval(args, context, {
-            signal,
-            ...(progressToken !== undefined
-              ? {
-                  onProgress: (progress) => {
-                    void extra
-                      .sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } })
-                      .catch(() => undefined);
-                  },
-                }
-              : {}),
-          });
-        } finally {
-          server.releaseSignal(extra.requestId, signal);
-        }
+        return await core.automaticEval(args, context, {
+          signal: extra.signal,
+          ...(extra.sendProgress ? { onProgress: extra.sendProgress } : {}),
+        });
       }
     } catch (error) {
       if (isGatewayError(error)) return toErrorResult(error);
@@ -95,45 +64,60 @@ export function createGatewayServer({
       throw error;
     }
     throw new McpError(ErrorCode.InvalidParams, `unknown tool "${name}": this server has ${AUTOMATIC_MCP} and ${AUTOMATIC_EVAL}`);
+  };
+  const server = new GatewayServer(
+    { name: 'automcp', version: VERSION },
+    {
+      capabilities: { tools: { listChanged: false } },
+      instructions:
+        'automcp fronts many MCP servers. Call automatic_mcp with your task to get the few tools it needs, then automatic_eval to run one.',
+    },
+    callTool,
+  );
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: UPSTREAM_TOOLS.map((tool) => ({ ...tool })) }));
+  // The SDK's route, for tools/call requests the short route leaves to it (see dispatch.ts).
+  server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
+    const token = request.params._meta?.progressToken;
+    return callTool(request.params, {
+      requestId: extra.requestId,
+      signal: extra.signal,
+      ...(token !== undefined
+        ? {
+            sendProgress: (progress) => {
+              void extra
+                .sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken: token } })
+                .catch(() => undefined);
+            },
+          }
+        : {}),
+    });
   });
-
   return server;
 }
 
-/** The SDK server, with requests routed past the SDK's message classification (see dispatch.ts). */
+/** The SDK server, with plain tools/call requests answered on a shorter route (see dispatch.ts). */
 class GatewayServer extends Server {
-  /** Set when this connection's cancellations are watched on its transport (see cancellation.ts). */
-  #cancellations: UpstreamCancellations | undefined;
+  readonly #callTool: ToolCallHandler;
   /** Work waiting for a response to be sent (see delivery.ts). */
   #delivery: ResponseDelivery | undefined;
 
+  constructor(info: Implementation, options: ServerOptions, callTool: ToolCallHandler) {
+    super(info, options);
+    this.#callTool = callTool;
+  }
+
   override async connect(transport: Transport): Promise<void> {
-    // Someone else listening on the transport first would be skipped by the shortcut: keep the SDK's route.
+    // Someone else listening on the transport first would be skipped by the short route: keep the SDK's.
     const earlier = transport.onmessage;
     await super.connect(transport);
     this.#delivery = new ResponseDelivery(transport);
-    if (earlier || !routeRequestsDirectly(this, transport)) return;
-    this.#cancellations = new UpstreamCancellations();
-    this.#cancellations.watch(transport);
-  }
-
-  /**
-   * The signal that cancels the downstream call of upstream request `id`. Without a watched transport
-   * it is the upstream request's own signal, with the SDK's listener per call.
-   */
-  callSignal(id: RequestId, upstream: AbortSignal): CancelSignal {
-    return this.#cancellations ? this.#cancellations.begin(id, upstream) : upstream;
+    if (!earlier) routeToolCalls(transport, this.#callTool, (error) => this.onerror?.(error));
   }
 
   /** Runs `task` once the response to request `id` is handed to the transport; never, if it is cancelled first. */
   afterSend(id: RequestId, signal: AbortSignal, task: () => void): void {
     if (this.#delivery) this.#delivery.afterSend(id, signal, task);
     else task();
-  }
-
-  /** The call of upstream request `id` is over. */
-  releaseSignal(id: RequestId, signal: CancelSignal): void {
-    this.#cancellations?.end(id, signal);
   }
 }
 

@@ -53,8 +53,9 @@ describe('automatic_eval and its session', () => {
       // A sessionId that does not parse names no session.
       ['INVALID_INPUT', undefined],
     ]);
-    const logged = records.filter((record) => record.msg === 'automatic_eval').map((record) => record.session);
-    expect(logged).toEqual([connectionSession, 'conv-9', undefined]);
+    // The eval log line is written just after the result is sent.
+    const logged = () => records.filter((record) => record.msg === 'automatic_eval').map((record) => record.session);
+    await expect.poll(logged).toEqual([connectionSession, 'conv-9', undefined]);
     const context = { caller: 'default', profile: makeProfile('default'), connectionId: '#c_x' };
     expect(running.gateway.core.sessionKeyFor(context, 'conv-9')).toEqual({ caller: 'default', sessionId: 'conv-9' });
     expect(running.gateway.core.sessionKeyFor(context, undefined)).toEqual({ caller: 'default', sessionId: '#c_x' });
