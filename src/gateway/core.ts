@@ -103,11 +103,8 @@ export class GatewayCore {
     const runId = this.#newRunId();
     const started = performance.now();
     const key = { caller: context.caller, sessionId: input.sessionId ?? context.connectionId };
-    const selection = await this.#selector.select({
-      query: input.query,
-      profile: context.profile,
-      limit: input.limit ?? context.profile.selection.limit,
-    });
+    const limit = input.limit ?? context.profile.selection.limit;
+    const selection = await this.#selector.select({ query: input.query, profile: context.profile, limit });
     // `fresh`: the agent lost what it was sent, so nothing counts as held, and the session starts over.
     const sent = input.fresh ? new Map<string, string>() : await this.#sessions.sent(key);
     const tools: AutomaticMcpOutput['tools'] = [];
@@ -143,7 +140,17 @@ export class GatewayCore {
       unchanged,
       totalAvailable: selection.view.tools.length,
     };
-    const event = { runId, caller: context.caller, profile: context.profile, mode: selection.mode, durationMs, output };
+    const event = {
+      runId,
+      caller: context.caller,
+      profile: context.profile,
+      mode: selection.mode,
+      durationMs,
+      output,
+      session: key.sessionId,
+      request: { query: input.query, limit, fresh: input.fresh === true },
+      selection,
+    };
     this.#notify((observer) => observer.onSelection?.(event));
     return output;
   }
@@ -156,15 +163,16 @@ export class GatewayCore {
     const started = performance.now();
     let outcome = 'ok';
     let server: string | undefined;
+    let result: CallToolResult | undefined;
     try {
-      const result = await this.#evaluate(raw, context, request, (name) => (server = name));
+      result = await this.#evaluate(raw, context, request, (name) => (server = name));
       if (result.isError) outcome = 'tool_error';
       return result;
     } catch (error) {
       outcome = error instanceof GatewayError ? error.code : 'cancelled';
       throw error;
     } finally {
-      if (logged || this.#observer) this.#reportEval({ raw, context, runId, started, server, outcome, logged });
+      if (logged || this.#observer) this.#reportEval({ raw, context, runId, started, server, outcome, logged, result });
     }
   }
 
@@ -176,6 +184,7 @@ export class GatewayCore {
     server,
     outcome,
     logged,
+    result,
   }: {
     raw: unknown;
     context: CallerContext;
@@ -184,17 +193,29 @@ export class GatewayCore {
     server: string | undefined;
     outcome: string;
     logged: boolean;
+    result: CallToolResult | undefined;
   }): void {
     const durationMs = performance.now() - started;
-    const requested = (raw as { toolName?: unknown } | undefined)?.toolName;
-    const toolName = typeof requested === 'string' ? requested : '';
+    const input = raw as { toolName?: unknown; sessionId?: unknown; arguments?: unknown } | undefined;
+    const toolName = typeof input?.toolName === 'string' ? input.toolName : '';
     if (logged) {
       this.#logger.info(
         { runId, caller: context.caller, tool: toolName, server, outcome, ms: Math.round(durationMs) },
         'automatic_eval',
       );
     }
-    const report = { runId, caller: context.caller, toolName, outcome, ...(server !== undefined ? { server } : {}), durationMs };
+    const report = {
+      runId,
+      caller: context.caller,
+      profile: context.profile,
+      session: typeof input?.sessionId === 'string' ? input.sessionId : context.connectionId,
+      toolName,
+      outcome,
+      ...(server !== undefined ? { server } : {}),
+      durationMs,
+      ...(input?.arguments !== undefined ? { arguments: input.arguments } : {}),
+      ...(result ? { result } : {}),
+    };
     this.#notify((observer) => observer.onEval?.(report));
   }
 

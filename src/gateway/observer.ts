@@ -2,8 +2,10 @@
  * A seam for observing the two tools without the core knowing who listens: metrics (http/metrics.ts)
  * plug in here, so the transport-free core never imports a metrics library. Each call reports once.
  */
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Profile } from '../config/load.js';
 import type { SelectionMode } from '../selection/graph.js';
+import type { Selection } from '../selection/selector.js';
 import type { AutomaticMcpOutput } from './core.js';
 
 /** One finished `automatic_mcp` call. */
@@ -16,12 +18,21 @@ export interface SelectionEvent {
   durationMs: number;
   /** What the caller received: full definitions in `tools`, names only in `unchanged`. */
   output: AutomaticMcpOutput;
+  /** The session key's id: the sessionId the agent passed, else the connection's. */
+  session: string;
+  /** The request as parsed, with the limit that applied. */
+  request: { query: string; limit: number; fresh: boolean };
+  /** What the graph did: the lexical candidates, the model's trace, the chosen tools. */
+  selection: Selection;
 }
 
 /** One finished `automatic_eval` call, successful or not. */
 export interface EvalEvent {
   runId: string;
   caller: string;
+  profile: Profile;
+  /** The session key's id: the sessionId the agent passed, else the connection's. */
+  session: string;
   /** The qualified tool name as requested. */
   toolName: string;
   /** The downstream server, when the name resolved to a tool this caller may use. */
@@ -29,10 +40,28 @@ export interface EvalEvent {
   /** `ok`, `tool_error` (the tool itself reported isError), `cancelled`, or a gateway error code. */
   outcome: string;
   durationMs: number;
+  /** The arguments as the caller sent them (run traces store them only when configured to). */
+  arguments?: unknown;
+  /** The downstream result, when there is one (same rule). */
+  result?: CallToolResult;
 }
 
 /** Callbacks the core calls once per tool call; both optional. They must not throw (failures are logged). */
 export interface GatewayObserver {
   onSelection?(event: SelectionEvent): void;
   onEval?(event: EvalEvent): void;
+}
+
+/** One observer that tells each of `observers` in turn (metrics and run traces side by side). */
+export function combineObservers(...observers: (GatewayObserver | undefined)[]): GatewayObserver | undefined {
+  const present = observers.filter((observer): observer is GatewayObserver => observer !== undefined);
+  if (present.length <= 1) return present[0];
+  return {
+    onSelection: (event) => {
+      for (const observer of present) observer.onSelection?.(event);
+    },
+    onEval: (event) => {
+      for (const observer of present) observer.onEval?.(event);
+    },
+  };
 }
