@@ -155,9 +155,7 @@ export const tracesSchema = z.strictObject({
     .preprocess(fromText, z.number().min(0.01).max(3650))
     .default(7)
     .describe('how many days run traces are kept (0.01–3650)'),
-  includeArguments: boolean()
-    .default(false)
-    .describe('true to also keep the arguments and results of automatic_eval calls'),
+  includeArguments: boolean().default(false).describe('true to also keep the arguments and results of automatic_eval calls'),
 });
 
 /** runtime.yaml as a whole. */

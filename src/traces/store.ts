@@ -104,7 +104,10 @@ class FileTraceStore implements TraceStore {
     if (this.#buffer.length >= this.#maxBuffered) {
       if (!this.#dropping) {
         this.#dropping = true;
-        this.#logger.warn({ dir: this.dir, buffered: this.#buffer.length }, 'run traces are written too slowly; dropping new ones');
+        this.#logger.warn(
+          { dir: this.dir, buffered: this.#buffer.length },
+          'run traces are written too slowly; dropping new ones',
+        );
       }
       return;
     }
@@ -172,7 +175,11 @@ class FileTraceStore implements TraceStore {
   async #segmentFor(bytes: number): Promise<{ file: string; name: string; started: number; bytes: number }> {
     const now = this.#now();
     const current = this.#segment;
-    if (current && (current.bytes === 0 || current.bytes + bytes <= this.#segmentBytes) && now - current.started < this.#segmentAgeMs) {
+    if (
+      current &&
+      (current.bytes === 0 || current.bytes + bytes <= this.#segmentBytes) &&
+      now - current.started < this.#segmentAgeMs
+    ) {
       return current;
     }
     await mkdir(this.dir, { recursive: true, mode: 0o700 });

@@ -49,8 +49,23 @@ describe('gateway metrics', () => {
         selection: { mode: 'lexical', tools: [], candidates: [], view: undefined as never },
       });
     }
-    metrics.observer.onEval?.({ runId: 'r_9', caller: 'a', ...evalContext, toolName: 'x.y', server: 'x', outcome: 'ok', durationMs: 5 });
-    metrics.observer.onEval?.({ runId: 'r_10', caller: 'a', ...evalContext, toolName: 'nope', outcome: 'TOOL_NOT_FOUND', durationMs: 1 });
+    metrics.observer.onEval?.({
+      runId: 'r_9',
+      caller: 'a',
+      ...evalContext,
+      toolName: 'x.y',
+      server: 'x',
+      outcome: 'ok',
+      durationMs: 5,
+    });
+    metrics.observer.onEval?.({
+      runId: 'r_10',
+      caller: 'a',
+      ...evalContext,
+      toolName: 'nope',
+      outcome: 'TOOL_NOT_FOUND',
+      durationMs: 1,
+    });
     const text = (await metrics.render()).body;
 
     const exact = outputs.reduce((sum, out) => sum + countJsonTokens(out), 0);
