@@ -43,21 +43,28 @@ export async function queryTraces(dir: string, query: TraceQuery = {}): Promise<
       continue;
     matches.push(record);
   }
-  // Several processes write side by side, so files interleave in time: order by the records' own time.
-  matches.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0));
-  return matches.slice(0, limit);
+  return newestFirst(matches).slice(0, limit);
 }
 
 /** The run with `runId`, or undefined. Ids are random, so the newest wins should two ever meet. */
 export async function findTrace(dir: string, runId: string): Promise<TraceRecord | undefined> {
   const text = `"runId":${JSON.stringify(runId)}`;
   const found = (await readAll(dir, (line) => line.includes(text))).filter((record) => record.runId === runId);
-  return found.sort((a, b) => (a.time < b.time ? 1 : -1))[0];
+  return newestFirst(found)[0];
+}
+
+/**
+ * Several processes write side by side, so files interleave in time: order by the records' own time.
+ * Records arrive oldest first (files by start time, lines in order), and the sort is stable, so
+ * reversing first keeps the later of two records with the same time in front.
+ */
+function newestFirst(records: TraceRecord[]): TraceRecord[] {
+  return records.reverse().sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0));
 }
 
 async function readAll(dir: string, keep: (line: string) => boolean): Promise<TraceRecord[]> {
   const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return [] as string[];
+    if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return [] as string[];
     throw error;
   });
   const records: TraceRecord[] = [];
