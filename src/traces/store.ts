@@ -8,6 +8,7 @@
  * (read-only disk, full disk) warns once and drops records until a write succeeds again: traces are for
  * debugging, and must never fail a call.
  */
+import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../logging/logger.js';
@@ -82,6 +83,8 @@ class FileTraceStore implements TraceStore {
   #writing: Promise<void> = Promise.resolve();
   #segment: { file: string; name: string; started: number; bytes: number } | undefined;
   #sequence = 0;
+  /** Names this store's files apart from those of other processes, and of other stores in this one. */
+  readonly #writer = `${process.pid}-${randomBytes(3).toString('hex')}`;
   #lastPrune = -Infinity;
   #failing = false;
   #dropping = false;
@@ -185,7 +188,7 @@ class FileTraceStore implements TraceStore {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     // Names sort by start time, so "oldest first" is a sort of the names.
     const stamp = new Date(now).toISOString().replace(/:/g, '-');
-    const name = `${stamp}-${process.pid}-${this.#sequence++}${SEGMENT_SUFFIX}`;
+    const name = `${stamp}-${this.#writer}-${String(this.#sequence++).padStart(6, '0')}${SEGMENT_SUFFIX}`;
     this.#segment = { file: join(this.dir, name), name, started: now, bytes: 0 };
     if (current) this.#lastPrune = -Infinity;
     return this.#segment;

@@ -34,8 +34,14 @@ const notes = () =>
       }),
       handler: (args) => ({ content: [{ type: 'text', text: `saved ${String(args.title)} (${String(args.body)})` }] }),
     },
-    { definition: toolDefinition('list_notes', 'List every saved note.'), handler: () => ({ content: [{ type: 'text', text: 'none' }] }) },
-    { definition: toolDefinition('delete_note', 'Delete a note by title.'), handler: () => ({ content: [{ type: 'text', text: 'gone' }] }) },
+    {
+      definition: toolDefinition('list_notes', 'List every saved note.'),
+      handler: () => ({ content: [{ type: 'text', text: 'none' }] }),
+    },
+    {
+      definition: toolDefinition('delete_note', 'Delete a note by title.'),
+      handler: () => ({ content: [{ type: 'text', text: 'gone' }] }),
+    },
   ]);
 
 function runtime(traces: Record<string, unknown> = {}, selector: Record<string, unknown> = {}): RuntimeConfig {
@@ -181,7 +187,11 @@ describe('run traces of a gateway', () => {
   });
 
   it('keeps no traces with traces.enabled false, nor without a state directory', async () => {
-    running = await startInProcessGateway({ servers: [notes()], config: runtime({ enabled: false }), gatewayOptions: { stateDir } });
+    running = await startInProcessGateway({
+      servers: [notes()],
+      config: runtime({ enabled: false }),
+      gatewayOptions: { stateDir },
+    });
     await automaticMcp(await running.connect(makeProfile('default')), { query: 'save a note' });
     expect(running.gateway.traces).toBeUndefined();
     await running.close();
