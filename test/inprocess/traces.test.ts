@@ -179,6 +179,8 @@ describe('run traces of a gateway', () => {
     // Closing flushes what is still buffered.
     await running.close();
     running = await startInProcessGateway({ servers: [notes()], config: runtime(), gatewayOptions: { stateDir } });
+    // Each fake clock starts at the same instant; the restarted gateway's runs come later.
+    running.clock.advance(60_000);
     const client = await running.connect(makeProfile('default'));
     await callTool(client, 'automatic_eval', { toolName: 'notes.list_notes' });
     const [evaluated, selected] = await running.gateway.traces!.list();
