@@ -6,7 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EvalTrace, SelectionTrace, TraceRecord } from '../src/traces/record.js';
+import type { TraceRecord } from '../src/traces/record.js';
 import { openTraceReader } from '../src/traces/store.js';
 import { fixtureServer, writeConfigDir, type TempConfig } from './helpers/config.js';
 import { evalTool, firstText, runCli, selectTools, serveGateway, waitFor } from './helpers/gateway.js';
@@ -57,13 +57,13 @@ describe('run traces of automcp serve', () => {
       caller: 'default',
       request: { query: 'echo a message back', limit: 2 },
       mode: 'lexical',
-    } satisfies Partial<SelectionTrace>);
+    });
     expect(records.find((record) => record.kind === 'eval')).toMatchObject({
       runId: evaluated,
       tool: 'echo.echo',
       server: 'echo',
       outcome: 'ok',
-    } satisfies Partial<EvalTrace>);
+    });
   });
 
   it('automcp runs lists them newest first, and filters by tool, caller and time', async () => {

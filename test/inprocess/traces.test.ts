@@ -108,7 +108,7 @@ describe('run traces of a gateway', () => {
         ],
         usage: { totalTokens: 110 },
       },
-    } satisfies Partial<SelectionTrace> & Record<string, unknown>);
+    });
     const candidates = (selected as SelectionTrace).candidates;
     expect(candidates.map((entry) => entry.rank)).toEqual(candidates.map((_, index) => index + 1));
     expect(candidates[0]!.name).toBe('notes.save_note');
@@ -119,7 +119,7 @@ describe('run traces of a gateway', () => {
       tool: 'notes.save_note',
       server: 'notes',
       outcome: 'ok',
-    } satisfies Partial<EvalTrace>);
+    });
     expect(missing).toMatchObject({ kind: 'eval', tool: 'notes.nothing', outcome: 'error', errorCode: 'TOOL_NOT_FOUND' });
     expect(missing!.session).toMatch(/^#c_/);
     expect(await traces.get(output.runId)).toEqual(selected);
