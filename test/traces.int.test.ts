@@ -3,7 +3,7 @@
  * automatic_eval call into its state directory (no argument values), another serve of the same config
  * adds to them, and `automcp runs` / `automcp runs show` read them back as a person and a script would.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TraceRecord } from '../src/traces/record.js';
@@ -120,4 +120,34 @@ describe('run traces of automcp serve', () => {
     expect(since.stderr.trim().split('\n')).toHaveLength(1);
     expect(since.stderr).toContain('--since "last tuesday" is not a time');
   });
+});
+
+describe('automcp serve with a state directory it cannot write', () => {
+  it('warns once about traces, and every call succeeds', async () => {
+    const readOnly = await writeConfigDir({ runtime: { stateDir: './state', servers: { echo: fixtureServer('echo') } } });
+    const state = join(readOnly.dir, 'state');
+    await mkdir(state);
+    // Modes do not bind root, so as root a file stands where the runs folder would be created.
+    if (process.getuid?.() === 0) await writeFile(join(state, 'runs'), 'not a folder');
+    else await chmod(state, 0o500);
+    const served = await serveGateway({ configDir: readOnly.dir });
+    try {
+      for (let round = 0; round < 3; round++) {
+        const output = await selectTools(served.client, { query: 'echo a message back', fresh: true });
+        expect(output.tools.map((tool) => tool.name)).toContain('echo.echo');
+        expect(firstText(await evalTool(served.client, 'echo.echo', { message: `round ${round}` }))).toBe(`round ${round}`);
+      }
+      await served.waitForLog((line) => line.msg?.startsWith('cannot write run traces') === true);
+      // A call after the warning: its record fails again when the gateway writes it on the way out.
+      expect((await selectTools(served.client, { query: 'echo a message back' })).runId).toMatch(/^r_/);
+    } finally {
+      // Resolves once the process has exited, so its whole log is in.
+      await served.close();
+      await chmod(state, 0o700).catch(() => undefined);
+    }
+    const warnings = served.logLines().filter((line) => line.msg?.startsWith('cannot write run traces'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 40, dir: join(state, 'runs') });
+    await readOnly.cleanup();
+  }, 60_000);
 });
