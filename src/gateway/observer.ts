@@ -52,16 +52,26 @@ export interface GatewayObserver {
   onEval?(event: EvalEvent): void;
 }
 
-/** One observer that tells each of `observers` in turn (metrics and run traces side by side). */
+/**
+ * One observer that tells each of `observers` in turn (metrics and run traces side by side). One that
+ * throws does not keep the others from hearing; the first error is rethrown for the core to log.
+ */
 export function combineObservers(...observers: (GatewayObserver | undefined)[]): GatewayObserver | undefined {
   const present = observers.filter((observer): observer is GatewayObserver => observer !== undefined);
   if (present.length <= 1) return present[0];
+  const tellAll = (tell: (observer: GatewayObserver) => void) => {
+    let failure: unknown;
+    for (const observer of present) {
+      try {
+        tell(observer);
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) throw failure;
+  };
   return {
-    onSelection: (event) => {
-      for (const observer of present) observer.onSelection?.(event);
-    },
-    onEval: (event) => {
-      for (const observer of present) observer.onEval?.(event);
-    },
+    onSelection: (event) => tellAll((observer) => observer.onSelection?.(event)),
+    onEval: (event) => tellAll((observer) => observer.onEval?.(event)),
   };
 }

@@ -60,6 +60,9 @@ export interface EvalTrace {
 /** One line of the trace store. */
 export type TraceRecord = SelectionTrace | EvalTrace;
 
+/** Longest tool name or session id kept from an eval that may have failed validation. */
+const MAX_NAME_CHARS = 200;
+
 /** A result longer than this (as JSON) is stored as a note of its size, so one call cannot flood the store. */
 export const MAX_RESULT_CHARS = 16_384;
 
@@ -98,8 +101,9 @@ export function evalTrace(event: EvalEvent, time: number, includeArguments: bool
     time: new Date(time).toISOString(),
     caller: event.caller,
     profile: event.profile.name,
-    session: event.session,
-    tool: event.toolName,
+    // Both come from the request as sent, before validation: bounded so a bad call cannot bloat the store.
+    session: event.session.slice(0, MAX_NAME_CHARS),
+    tool: event.toolName.slice(0, MAX_NAME_CHARS),
     ...(event.server !== undefined ? { server: event.server } : {}),
     outcome: known ? (event.outcome as EvalTrace['outcome']) : 'error',
     ...(known ? {} : { errorCode: event.outcome }),
