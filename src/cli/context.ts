@@ -36,7 +36,8 @@ export async function withGateway<T>(options: ConfigOptions, body: (gateway: Gat
   const loaded = await loadAll(options, 'warn');
   // No state directory: these commands connect to every server live and leave the cache alone.
   const guard = createProcessGuard({ logger: loaded.logger, watchdog: true });
-  const gateway = await createGateway({ config: loaded.config, logger: loaded.logger, guard, useCache: false });
+  // Nor run traces: a one-shot selection is not a run of an agent's.
+  const gateway = await createGateway({ config: loaded.config, logger: loaded.logger, guard, useCache: false, traces: false });
   try {
     await gateway.start();
     return await body(gateway, loaded);

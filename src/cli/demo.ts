@@ -36,7 +36,7 @@ export async function demoCommand(options: { config?: string; verbose?: boolean 
     { config: options.config ?? BUNDLED, ...(options.verbose ? { verbose: true } : {}) },
     'error',
   );
-  const gateway = await createGateway({ config, logger });
+  const gateway = await createGateway({ config, logger, traces: false });
   const client = new Client({ name: 'automcp-demo', version: '1.0.0' });
   try {
     say(bold('automcp demo') + dim(`  (${config.file})`));

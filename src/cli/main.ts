@@ -144,6 +144,31 @@ program
     process.exitCode = await trustCommand(server, options);
   });
 
+const runs = program
+  .command('runs')
+  .description('list the run traces of automatic_mcp and automatic_eval calls, newest first')
+  .option(...configOption)
+  .option('--caller <name>', 'only this caller')
+  .option('--since <when>', 'only runs since a duration ago (30m, 1h, 2d) or a date')
+  .option('--tool <glob>', 'only calls of a matching tool, and selections that chose one')
+  .option('--limit <n>', 'most runs to list (default 50)')
+  .option('--json', 'print the records as JSON')
+  .action(async (options) => {
+    const { runsCommand } = await import('./runs.js');
+    process.exitCode = await runsCommand(options);
+  });
+
+runs
+  .command('show')
+  .description("show one run: for a selection, the lexical ranking beside the model's choice and reasons")
+  .argument('<runId>', 'the runId automatic_mcp returned, or one `automcp runs` lists')
+  .option(...configOption)
+  .option('--json', 'print the record as JSON')
+  .action(async (runId: string, options, command: Command) => {
+    const { runShowCommand } = await import('./runs.js');
+    process.exitCode = await runShowCommand(runId, { ...command.parent?.opts(), ...options });
+  });
+
 try {
   await program.parseAsync(process.argv);
   // One-shot commands are done: do not wait on stray handles of stopped children.

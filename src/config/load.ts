@@ -16,6 +16,7 @@ import {
   type ProfileFile,
   type ServerConfig,
   type SessionConfig,
+  type TracesConfig,
 } from './schema.js';
 
 /** A validated downstream server entry, with its name and paths resolved against runtime.yaml. */
@@ -44,6 +45,8 @@ export interface RuntimeConfig {
   logging: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   /** HTTP callers; empty when none are configured. */
   callers: CallerSpec[];
+  /** Run traces: on or off, how much and how long to keep, whether argument values are kept. */
+  traces: TracesConfig;
 }
 
 /** A validated profile; `name` is its file name without `.yaml`. */
@@ -91,6 +94,7 @@ export function parseRuntime({ file, text, env = process.env }: { file: string; 
       tokenEnv: [caller.tokenEnv ?? []].flat(),
       tokenSha256: [caller.tokenSha256 ?? []].flat().map((hex) => hex.toLowerCase()),
     })),
+    traces: data.traces,
   };
 }
 

@@ -141,6 +141,23 @@ export const sessionSchema = z
     }
   });
 
+/**
+ * `traces`: the record of every `automatic_mcp` and `automatic_eval` call kept in `<stateDir>/runs/`,
+ * read back with `automcp runs`. Argument values and results stay out unless `includeArguments`.
+ */
+export const tracesSchema = z.strictObject({
+  enabled: boolean().default(true).describe('false to keep no run traces'),
+  maxMegabytes: z
+    .preprocess(fromText, z.number().min(0.1).max(100_000))
+    .default(32)
+    .describe('the most disk space run traces may take, in megabytes (0.1–100000)'),
+  maxDays: z
+    .preprocess(fromText, z.number().min(0.01).max(3650))
+    .default(7)
+    .describe('how many days run traces are kept (0.01–3650)'),
+  includeArguments: boolean().default(false).describe('true to also keep the arguments and results of automatic_eval calls'),
+});
+
 /** runtime.yaml as a whole. */
 export const runtimeSchema = z.strictObject({
   version: z.preprocess(fromText, z.literal(1)).describe('1'),
@@ -168,6 +185,7 @@ export const runtimeSchema = z.strictObject({
   callers: z
     .record(z.string().regex(CALLER_NAME, 'expected a caller name matching [A-Za-z0-9_-]{1,64}'), callerSchema)
     .default({}),
+  traces: tracesSchema.prefault({}),
 });
 
 const globList = z.array(z.string().min(1)).describe('a list of globs over qualified tool names');
@@ -201,6 +219,8 @@ export type CallerConfig = z.infer<typeof callerSchema>;
 export type LlmConfig = z.infer<typeof llmSchema>;
 /** Validated runtime.yaml, before paths are resolved. */
 export type RuntimeFile = z.infer<typeof runtimeSchema>;
+/** Validated `traces`. */
+export type TracesConfig = z.infer<typeof tracesSchema>;
 /** Validated `session`. */
 export type SessionConfig = z.infer<typeof sessionSchema>;
 /** A validated profile file. */

@@ -145,10 +145,11 @@ export class GatewayCore {
     const runId = this.#newRunId();
     const started = performance.now();
     const key = this.sessionKeyFor(context, input.sessionId);
+    const limit = input.limit ?? context.profile.selection.limit;
     const selection = await this.#selector.select({
       query: input.query,
       profile: context.profile,
-      limit: input.limit ?? context.profile.selection.limit,
+      limit,
       ...(signal ? { signal } : {}),
     });
     // `fresh`: the agent lost what it was sent, so nothing counts as held, and the session starts over.
@@ -201,6 +202,8 @@ export class GatewayCore {
       durationMs,
       output,
       catalog: () => view.tools,
+      request: { query: input.query, limit, fresh: input.fresh === true },
+      selection,
     };
     this.#notify((observer) => observer.onSelection?.(event));
     return output;
@@ -227,15 +230,16 @@ export class GatewayCore {
     const started = performance.now();
     const facts: EvalFacts = { parsed: false };
     let outcome = 'ok';
+    let result: CallToolResult | undefined;
     try {
-      const result = await this.#evaluate(raw, context, request, facts);
+      result = await this.#evaluate(raw, context, request, facts);
       if (result.isError) outcome = 'tool_error';
       return result;
     } catch (error) {
       outcome = error instanceof GatewayError ? error.code : 'cancelled';
       throw error;
     } finally {
-      if (logged || this.#observer) this.#reportEval({ raw, context, runId, started, facts, outcome, logged });
+      if (logged || this.#observer) this.#reportEval({ raw, context, runId, started, facts, outcome, logged, result });
     }
   }
 
@@ -247,6 +251,7 @@ export class GatewayCore {
     facts,
     outcome,
     logged,
+    result,
   }: {
     raw: unknown;
     context: CallerContext;
@@ -255,6 +260,7 @@ export class GatewayCore {
     facts: EvalFacts;
     outcome: string;
     logged: boolean;
+    result: CallToolResult | undefined;
   }): void {
     const durationMs = performance.now() - started;
     const requested = (raw as { toolName?: unknown } | undefined)?.toolName;
@@ -262,6 +268,7 @@ export class GatewayCore {
     const { server } = facts;
     // The session the call spoke for, resolved as automatic_mcp resolves it; unknown when the input did not parse.
     const sessionId = facts.parsed ? this.sessionKeyFor(context, facts.sessionId)?.sessionId : undefined;
+    const args = (raw as { arguments?: unknown } | undefined)?.arguments;
     if (logged) {
       // Written once the result is on its way: the caller does not wait for a log line. Its keys are
       // fixed and hold no secret, so it skips the redaction pass, which was half its cost.
@@ -280,10 +287,13 @@ export class GatewayCore {
       runId,
       caller: context.caller,
       ...(sessionId !== undefined ? { sessionId } : {}),
+      profile: context.profile,
       toolName,
       outcome,
       ...(server !== undefined ? { server } : {}),
       durationMs,
+      ...(args !== undefined ? { arguments: args } : {}),
+      ...(result ? { result } : {}),
     };
     this.#notify((observer) => observer.onEval?.(report));
   }

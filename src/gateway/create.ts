@@ -4,6 +4,7 @@
  * clock, ids) can be injected, which is how the tests run without sleeping or spawning when they choose.
  */
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
@@ -23,9 +24,11 @@ import { GraphSelector, type Selector } from '../selection/selector.js';
 import { createSessionStore } from '../session/create.js';
 import type { Clock } from '../session/memory.js';
 import type { SessionStore } from '../session/store.js';
+import { createTraceObserver } from '../traces/observer.js';
+import { createTraceStore, type TraceStore } from '../traces/store.js';
 import { ArgumentValidator } from './arguments.js';
 import { GatewayCore, type CallerContext } from './core.js';
-import type { GatewayObserver } from './observer.js';
+import { combineObservers, type GatewayObserver } from './observer.js';
 import { createGatewayServer } from './server.js';
 
 /** A wired gateway: start it, connect upstream transports to it, close it. */
@@ -40,6 +43,8 @@ export interface Gateway {
   probeSelector(): Promise<ProbeResult>;
   /** Where sessions are remembered (memory, or Redis shared with other processes); its size is the active-sessions figure. */
   readonly sessions: SessionStore;
+  /** The run traces this gateway writes and can query; undefined when it keeps none. */
+  readonly traces: TraceStore | undefined;
   /**
    * Starts every downstream server once, and the periodic sweep; resolves with their states (failures
    * included). Nothing runs before it. The first tool call waits for it, so a gateway that was never
@@ -97,6 +102,11 @@ export interface GatewayOptions {
    * a `clock` is injected: a test that moves time also calls `registry.tick()` itself.
    */
   sweepIntervalMs?: number | false;
+  /**
+   * Run traces: by default a store in `<stateDir>/runs` when there is a state directory and
+   * `traces.enabled`; another store (closed by whoever made it), or `false` for none (one-shot commands).
+   */
+  traces?: TraceStore | false;
 }
 
 /** Default period of the downstream sweep. */
@@ -175,6 +185,21 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     await Promise.race([all, new Promise<void>((done) => (timer = setTimeout(done, remaining)))]);
     clearTimeout(timer);
   };
+  // A store built here is flushed and closed here; an injected one belongs to whoever injected it.
+  const ownTraces = options.traces === undefined && stateDir !== undefined && config.traces.enabled;
+  const traces = ownTraces
+    ? createTraceStore({
+        dir: join(stateDir, 'runs'),
+        maxBytes: config.traces.maxMegabytes * 1024 * 1024,
+        maxAgeMs: config.traces.maxDays * 86_400_000,
+        logger,
+        now,
+      })
+    : options.traces || undefined;
+  const observer = combineObservers(
+    options.observer,
+    traces ? createTraceObserver({ store: traces, includeArguments: config.traces.includeArguments, now }) : undefined,
+  );
   // randomUUID draws from a cached pool of random bytes; randomBytes(4) asks the system on every call.
   const newId = options.newId ?? (() => randomUUID().slice(0, 8));
   const core = new GatewayCore({
@@ -187,7 +212,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     newRunId: () => `r_${newId()}`,
     ready,
-    ...(options.observer ? { observer: options.observer } : {}),
+    ...(observer ? { observer } : {}),
     serverTimeouts: new Map(
       config.servers.flatMap((server) => (server.timeoutMs ? [[server.name, server.timeoutMs] as const] : [])),
     ),
@@ -209,6 +234,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     selectorState: selectorModel.state,
     probeSelector: () => llm.probe(),
     sessions,
+    traces,
     start,
     async connect({ transport, profile, caller, connectionId, stateless = false }) {
       // The default session is the connection; '#' is outside the sessionId alphabet, so no explicit id can collide with it.
@@ -230,6 +256,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       await Promise.allSettled([...servers].map((server) => server.close()));
       await registry.close();
       if (ownSessions) await sessions.close?.();
+      if (ownTraces) await traces?.close();
       ownGuard?.close();
     },
   };

@@ -160,8 +160,8 @@ export async function startInProcessGateway({
   servers: readonly FakeDownstream[];
   config?: RuntimeConfig;
   fail?: ReadonlySet<string>;
-  /** More createGateway options: a chat model, the environment its key is read from, a logger. */
-  gatewayOptions?: Pick<GatewayOptions, 'chatModel' | 'env' | 'logger'>;
+  /** More createGateway options: a chat model, the environment its key is read from, a logger, a state directory. */
+  gatewayOptions?: Pick<GatewayOptions, 'chatModel' | 'env' | 'logger' | 'stateDir' | 'traces'>;
   /** Told once per tool call. */
   observer?: GatewayObserver;
   /** A session store instead of the configured one. */

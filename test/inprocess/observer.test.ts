@@ -3,7 +3,7 @@
  * mode or server, outcome and duration; an observer that throws never breaks a call.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EvalEvent, SelectionEvent } from '../../src/gateway/observer.js';
+import { combineObservers, type EvalEvent, type SelectionEvent } from '../../src/gateway/observer.js';
 import {
   automaticMcp,
   callTool,
@@ -87,5 +87,32 @@ describe('the gateway observer', () => {
     const client = await running.connect(makeProfile('default'));
     expect((await automaticMcp(client, { query: 'add two numbers' })).tools.length).toBeGreaterThan(0);
     expect(textOf(await callTool(client, 'automatic_eval', { toolName: 'math.add', arguments: { a: 1, b: 1 } }))).toBe('2');
+  });
+});
+
+describe('combineObservers', () => {
+  it('tells every observer even when one throws, then rethrows the first error', () => {
+    const heard: string[] = [];
+    const combined = combineObservers(
+      {
+        onEval: () => {
+          throw new Error('first broke');
+        },
+      },
+      undefined,
+      { onEval: (event) => heard.push(event.runId) },
+    )!;
+    const event = {
+      runId: 'r_1',
+      caller: 'a',
+      profile: makeProfile('default'),
+      session: 's',
+      toolName: 'x.y',
+      outcome: 'ok',
+      durationMs: 1,
+    };
+    expect(() => combined.onEval!(event)).toThrow('first broke');
+    expect(heard).toEqual(['r_1']);
+    expect(combineObservers(undefined)).toBeUndefined();
   });
 });

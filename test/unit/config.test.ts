@@ -422,3 +422,29 @@ describe('files on disk', () => {
     expect(error.message).toMatch(/not valid/);
   });
 });
+
+describe('traces', () => {
+  it('defaults to on, 32 MB, 7 days, no argument values', () => {
+    expect(runtime('version: 1\n').traces).toEqual({ enabled: true, maxMegabytes: 32, maxDays: 7, includeArguments: false });
+  });
+
+  it('takes every key, numbers from ${VAR} included', () => {
+    const config = runtime(
+      'version: 1\ntraces: {enabled: false, maxMegabytes: "${MB}", maxDays: 0.5, includeArguments: true}\n',
+      {
+        MB: '250',
+      },
+    );
+    expect(config.traces).toEqual({ enabled: false, maxMegabytes: 250, maxDays: 0.5, includeArguments: true });
+  });
+
+  it('names the key and what it expects when a value is wrong, and refuses unknown keys', () => {
+    expect(configError(() => runtime('version: 1\ntraces: {maxMegabytes: 0}\n')).problems).toEqual([
+      'traces.maxMegabytes: Too small: expected number to be >=0.1',
+    ]);
+    expect(() => runtime('version: 1\ntraces: {maxDays: forever}\n')).toThrow(/traces\.maxDays: .*expected number/);
+    expect(configError(() => runtime('version: 1\ntraces: {includeArgs: true}\n')).problems).toEqual([
+      'traces: unknown key "includeArgs" (expected one of: enabled, maxMegabytes, maxDays, includeArguments)',
+    ]);
+  });
+});

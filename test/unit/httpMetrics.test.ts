@@ -30,6 +30,8 @@ const output = (tools: number, unchanged: number): AutomaticMcpOutput => ({
   totalAvailable: 36,
 });
 
+const evalContext = { profile: makeProfile('default'), session: 's' };
+
 describe('gateway metrics', () => {
   it('counts response tokens within a few of the exact count, and labels evals by server and outcome', async () => {
     const metrics = createGatewayMetrics();
@@ -42,10 +44,28 @@ describe('gateway metrics', () => {
         mode: 'lexical',
         durationMs: 12,
         output: out,
+        sessionId: 's',
+        request: { query: 'q', limit: 8, fresh: false },
+        selection: { mode: 'lexical', tools: [], candidates: [], view: undefined as never },
       });
     }
-    metrics.observer.onEval?.({ runId: 'r_9', caller: 'a', toolName: 'x.y', server: 'x', outcome: 'ok', durationMs: 5 });
-    metrics.observer.onEval?.({ runId: 'r_10', caller: 'a', toolName: 'nope', outcome: 'TOOL_NOT_FOUND', durationMs: 1 });
+    metrics.observer.onEval?.({
+      runId: 'r_9',
+      caller: 'a',
+      ...evalContext,
+      toolName: 'x.y',
+      server: 'x',
+      outcome: 'ok',
+      durationMs: 5,
+    });
+    metrics.observer.onEval?.({
+      runId: 'r_10',
+      caller: 'a',
+      ...evalContext,
+      toolName: 'nope',
+      outcome: 'TOOL_NOT_FOUND',
+      durationMs: 1,
+    });
     const text = (await metrics.render()).body;
 
     const exact = outputs.reduce((sum, out) => sum + countJsonTokens(out), 0);
