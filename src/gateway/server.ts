@@ -22,7 +22,8 @@ import type { CallerContext, GatewayCore } from './core.js';
 import { UpstreamCancellations } from './cancellation.js';
 import { ResponseDelivery } from './delivery.js';
 import { routeRequestsDirectly } from './dispatch.js';
-import { AUTOMATIC_EVAL, AUTOMATIC_MCP, UPSTREAM_TOOLS } from './tools.js';
+import { selectionResult, upstreamTools } from './selectionOutput.js';
+import { AUTOMATIC_EVAL, AUTOMATIC_MCP } from './tools.js';
 
 /** The package version, reported as serverInfo (re-exported for the command line). */
 export { VERSION };
@@ -51,7 +52,11 @@ export function createGatewayServer({
     },
   );
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: UPSTREAM_TOOLS.map((tool) => ({ ...tool })) }));
+  // The profile's output form decides whether automatic_mcp declares an outputSchema; a connection's
+  // profile is fixed, so its list never changes.
+  const form = context.profile.selection.output;
+  const tools = upstreamTools(form);
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: tools.map((tool) => ({ ...tool })) }));
 
   // Registered on the base Protocol, past Server's tools/call wrapper: that wrapper parses the request
   // a second time (Protocol has just parsed it) and re-validates every result against the SDK's result
@@ -65,7 +70,7 @@ export function createGatewayServer({
           signal: extra.signal,
           afterSend: (update) => server.afterSend(extra.requestId, extra.signal, update),
         });
-        return { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: output };
+        return selectionResult(output, form);
       }
       if (name === AUTOMATIC_EVAL) {
         const progressToken = request.params._meta?.progressToken;

@@ -309,8 +309,8 @@ describe('parseProfile', () => {
       name: 'reviewer',
       description: 'Reviews pull requests',
       tools: { allow: ['*'], deny: [], readOnly: false, pinned: [] },
-      selection: { limit: 8, mode: 'auto' },
-      eval: { timeoutMs: 60_000 },
+      selection: { limit: 8, mode: 'auto', output: 'both' },
+      eval: { timeoutMs: 60_000, meta: false },
     });
   });
 
@@ -407,7 +407,7 @@ describe('files on disk', () => {
     const profile = await loadProfile({ profilesDir: join(dir, 'missing-folder'), env: {} });
     expect(profile.name).toBe('default');
     expect(profile.tools).toEqual({ allow: ['*'], deny: [], readOnly: false, pinned: [] });
-    expect(profile.selection).toEqual({ limit: 8, mode: 'auto' });
+    expect(profile.selection).toEqual({ limit: 8, mode: 'auto', output: 'both' });
   });
 
   it('the implicit default profile is read from default.yaml when present', async () => {
