@@ -327,6 +327,15 @@ describe('parseProfile', () => {
     expect(configError(() => profile('selection:\n  mode: magic\n')).problems[0]).toContain('selection.mode');
   });
 
+  it('reads selection.output and eval.meta, and names the forms when the output is unknown', () => {
+    const parsed = profile('selection:\n  output: text\neval:\n  meta: "true"\n');
+    expect(parsed.selection.output).toBe('text');
+    expect(parsed.eval.meta).toBe(true);
+    const problem = configError(() => profile('selection:\n  output: json\n')).problems[0];
+    expect(problem).toContain('selection.output');
+    expect(problem).toMatch(/both.*structured.*text/);
+  });
+
   it('treats an empty profile file as all defaults', () => {
     // A profile that only sets its name (an empty file) should mean "everything, default limits".
     const parsed = profile('');
