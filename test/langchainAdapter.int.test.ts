@@ -7,6 +7,7 @@
  *
  * The downstream servers and the first query are the demo's, so the figures printed compare with it.
  */
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ToolMessage } from '@langchain/core/messages';
 import type { DynamicStructuredTool } from '@langchain/core/tools';
@@ -31,11 +32,12 @@ const QUERY = 'remember facts about Ada Lovelace in the knowledge graph';
 const FORMS = ['both', 'structured', 'text'] as const;
 type Form = (typeof FORMS)[number];
 
+let tmp: string;
 let config: TempConfig;
 let state: { dir: string; cleanup(): void };
 
 beforeAll(async () => {
-  const tmp = await makeTempDir('automcp-langchain-');
+  tmp = await makeTempDir('automcp-langchain-');
   state = makeTempStateDir();
   const general = { description: 'A general assistant that may use every configured tool.', tools: { allow: ['*'] } };
   config = await writeConfigDir({
@@ -63,7 +65,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await config?.cleanup();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
   state?.cleanup();
 });
 
