@@ -68,14 +68,15 @@ export async function demoCommand(options: { config?: string; verbose?: boolean 
         name: 'automatic_mcp',
         arguments: { query, sessionId: 'demo-session' },
       })) as CallToolResult;
-      const output = result.structuredContent as {
+      // The profile's selection.output decides the wrapping; the JSON is the same in every form.
+      const output = (result.structuredContent ?? JSON.parse(textOf(result))) as {
         mode: string;
         tools: { name: string; hash: string }[];
         unchanged: { name: string; hash: string }[];
       };
       for (const tool of output.tools) say(`    full       ${tool.name}  ${dim(tool.hash)}`);
       for (const tool of output.unchanged) say(`    unchanged  ${tool.name}  ${dim(tool.hash)}`);
-      const tokens = countTokens(textOf(result));
+      const tokens = countJsonTokens(output);
       rows.push([label, tokens]);
       say(dim(`    mode ${output.mode}; response ${tokens} tokens = ${percent(tokens, catalogTokens)} of the full catalog`));
     };

@@ -206,9 +206,22 @@ export const profileSchema = z.strictObject({
     .strictObject({
       limit: integer(1, 50).default(8),
       mode: z.enum(['auto', 'llm', 'lexical']).default('auto'),
+      output: z
+        .enum(['both', 'structured', 'text'])
+        .default('both')
+        .describe(
+          'how automatic_mcp returns its result: both (structuredContent and the same JSON as text), structured (structuredContent and a one-line text summary) or text (JSON text only, no outputSchema)',
+        ),
     })
     .prefault({}),
-  eval: z.strictObject({ timeoutMs: timeoutMs.default(60_000) }).prefault({}),
+  eval: z
+    .strictObject({
+      timeoutMs: timeoutMs.default(60_000),
+      meta: boolean()
+        .default(false)
+        .describe('true to add _meta "automcp/server" and "automcp/durationMs" to every automatic_eval result'),
+    })
+    .prefault({}),
 });
 
 /** One validated `servers.<name>` entry. */

@@ -358,6 +358,9 @@ export class GatewayCore {
       ...(request.signal ? { signal: request.signal } : {}),
       ...(request.onProgress ? { onProgress: request.onProgress } : {}),
     });
+    // The tool's own result, as it came: agent frameworks hand `_meta` to the model as text, so the
+    // server and the time go to the log record and the observer, and into `_meta` only on request.
+    if (!context.profile.eval.meta) return result;
     const durationMs = Math.round(performance.now() - started);
     return { ...result, _meta: { ...result._meta, 'automcp/server': tool.server, 'automcp/durationMs': durationMs } };
   }

@@ -21,7 +21,8 @@ import { VERSION } from '../version.js';
 import type { CallerContext, GatewayCore } from './core.js';
 import { ResponseDelivery } from './delivery.js';
 import { routeToolCalls, type ToolCallHandler } from './dispatch.js';
-import { AUTOMATIC_EVAL, AUTOMATIC_MCP, UPSTREAM_TOOLS } from './tools.js';
+import { selectionResult, upstreamTools } from './selectionOutput.js';
+import { AUTOMATIC_EVAL, AUTOMATIC_MCP } from './tools.js';
 
 /** The package version, reported as serverInfo (re-exported for the command line). */
 export { VERSION };
@@ -41,6 +42,10 @@ export function createGatewayServer({
   context: CallerContext;
   logger: Logger;
 }): Server {
+  // The profile's output form decides whether automatic_mcp declares an outputSchema; a connection's
+  // profile is fixed, so its list never changes.
+  const form = context.profile.selection.output;
+  const tools = upstreamTools(form);
   const callTool: ToolCallHandler = async ({ name, arguments: args }, extra) => {
     try {
       if (name === AUTOMATIC_MCP) {
@@ -48,7 +53,7 @@ export function createGatewayServer({
           signal: extra.signal,
           afterSend: (update) => server.afterSend(extra.requestId, extra.signal, update),
         });
-        return { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: output };
+        return selectionResult(output, form);
       }
       if (name === AUTOMATIC_EVAL) {
         return await core.automaticEval(args, context, {
@@ -74,7 +79,7 @@ export function createGatewayServer({
     },
     callTool,
   );
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: UPSTREAM_TOOLS.map((tool) => ({ ...tool })) }));
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: tools.map((tool) => ({ ...tool })) }));
   // The SDK's route, for tools/call requests the short route leaves to it (see dispatch.ts).
   server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
     const token = request.params._meta?.progressToken;

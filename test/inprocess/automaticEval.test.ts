@@ -142,22 +142,31 @@ describe('automatic_eval: forwarding', () => {
     expect(result.structuredContent).toBeUndefined();
   });
 
-  it('passes content and structuredContent through unchanged; only automcp/ keys are added to _meta', async () => {
+  it('returns the downstream result exactly as it came, _meta included and nothing added', async () => {
     const { gw } = await start();
     const client = await gw.connect(everything);
     const result = await callTool(client, 'automatic_eval', { toolName: 'files.file_info', arguments: { path: '/a' } });
-    expect(result.content).toEqual([
-      { type: 'text', text: '{"size":12,"kind":"file"}' },
-      { type: 'image', data: 'aGVsbG8=', mimeType: 'image/png' },
-    ]);
+    expect(result).toEqual({
+      content: [
+        { type: 'text', text: '{"size":12,"kind":"file"}' },
+        { type: 'image', data: 'aGVsbG8=', mimeType: 'image/png' },
+      ],
+      structuredContent: { size: 12, kind: 'file' },
+      _meta: { 'example.com/trace': 'abc' },
+    });
+  });
+
+  it('adds the server and the duration under automcp/ in _meta when the profile asks (eval.meta)', async () => {
+    const { gw } = await start();
+    const client = await gw.connect(makeProfile('traced', { eval: { meta: true } }));
+    const result = await callTool(client, 'automatic_eval', { toolName: 'files.file_info', arguments: { path: '/a' } });
+    expect(result.content).toHaveLength(2);
     expect(result.structuredContent).toEqual({ size: 12, kind: 'file' });
-    expect(result.isError).toBeFalsy();
-    const meta = result._meta ?? {};
-    expect(meta['example.com/trace']).toBe('abc');
-    const added = Object.keys(meta).filter((key) => key !== 'example.com/trace');
-    expect(added.length).toBeGreaterThan(0);
-    for (const key of added) expect(key.startsWith('automcp/')).toBe(true);
-    expect(Object.keys(result).sort()).toEqual(['_meta', 'content', 'structuredContent']);
+    expect(result._meta).toEqual({
+      'example.com/trace': 'abc',
+      'automcp/server': 'files',
+      'automcp/durationMs': expect.any(Number),
+    });
   });
 
   it('passes a downstream isError result through as the tool’s own result', async () => {

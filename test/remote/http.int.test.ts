@@ -12,7 +12,8 @@ import { profileSchema } from '../../src/config/schema.js';
 import { createGateway, type Gateway } from '../../src/gateway/create.js';
 
 const EVERYTHING = resolve('node_modules/@modelcontextprotocol/server-everything/dist/index.js');
-const profile = { ...profileSchema.parse({}), name: 'default' };
+// eval.meta: each result names the server that answered it.
+const profile = { ...profileSchema.parse({ eval: { meta: true } }), name: 'default' };
 
 async function freePort(): Promise<number> {
   return new Promise((done, fail) => {

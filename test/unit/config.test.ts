@@ -309,8 +309,8 @@ describe('parseProfile', () => {
       name: 'reviewer',
       description: 'Reviews pull requests',
       tools: { allow: ['*'], deny: [], readOnly: false, pinned: [] },
-      selection: { limit: 8, mode: 'auto' },
-      eval: { timeoutMs: 60_000 },
+      selection: { limit: 8, mode: 'auto', output: 'both' },
+      eval: { timeoutMs: 60_000, meta: false },
     });
   });
 
@@ -325,6 +325,15 @@ describe('parseProfile', () => {
   it('rejects an out-of-range limit and a bad mode', () => {
     expect(configError(() => profile('selection:\n  limit: 51\n')).problems[0]).toContain('selection.limit');
     expect(configError(() => profile('selection:\n  mode: magic\n')).problems[0]).toContain('selection.mode');
+  });
+
+  it('reads selection.output and eval.meta, and names the forms when the output is unknown', () => {
+    const parsed = profile('selection:\n  output: text\neval:\n  meta: "true"\n');
+    expect(parsed.selection.output).toBe('text');
+    expect(parsed.eval.meta).toBe(true);
+    const problem = configError(() => profile('selection:\n  output: json\n')).problems[0];
+    expect(problem).toContain('selection.output');
+    expect(problem).toMatch(/both.*structured.*text/);
   });
 
   it('treats an empty profile file as all defaults', () => {
@@ -407,7 +416,7 @@ describe('files on disk', () => {
     const profile = await loadProfile({ profilesDir: join(dir, 'missing-folder'), env: {} });
     expect(profile.name).toBe('default');
     expect(profile.tools).toEqual({ allow: ['*'], deny: [], readOnly: false, pinned: [] });
-    expect(profile.selection).toEqual({ limit: 8, mode: 'auto' });
+    expect(profile.selection).toEqual({ limit: 8, mode: 'auto', output: 'both' });
   });
 
   it('the implicit default profile is read from default.yaml when present', async () => {
