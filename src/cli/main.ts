@@ -14,6 +14,7 @@ import { demoCommand } from './demo.js';
 import { checkCommand, selectCommand, toolsCommand } from './inspect.js';
 import { serveCommand } from './serve.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from './serveHttp.js';
+import { reloadCommand } from './reload.js';
 import { statusCommand } from './status.js';
 import { trustCommand } from './trust.js';
 
@@ -117,6 +118,15 @@ program
   .option('--json', 'print the status as JSON')
   .action(async (options) => {
     process.exitCode = await statusCommand(options);
+  });
+
+program
+  .command('reload')
+  .description('make every running automcp serve of this config read runtime.yaml and the profiles again now')
+  .option(...configOption)
+  .option('--json', 'print each gateway\'s outcome as JSON')
+  .action(async (options) => {
+    process.exitCode = await reloadCommand(options);
   });
 
 program

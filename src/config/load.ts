@@ -13,6 +13,7 @@ import {
   profileSchema,
   runtimeSchema,
   type LlmConfig,
+  type OpsConfig,
   type ProfileFile,
   type ServerConfig,
   type SessionConfig,
@@ -44,6 +45,8 @@ export interface RuntimeConfig {
   logging: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   /** HTTP callers; empty when none are configured. */
   callers: CallerSpec[];
+  /** What the gateway's own change tools may run or reach (empty lists: nothing). */
+  ops: OpsConfig;
 }
 
 /** A validated profile; `name` is its file name without `.yaml`. */
@@ -91,6 +94,7 @@ export function parseRuntime({ file, text, env = process.env }: { file: string; 
       tokenEnv: [caller.tokenEnv ?? []].flat(),
       tokenSha256: [caller.tokenSha256 ?? []].flat().map((hex) => hex.toLowerCase()),
     })),
+    ops: data.ops,
   };
 }
 

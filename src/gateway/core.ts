@@ -48,6 +48,16 @@ export interface EvalRequestContext {
   onProgress?: (progress: Progress) => void;
 }
 
+/**
+ * Tools served inside the gateway rather than by a downstream server (the `automcp.*` ops tools).
+ * They are in the catalog like any other, so the profile check and argument validation happen first.
+ */
+export interface BuiltinTools {
+  /** The server name their qualified names start with. */
+  readonly server: string;
+  call(tool: string, args: Record<string, unknown>, context: CallerContext & { runId: string }): Promise<CallToolResult>;
+}
+
 /** The transport-free gateway. */
 export class GatewayCore {
   readonly #catalog: Catalog;
@@ -61,6 +71,7 @@ export class GatewayCore {
   readonly #serverTimeouts: ReadonlyMap<string, number>;
   readonly #ready: () => Promise<unknown>;
   readonly #observer: GatewayObserver | undefined;
+  readonly #builtin: BuiltinTools | undefined;
 
   constructor(options: {
     catalog: Catalog;
@@ -79,8 +90,11 @@ export class GatewayCore {
     ready?: () => Promise<unknown>;
     /** Told once per tool call (metrics); optional. */
     observer?: GatewayObserver;
+    /** The gateway's own tools (`automcp.*`); optional. */
+    builtin?: BuiltinTools;
   }) {
     this.#observer = options.observer;
+    this.#builtin = options.builtin;
     this.#ready = options.ready ?? (async () => undefined);
     this.#catalog = options.catalog;
     this.#views = options.views;
@@ -157,7 +171,7 @@ export class GatewayCore {
     let outcome = 'ok';
     let server: string | undefined;
     try {
-      const result = await this.#evaluate(raw, context, request, (name) => (server = name));
+      const result = await this.#evaluate(raw, context, request, (name) => (server = name), runId);
       if (result.isError) outcome = 'tool_error';
       return result;
     } catch (error) {
@@ -213,6 +227,7 @@ export class GatewayCore {
     context: CallerContext,
     request: EvalRequestContext,
     resolved: (server: string) => void,
+    runId: string,
   ): Promise<CallToolResult> {
     const input = parseAutomaticEvalInput(raw);
     this.#registry.syncTrust();
@@ -250,6 +265,10 @@ export class GatewayCore {
         `arguments do not match the inputSchema of ${tool.name}: ${violations.map((v) => `${v.path} ${v.message}`).join('; ')}`,
         { data: { tool: { name: tool.name, inputSchema: tool.definition.inputSchema }, violations } },
       );
+    }
+    // The gateway's own tools run here; their changes are logged with the run id, so they always get one.
+    if (this.#builtin && tool.server === this.#builtin.server) {
+      return this.#builtin.call(tool.tool, input.arguments, { ...context, runId: runId || this.#newRunId() });
     }
     // The smaller of the server's and the profile's timeouts wins; a server without one defers to the profile.
     const timeoutMs = Math.min(this.#serverTimeouts.get(tool.server) ?? Infinity, context.profile.eval.timeoutMs);

@@ -57,16 +57,18 @@ export function createGatewayServer({
   // callTool, so on the automatic_eval path both checks were pure per-call cost.
   Protocol.prototype.setRequestHandler.call(server, CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const { name, arguments: args } = request.params;
+    // One snapshot per call: a reload that swaps the caller's profile mid-call affects the next call only.
+    const caller: CallerContext = { caller: context.caller, profile: context.profile, connectionId: context.connectionId };
     try {
       if (name === AUTOMATIC_MCP) {
-        const output = await core.automaticMcp(args, context);
+        const output = await core.automaticMcp(args, caller);
         return { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: output };
       }
       if (name === AUTOMATIC_EVAL) {
         const progressToken = request.params._meta?.progressToken;
         const signal = server.callSignal(extra.requestId, extra.signal);
         try {
-          return await core.automaticEval(args, context, {
+          return await core.automaticEval(args, caller, {
             signal,
             ...(progressToken !== undefined
               ? {
