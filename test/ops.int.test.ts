@@ -105,7 +105,14 @@ describe('an agent operating the gateway through automatic_mcp and automatic_eva
       expect(names(parrots)).toContain('echo2.echo');
       const echoed = await evalTool(client, 'echo2.echo', { message: 'hello from echo2' });
       expect(firstText(echoed)).toBe('hello from echo2');
-      expect(gateway.logLines().some((line) => line.msg === 'ops change' && line.ops === 'add_server' && line.caller === 'admin' && typeof line.runId === 'string')).toBe(true);
+      expect(
+        gateway
+          .logLines()
+          .some(
+            (line) =>
+              line.msg === 'ops change' && line.ops === 'add_server' && line.caller === 'admin' && typeof line.runId === 'string',
+          ),
+      ).toBe(true);
     } finally {
       await gateway?.close();
     }
@@ -116,7 +123,11 @@ describe('an agent operating the gateway through automatic_mcp and automatic_eva
     try {
       gateway = await serveGateway({ configDir: config.dir, profile: 'admin' });
       const before = await readFile(config.runtimeFile, 'utf8');
-      const refused = await evalTool(gateway.client, 'automcp.add_server', { name: 'shell', command: '/bin/sh', args: ['-c', 'echo pwned'] });
+      const refused = await evalTool(gateway.client, 'automcp.add_server', {
+        name: 'shell',
+        command: '/bin/sh',
+        args: ['-c', 'echo pwned'],
+      });
       const payload = errorPayload(refused);
       expect(payload.error.code).toBe('COMMAND_NOT_ALLOWED');
       expect(payload.error.message).toContain('ops.allowCommands');
@@ -143,7 +154,10 @@ describe('an agent operating the gateway through automatic_mcp and automatic_eva
     let gateway: ServedGateway | undefined;
     try {
       gateway = await serveGateway({ configDir: config.dir, profile: 'wildcard' });
-      const output = await selectTools(gateway.client, { query: 'list servers restart server add server profiles runs trust automcp', limit: 50 });
+      const output = await selectTools(gateway.client, {
+        query: 'list servers restart server add server profiles runs trust automcp',
+        limit: 50,
+      });
       expect(names(output).filter((name) => name.startsWith('automcp.'))).toEqual([]);
       expect(names(output).length).toBeGreaterThan(0);
       for (const tool of ['automcp.list_servers', 'automcp.add_server']) {
@@ -159,7 +173,10 @@ describe('an agent operating the gateway through automatic_mcp and automatic_eva
     try {
       const client = await connectHttpClient(served.mcpUrl, TOKEN);
       try {
-        const output = await selectTools(client, { query: 'list servers restart server add server profiles runs trust automcp', limit: 50 });
+        const output = await selectTools(client, {
+          query: 'list servers restart server add server profiles runs trust automcp',
+          limit: 50,
+        });
         expect(names(output).filter((name) => name.startsWith('automcp.'))).toEqual([]);
         expect(names(output).length).toBeGreaterThan(0);
         for (const tool of ['automcp.list_servers', 'automcp.add_server']) {

@@ -86,8 +86,15 @@ describe('live reload', () => {
     const { client } = gateway;
     expect(firstText(await evalTool(client, 'echo.echo', { message: 'before' }))).toBe('before');
     // A valid new server next to an invalid key: nothing of it may apply.
-    await writeRuntime(config.runtimeFile, { echo: fixtureServer('echo'), other: fixtureServer('echo', { timeoutMs: -5 } as ServerEntry) }, { selectr: {} });
-    const refusal = await gateway.waitForLog((line) => typeof line.msg === 'string' && line.msg.startsWith('reload refused'), 15_000);
+    await writeRuntime(
+      config.runtimeFile,
+      { echo: fixtureServer('echo'), other: fixtureServer('echo', { timeoutMs: -5 } as ServerEntry) },
+      { selectr: {} },
+    );
+    const refusal = await gateway.waitForLog(
+      (line) => typeof line.msg === 'string' && line.msg.startsWith('reload refused'),
+      15_000,
+    );
     expect(refusal.msg).toContain(`configuration error in ${config.runtimeFile}`);
     expect(refusal.msg).toContain('unknown key "selectr"');
     expect(refusal.msg).toContain('servers.other.timeoutMs');
@@ -104,11 +111,15 @@ describe('live reload', () => {
     expect(content.servers.map((server) => server.name)).toEqual(['echo']);
     expect(content.refusedEdit?.message).toContain('unknown key "selectr"');
 
-    const statusText = await waitFor(async () => {
-      // The status reads the state directory; the file itself is invalid, so no --config here.
-      const out = await runCli(['status'], env);
-      return out.stdout.includes('refused edit') ? out.stdout : undefined;
-    }, 10_000, 'status to show the refused edit');
+    const statusText = await waitFor(
+      async () => {
+        // The status reads the state directory; the file itself is invalid, so no --config here.
+        const out = await runCli(['status'], env);
+        return out.stdout.includes('refused edit') ? out.stdout : undefined;
+      },
+      10_000,
+      'status to show the refused edit',
+    );
     expect(statusText).toContain('unknown key "selectr"');
 
     // Fixed: the next reload applies and clears the refusal.
@@ -116,7 +127,11 @@ describe('live reload', () => {
     const reload = await runCli(['reload', '--config', config.dir], env);
     expect(reload.stdout).toMatch(/applied|unchanged/);
     expect(reload.code).toBe(0);
-    await waitFor(async () => ((await servers(gateway!)).some((server) => server.name === 'other') ? true : undefined), 15_000, 'the fixed edit');
+    await waitFor(
+      async () => ((await servers(gateway!)).some((server) => server.name === 'other') ? true : undefined),
+      15_000,
+      'the fixed edit',
+    );
     expect(firstText(await evalTool(client, 'other.echo', { message: 'fixed' }))).toBe('fixed');
   });
 
@@ -126,10 +141,14 @@ describe('live reload', () => {
       profiles: { admin: ADMIN },
     });
     gateway = await serveGateway({ configDir: config.dir, profile: 'admin' });
-    const before = await waitFor(async () => {
-      const rows = await servers(gateway!);
-      return rows.every((row) => row.state === 'up') ? rows : undefined;
-    }, 15_000, 'both servers up');
+    const before = await waitFor(
+      async () => {
+        const rows = await servers(gateway!);
+        return rows.every((row) => row.state === 'up') ? rows : undefined;
+      },
+      15_000,
+      'both servers up',
+    );
     const pid = before.find((row) => row.name === 'slow')?.pid;
     expect(pid).toBeGreaterThan(0);
     const applied = reloads(gateway, 'configuration reloaded');

@@ -124,7 +124,7 @@ program
   .command('reload')
   .description('make every running automcp serve of this config read runtime.yaml and the profiles again now')
   .option(...configOption)
-  .option('--json', 'print each gateway\'s outcome as JSON')
+  .option('--json', "print each gateway's outcome as JSON")
   .action(async (options) => {
     process.exitCode = await reloadCommand(options);
   });

@@ -217,7 +217,7 @@ export const profileSchema = z.strictObject({
     .strictObject({
       allRuns: boolean()
         .default(false)
-        .describe('true to let automcp.list_runs / get_run show every caller\'s runs, not only its own'),
+        .describe("true to let automcp.list_runs / get_run show every caller's runs, not only its own"),
     })
     .prefault({}),
 });

@@ -37,7 +37,12 @@ export interface RefusedEdit {
 }
 
 /** What the gateway does with a valid new configuration; resolves with what changed in its servers. */
-export type ApplyConfig = (next: RuntimeConfig) => { added: string[]; removed: string[]; changed: string[]; started: Promise<void> };
+export type ApplyConfig = (next: RuntimeConfig) => {
+  added: string[];
+  removed: string[];
+  changed: string[];
+  started: Promise<void>;
+};
 
 /** What one reload did. */
 export interface ReloadOutcome {
@@ -188,13 +193,22 @@ export class ConfigReloader {
       commit = await this.#prepare?.(config);
     } catch (error) {
       if (!isConfigError(error)) throw error;
-      const refused = { at: new Date(this.#now()).toISOString(), message: `configuration error in ${error.message}`, problems: [...error.problems] };
+      const refused = {
+        at: new Date(this.#now()).toISOString(),
+        message: `configuration error in ${error.message}`,
+        problems: [...error.problems],
+      };
       this.#refused = refused;
-      this.#logger.error({ reason, file: error.file, problems: error.problems }, `reload refused; the running configuration stays: ${refused.message}`);
+      this.#logger.error(
+        { reason, file: error.file, problems: error.problems },
+        `reload refused; the running configuration stays: ${refused.message}`,
+      );
       return { outcome: 'refused', revision: previous.revision, ...nothing, refused };
     }
     const changedProfiles = diffProfiles(previous.profiles, profiles);
-    const needsRestart = RESTART_KEYS.filter((key) => canonicalJson(config[key] ?? null) !== canonicalJson(previous.config[key] ?? null));
+    const needsRestart = RESTART_KEYS.filter(
+      (key) => canonicalJson(config[key] ?? null) !== canonicalJson(previous.config[key] ?? null),
+    );
     if (canonicalJson(config) === canonicalJson(previous.config) && changedProfiles.length === 0) {
       this.#refused = undefined;
       return { outcome: 'unchanged', revision: previous.revision, ...nothing };
@@ -231,7 +245,10 @@ export class ConfigReloader {
     for (const name of names) {
       try {
         // `default` without a file is the built-in allow-everything profile, as at start-up.
-        profiles.set(name, await loadProfile({ profilesDir: config.profilesDir, env: this.#env, ...(name === 'default' ? {} : { name }) }));
+        profiles.set(
+          name,
+          await loadProfile({ profilesDir: config.profilesDir, env: this.#env, ...(name === 'default' ? {} : { name }) }),
+        );
       } catch (error) {
         if (!isConfigError(error)) throw error;
         if (inUse.has(name)) problems.push(`profile "${name}" (in use): ${error.message}`);

@@ -21,7 +21,11 @@ const stringMap = (description: string): Schema => ({ type: 'object', additional
 const globs = (description: string): Schema => ({ type: 'array', items: { type: 'string', minLength: 1 }, description });
 const serverName = string('the server name, as in runtime.yaml');
 const loose: Schema = { type: 'object' };
-const list = (key: string): ObjectSchema => ({ type: 'object', properties: { [key]: { type: 'array', items: loose } }, required: [key] });
+const list = (key: string): ObjectSchema => ({
+  type: 'object',
+  properties: { [key]: { type: 'array', items: loose } },
+  required: [key],
+});
 /** What every change tool returns: what changed, and how to undo it. */
 const change = (extra: Record<string, Schema> = {}): ObjectSchema => ({
   type: 'object',
@@ -69,7 +73,11 @@ const PROFILE_KEYS: Record<string, Schema> = {
     properties: { limit: { type: 'integer', minimum: 1, maximum: 50 }, mode: { enum: ['auto', 'llm', 'lexical'] } },
     additionalProperties: false,
   },
-  eval: { type: 'object', properties: { timeoutMs: { type: 'integer', minimum: 1, maximum: 3_600_000 } }, additionalProperties: false },
+  eval: {
+    type: 'object',
+    properties: { timeoutMs: { type: 'integer', minimum: 1, maximum: 3_600_000 } },
+    additionalProperties: false,
+  },
   ops: { type: 'object', properties: { allRuns: { type: 'boolean' } }, additionalProperties: false },
 };
 
@@ -80,14 +88,29 @@ export const OPS_TOOLS: readonly Tool[] = [
     description:
       'List the downstream MCP servers of this gateway: state (up, down, failed, idle), pid, number of tools, last error and retry time; and a configuration edit that was refused, if any. Use it to see why a server is down.',
     inputSchema: object({}),
-    outputSchema: { type: 'object' as const, properties: { servers: { type: 'array', items: loose }, refusedEdit: loose }, required: ['servers'] },
+    outputSchema: {
+      type: 'object' as const,
+      properties: { servers: { type: 'array', items: loose }, refusedEdit: loose },
+      required: ['servers'],
+    },
     annotations: { title: 'List servers', ...READ },
   },
   {
     name: 'get_server',
-    description: "Show one server's configuration entry (secrets masked), its state, its tools and any tools held back because their definition changed.",
+    description:
+      "Show one server's configuration entry (secrets masked), its state, its tools and any tools held back because their definition changed.",
     inputSchema: object({ name: serverName }, ['name']),
-    outputSchema: { type: 'object' as const, properties: { name: { type: 'string' }, entry: loose, status: loose, tools: { type: 'array' }, heldBack: { type: 'array' } }, required: ['name'] },
+    outputSchema: {
+      type: 'object' as const,
+      properties: {
+        name: { type: 'string' },
+        entry: loose,
+        status: loose,
+        tools: { type: 'array' },
+        heldBack: { type: 'array' },
+      },
+      required: ['name'],
+    },
     annotations: { title: 'Get server', ...READ },
   },
   {
@@ -99,36 +122,54 @@ export const OPS_TOOLS: readonly Tool[] = [
   },
   {
     name: 'get_profile',
-    description: 'Show one profile: its effective allow/deny/readOnly rules, selection and eval settings, and the tools they let through.',
+    description:
+      'Show one profile: its effective allow/deny/readOnly rules, selection and eval settings, and the tools they let through.',
     inputSchema: object({ name: string('the profile name (file name without .yaml)') }, ['name']),
-    outputSchema: { type: 'object' as const, properties: { name: { type: 'string' }, rules: loose, visibleTools: { type: 'array' } }, required: ['name'] },
+    outputSchema: {
+      type: 'object' as const,
+      properties: { name: { type: 'string' }, rules: loose, visibleTools: { type: 'array' } },
+      required: ['name'],
+    },
     annotations: { title: 'Get profile', ...READ },
   },
   {
     name: 'list_runs',
-    description: 'List recent automatic_mcp / automatic_eval runs from the run traces (your own unless the profile allows all), newest first.',
+    description:
+      'List recent automatic_mcp / automatic_eval runs from the run traces (your own unless the profile allows all), newest first.',
     inputSchema: object({
       caller: string('only runs of this caller (needs ops.allRuns for other callers)'),
       since: string('only runs after this time: ISO 8601, or a duration such as 15m, 1h, 2d'),
       tool: string('only runs that chose or called this qualified tool name'),
       limit: { type: 'integer', minimum: 1, maximum: 200, description: 'most runs to return (default 20)' },
     }),
-    outputSchema: { type: 'object' as const, properties: { enabled: { type: 'boolean' }, runs: { type: 'array', items: loose } }, required: ['enabled', 'runs'] },
+    outputSchema: {
+      type: 'object' as const,
+      properties: { enabled: { type: 'boolean' }, runs: { type: 'array', items: loose } },
+      required: ['enabled', 'runs'],
+    },
     annotations: { title: 'List runs', ...READ },
   },
   {
     name: 'get_run',
-    description: 'Show one run trace by run id: request, candidates with lexical ranks, chosen tools, model reasons, latency, outcome.',
+    description:
+      'Show one run trace by run id: request, candidates with lexical ranks, chosen tools, model reasons, latency, outcome.',
     inputSchema: object({ runId: string('a run id such as r_8c1f2a9e') }, ['runId']),
     outputSchema: { type: 'object' as const, properties: { enabled: { type: 'boolean' }, run: loose }, required: ['enabled'] },
     annotations: { title: 'Get run', ...READ },
   },
   {
     name: 'restart_server',
-    description: 'Restart one downstream server now (stop it and its children, start it again, reset its failure backoff). Calls in flight on it fail.',
+    description:
+      'Restart one downstream server now (stop it and its children, start it again, reset its failure backoff). Calls in flight on it fail.',
     inputSchema: object({ name: serverName }, ['name']),
     outputSchema: change({ status: loose }),
-    annotations: { title: 'Restart server', readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    annotations: {
+      title: 'Restart server',
+      readOnlyHint: false,
+      destructiveHint: false,
+      idempotentHint: true,
+      openWorldHint: false,
+    },
   },
   {
     name: 'trust_server',
@@ -136,29 +177,52 @@ export const OPS_TOOLS: readonly Tool[] = [
       'Trust the current tool definitions of a server (like `automcp trust`): releases tools held back by pinDefinitions after their definition changed.',
     inputSchema: object({ name: serverName }, ['name']),
     outputSchema: change({ trusted: { type: 'integer' }, changes: { type: 'array', items: loose }, removed: { type: 'array' } }),
-    annotations: { title: 'Trust server', readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    annotations: {
+      title: 'Trust server',
+      readOnlyHint: false,
+      destructiveHint: false,
+      idempotentHint: true,
+      openWorldHint: false,
+    },
   },
   {
     name: 'forget_session',
-    description: 'Forget which tool definitions this conversation was sent, so the next automatic_mcp returns them in full again.',
+    description:
+      'Forget which tool definitions this conversation was sent, so the next automatic_mcp returns them in full again.',
     inputSchema: object({ sessionId: string('the sessionId used with automatic_mcp (default: this connection)') }),
     outputSchema: change(),
-    annotations: { title: 'Forget session', readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    annotations: {
+      title: 'Forget session',
+      readOnlyHint: false,
+      destructiveHint: false,
+      idempotentHint: true,
+      openWorldHint: false,
+    },
   },
   {
     name: 'add_server',
     description:
       'Add a downstream MCP server to runtime.yaml and start it live: name plus the keys of a server entry (command/args/env or url/headers, description, …). Only commands in ops.allowCommands may run.',
-    inputSchema: object({ name: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'the new server name' }, ...SERVER_ENTRY }, ['name']),
+    inputSchema: object(
+      { name: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'the new server name' }, ...SERVER_ENTRY },
+      ['name'],
+    ),
     outputSchema: change({ file: { type: 'string' }, backup: { type: 'string' }, status: loose }),
     annotations: { title: 'Add server', readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   },
   {
     name: 'remove_server',
-    description: 'Remove a downstream server from runtime.yaml and stop it with its children; the result holds its entry to add it back.',
+    description:
+      'Remove a downstream server from runtime.yaml and stop it with its children; the result holds its entry to add it back.',
     inputSchema: object({ name: serverName }, ['name']),
     outputSchema: change({ file: { type: 'string' }, backup: { type: 'string' }, entry: loose }),
-    annotations: { title: 'Remove server', readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    annotations: {
+      title: 'Remove server',
+      readOnlyHint: false,
+      destructiveHint: true,
+      idempotentHint: true,
+      openWorldHint: false,
+    },
   },
   {
     name: 'update_profile',
@@ -173,7 +237,13 @@ export const OPS_TOOLS: readonly Tool[] = [
       ['name'],
     ),
     outputSchema: change({ file: { type: 'string' }, backup: { type: 'string' }, previous: loose }),
-    annotations: { title: 'Update profile', readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    annotations: {
+      title: 'Update profile',
+      readOnlyHint: false,
+      destructiveHint: true,
+      idempotentHint: true,
+      openWorldHint: false,
+    },
   },
 ];
 

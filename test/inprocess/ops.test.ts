@@ -14,7 +14,15 @@ import { loadConfig, loadProfile, type Profile } from '../../src/config/load.js'
 import { createGateway, type Gateway } from '../../src/gateway/create.js';
 import type { RunFilter, RunLog } from '../../src/ops/runLog.js';
 import { writeConfigDir, type TempConfig } from '../helpers/config.js';
-import { automaticMcp, callTool, errorPayload, FakeDownstream, inMemoryTransports, makeProfile, toolDefinition } from '../helpers/inprocess.js';
+import {
+  automaticMcp,
+  callTool,
+  errorPayload,
+  FakeDownstream,
+  inMemoryTransports,
+  makeProfile,
+  toolDefinition,
+} from '../helpers/inprocess.js';
 
 const alpha = () =>
   new FakeDownstream('alpha', [
@@ -22,7 +30,9 @@ const alpha = () =>
     { definition: toolDefinition('two', 'Second alpha tool'), handler: () => ({ content: [{ type: 'text', text: 'a2' }] }) },
   ]);
 const beta = () =>
-  new FakeDownstream('beta', [{ definition: toolDefinition('one', 'First beta tool'), handler: () => ({ content: [{ type: 'text', text: 'b1' }] }) }]);
+  new FakeDownstream('beta', [
+    { definition: toolDefinition('one', 'First beta tool'), handler: () => ({ content: [{ type: 'text', text: 'b1' }] }) },
+  ]);
 
 interface Setup {
   gateway: Gateway;
@@ -104,7 +114,11 @@ describe('grants of the automcp.* tools', () => {
         .filter((name) => name.startsWith('automcp.'));
     expect(visible({ allow: ['*'] })).toEqual([]);
     expect(visible({ allow: ['*.list_*', '*list_servers', '?utomcp.*'] })).toEqual([]);
-    expect(visible({ allow: ['automcp.list_*'] })).toEqual(['automcp.list_servers', 'automcp.list_profiles', 'automcp.list_runs']);
+    expect(visible({ allow: ['automcp.list_*'] })).toEqual([
+      'automcp.list_servers',
+      'automcp.list_profiles',
+      'automcp.list_runs',
+    ]);
     expect(visible({ allow: ['automcp.*'], deny: ['*'] })).toEqual([]);
     expect(visible({ allow: ['automcp.*'], readOnly: true })).toEqual([
       'automcp.list_servers',
@@ -126,19 +140,32 @@ describe('grants of the automcp.* tools', () => {
     });
     const broad = await connect('ops');
     expect(errorPayload(await evalOps(broad, 'automcp.add_server', { name: 'x', command: 'node' })).error.code).toBe('FORBIDDEN');
-    expect(errorPayload(await evalOps(broad, 'automcp.update_profile', { name: 'ops', tools: { allow: ['*'] } })).error.code).toBe('FORBIDDEN');
+    expect(
+      errorPayload(await evalOps(broad, 'automcp.update_profile', { name: 'ops', tools: { allow: ['*'] } })).error.code,
+    ).toBe('FORBIDDEN');
     const explicit = await connect('adder');
     // Past the grant, the command list still decides: it is empty by default.
-    expect(errorPayload(await evalOps(explicit, 'automcp.add_server', { name: 'x', command: 'node' })).error.code).toBe('COMMAND_NOT_ALLOWED');
+    expect(errorPayload(await evalOps(explicit, 'automcp.add_server', { name: 'x', command: 'node' })).error.code).toBe(
+      'COMMAND_NOT_ALLOWED',
+    );
   });
 
   it('refuses add_server environment variables that would run other code, and cwd outside the folder', async () => {
-    const { connect } = await setup({ extra: { ops: { allowCommands: ['fake-server'] } }, profiles: { ops: { tools: { allow: ['automcp.*'] } } } });
+    const { connect } = await setup({
+      extra: { ops: { allowCommands: ['fake-server'] } },
+      profiles: { ops: { tools: { allow: ['automcp.*'] } } },
+    });
     const client = await connect('ops');
-    const preload = await evalOps(client, 'automcp.add_server', { name: 'x', command: 'fake-server', env: { NODE_OPTIONS: '--require /tmp/evil.js' } });
+    const preload = await evalOps(client, 'automcp.add_server', {
+      name: 'x',
+      command: 'fake-server',
+      env: { NODE_OPTIONS: '--require /tmp/evil.js' },
+    });
     expect(errorPayload(preload).error.message).toContain('NODE_OPTIONS');
     const outside = await evalOps(client, 'automcp.add_server', { name: 'x', command: 'fake-server', cwd: '../..' });
     expect(errorPayload(outside).error.message).toContain('inside the configuration folder');
+    const absolute = await evalOps(client, 'automcp.add_server', { name: 'x', command: 'fake-server', cwd: '/etc' });
+    expect(errorPayload(absolute).error.message).toContain('inside the configuration folder');
   });
 });
 
@@ -161,7 +188,10 @@ describe('read tools', () => {
   it('list_runs and get_run answer that traces are off without a run log', async () => {
     const { connect } = await setup({ profiles: { ops: { tools: { allow: ['automcp.*'] } } } });
     const client = await connect('ops');
-    expect(structured<{ enabled: boolean; runs: unknown[] }>(await evalOps(client, 'automcp.list_runs'))).toMatchObject({ enabled: false, runs: [] });
+    expect(structured<{ enabled: boolean; runs: unknown[] }>(await evalOps(client, 'automcp.list_runs'))).toMatchObject({
+      enabled: false,
+      runs: [],
+    });
     expect(structured<{ enabled: boolean }>(await evalOps(client, 'automcp.get_run', { runId: 'r_1' })).enabled).toBe(false);
   });
 
@@ -180,7 +210,10 @@ describe('read tools', () => {
     };
     const { connect } = await setup({
       runLog,
-      profiles: { ops: { tools: { allow: ['automcp.*'] } }, auditor: { tools: { allow: ['automcp.*'] }, ops: { allRuns: true } } },
+      profiles: {
+        ops: { tools: { allow: ['automcp.*'] } },
+        auditor: { tools: { allow: ['automcp.*'] }, ops: { allRuns: true } },
+      },
     });
     const me = await connect('ops', 'me');
     expect(structured<{ runs: unknown[] }>(await evalOps(me, 'automcp.list_runs')).runs).toEqual([runs[0]]);
@@ -221,7 +254,10 @@ describe('live reload in-process', () => {
     const client = await connect('a');
     await writeFile(join(config.profilesDir, 'a.yaml'), JSON.stringify({ tools: { alow: ['*'] } }));
     // The same edit also adds a server: nothing of a refused edit applies.
-    await writeFile(config.runtimeFile, JSON.stringify({ version: 1, servers: { alpha: { command: 'fake-server' }, beta: { command: 'fake-server' } } }));
+    await writeFile(
+      config.runtimeFile,
+      JSON.stringify({ version: 1, servers: { alpha: { command: 'fake-server' }, beta: { command: 'fake-server' } } }),
+    );
     const outcome = await gateway.reloader.reload('test');
     expect(outcome.outcome).toBe('refused');
     expect(outcome.refused?.message).toMatch(/^configuration error in /);

@@ -45,7 +45,7 @@ describe('parseRuntime', () => {
     expect(config.ops).toEqual({ allowCommands: [], allowUrls: [] });
   });
 
-  it('refuses a server named automcp: the name is reserved for the gateway\'s own tools', () => {
+  it("refuses a server named automcp: the name is reserved for the gateway's own tools", () => {
     const error = configError(() => runtime('version: 1\nservers:\n  automcp:\n    command: node\n'));
     expect(error.problems.join('\n')).toContain('"automcp" is not a valid name');
     expect(error.problems.join('\n')).toContain('reserved');
