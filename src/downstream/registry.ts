@@ -307,7 +307,9 @@ export class DownstreamRegistry {
 
   /** The tool held back under this qualified name by `pinDefinitions`, if any. */
   heldBack(name: string): HeldTool | undefined {
-    return this.#pins.heldBack(name);
+    const held = this.#pins.heldBack(name);
+    // A server a reload removed holds nothing back: its names are simply unknown now.
+    return held && this.#connections.has(held.tool.server) ? held : undefined;
   }
 
   /** Forwards a call to `server`. Not async itself: the connection's promise is handed on as it is. */
