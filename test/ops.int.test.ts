@@ -4,9 +4,10 @@
  * its tool in the same conversation; a command outside ops.allowCommands is refused; a profile
  * without the grant, or with only a wildcard, never sees or reaches `automcp.*` (stdio and HTTP).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureServer, writeConfigDir, type TempConfig } from './helpers/config.js';
+import { fixtureServer, makeTempDir, writeConfigDir, type TempConfig } from './helpers/config.js';
 import {
   errorPayload,
   evalTool,
@@ -23,6 +24,9 @@ import { connectHttpClient, startHttpServe } from './helpers/http.js';
 const TOKEN = 'ops-test-token-wildcard-0123456789';
 
 let config: TempConfig;
+let tmp: string;
+/** While this file exists the `flaky` server refuses to start (the crash fixture's CRASH_MARKER). */
+let marker: string;
 
 function names(output: McpOutput): string[] {
   return [...output.tools.map((tool) => tool.name), ...output.unchanged.map((tool) => tool.name)];
@@ -36,9 +40,15 @@ interface ServerRow {
 }
 
 beforeAll(async () => {
+  tmp = await makeTempDir('automcp-ops-');
+  marker = join(tmp, 'broken');
+  await writeFile(marker, 'the flaky server is broken until this file is gone\n');
   config = await writeConfigDir({
     runtime: {
-      servers: { echo: fixtureServer('echo', { description: 'Echo and add numbers' }) },
+      servers: {
+        echo: fixtureServer('echo', { description: 'Echo and add numbers' }),
+        flaky: fixtureServer('crash', { env: { CRASH_MARKER: marker } }),
+      },
       ops: { allowCommands: [process.execPath] },
       callers: { wild: { profile: 'wildcard', tokenEnv: 'AUTOMCP_OPS_TEST_TOKEN' } },
     },
@@ -52,10 +62,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await config?.cleanup();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
 describe('an agent operating the gateway through automatic_mcp and automatic_eval', () => {
-  it('finds the ops tools, sees the servers, restarts one, adds a permitted server and uses its tool', async () => {
+  it('finds the ops tools, sees why a server is down, restarts it, adds a permitted server and uses its tool', async () => {
     let gateway: ServedGateway | undefined;
     try {
       gateway = await serveGateway({ configDir: config.dir, profile: 'admin' });
@@ -69,21 +80,42 @@ describe('an agent operating the gateway through automatic_mcp and automatic_eva
       expect(definition?.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false, idempotentHint: true });
       expect(definition?.outputSchema).toBeDefined();
 
-      const listed = await evalTool(client, 'automcp.list_servers', {});
-      expect(listed.isError).toBeFalsy();
-      const servers = (listed.structuredContent as { servers: ServerRow[] }).servers;
+      // Boot may still be running under load: wait until both servers have settled one way or the other.
+      const servers = await waitFor(
+        async () => {
+          const listed = await evalTool(client, 'automcp.list_servers', {});
+          expect(listed.isError).toBeFalsy();
+          const rows = (listed.structuredContent as { servers: (ServerRow & { lastError?: string })[] }).servers;
+          const settled = rows.every((row) => ['up', 'failed', 'down'].includes(row.state));
+          return settled ? rows : undefined;
+        },
+        30_000,
+        'both servers to start or fail',
+      );
       const echo = servers.find((server) => server.name === 'echo');
       expect(echo).toMatchObject({ state: 'up', tools: 4 });
       const pidBefore = echo?.pid;
       expect(pidBefore).toBeGreaterThan(0);
+      // Why flaky is down: it failed to start, and the last error says so.
+      const flaky = servers.find((server) => server.name === 'flaky');
+      expect(['failed', 'down']).toContain(flaky?.state);
+      expect(flaky?.lastError).toBeTruthy();
+      expect(flaky?.pid).toBeUndefined();
 
+      // The cause goes away (a person fixes it); the agent restarts the server in the same conversation.
+      await rm(marker);
       const restartFound = await selectTools(client, { query: 'restart a server' });
       expect(names(restartFound)).toContain('automcp.restart_server');
+      const revived = await evalTool(client, 'automcp.restart_server', { name: 'flaky' });
+      expect(revived.isError, firstText(revived)).toBeFalsy();
+      const revive = revived.structuredContent as { changed: string; undo: string; status: ServerRow };
+      expect(revive.changed).toContain('restarted server "flaky"');
+      expect(revive.undo).toBeTruthy();
+      expect(revive.status).toMatchObject({ state: 'up', tools: 3 });
+
+      // A server that is up restarts as a new process, and the old one is gone.
       const restarted = await evalTool(client, 'automcp.restart_server', { name: 'echo' });
-      expect(restarted.isError).toBeFalsy();
-      const restart = restarted.structuredContent as { changed: string; undo: string; status: ServerRow };
-      expect(restart.changed).toContain('restarted server "echo"');
-      expect(restart.undo).toBeTruthy();
+      const restart = restarted.structuredContent as { changed: string; status: ServerRow };
       expect(restart.status.state).toBe('up');
       expect(restart.status.pid).not.toBe(pidBefore);
       await waitFor(() => (isAlive(pidBefore!) ? undefined : true), 10_000, 'the old echo process to exit');
