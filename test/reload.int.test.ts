@@ -58,7 +58,10 @@ describe('live reload', () => {
     gateway = await serveGateway({ configDir: config.dir, profile: 'admin' });
     const { client } = gateway;
     await selectTools(client, { query: 'wait sleep milliseconds' });
-    const inFlight = evalTool(client, 'slow.sleep', { ms: 2500 });
+    // Long enough that the reload below lands while it runs (checked, not assumed).
+    const inFlight = evalTool(client, 'slow.sleep', { ms: 8000 });
+    let settled = false;
+    void inFlight.finally(() => (settled = true));
     await gateway.waitForLog((line) => line.msg === 'server up' && line.server === 'slow');
     // The in-flight call's server changes (a new description restarts it) and a new server is added.
     await writeRuntime(config.runtimeFile, {
@@ -66,10 +69,11 @@ describe('live reload', () => {
       echo: fixtureServer('echo'),
     });
     await gateway.waitForLog((line) => line.msg === 'configuration reloaded', 15_000);
+    expect(settled).toBe(false);
     const reloaded = gateway.logLines().find((line) => line.msg === 'configuration reloaded');
     expect(reloaded).toMatchObject({ added: ['echo'], changed: ['slow'], removed: [] });
     // The call started on the old slow server finishes there.
-    expect(firstText(await inFlight)).toBe('slept 2500 ms');
+    expect(firstText(await inFlight)).toBe('slept 8000 ms');
     // Same client, new server.
     const found = await selectTools(client, { query: 'echo a message back' });
     expect(found.tools.map((tool) => tool.name)).toContain('echo.echo');
