@@ -18,6 +18,7 @@ import {
   waitFor,
   type ServedGateway,
 } from './helpers/gateway.js';
+import { postRpc, startHttpServe } from './helpers/http.js';
 
 const ADMIN = { description: 'Operates the gateway.', tools: { allow: ['*', 'automcp.*'] } };
 
@@ -161,5 +162,44 @@ describe('live reload', () => {
     await waitFor(() => (isAlive(pid!) ? undefined : true), 10_000, 'the removed server process to exit');
     expect((await servers(gateway)).map((row) => row.name)).toEqual(['echo']);
     expect(errorPayload(await evalTool(gateway.client, 'slow.sleep', { ms: 1 })).error.code).toBe('TOOL_NOT_FOUND');
+  });
+
+  it('swaps HTTP callers and their tokens for the next request', async () => {
+    const tokens = { AUTOMCP_RELOAD_TOKEN_A: 'reload-token-a-0123456789', AUTOMCP_RELOAD_TOKEN_B: 'reload-token-b-0123456789' };
+    config = await writeConfigDir({
+      runtime: {
+        servers: { echo: fixtureServer('echo') },
+        callers: { alice: { profile: 'default', tokenEnv: 'AUTOMCP_RELOAD_TOKEN_A' } },
+      },
+      profiles: { default: { description: 'Everything.' } },
+    });
+    const served = await startHttpServe({ configDir: config.dir, env: tokens });
+    try {
+      const list = (token: string) => postRpc({ mcpUrl: served.mcpUrl, token, method: 'tools/list' });
+      expect((await list(tokens.AUTOMCP_RELOAD_TOKEN_A)).status).toBe(200);
+      expect((await list(tokens.AUTOMCP_RELOAD_TOKEN_B)).status).toBe(401);
+      await writeRuntime(
+        config.runtimeFile,
+        { echo: fixtureServer('echo') },
+        { callers: { bob: { profile: 'default', tokenEnv: 'AUTOMCP_RELOAD_TOKEN_B' } } },
+      );
+      await waitFor(() => served.logLines().find((line) => line.msg === 'configuration reloaded'), 15_000, 'the reload');
+      expect((await list(tokens.AUTOMCP_RELOAD_TOKEN_B)).status).toBe(200);
+      expect((await list(tokens.AUTOMCP_RELOAD_TOKEN_A)).status).toBe(401);
+      // A caller whose profile does not exist is refused whole: bob keeps working.
+      await writeRuntime(
+        config.runtimeFile,
+        { echo: fixtureServer('echo') },
+        { callers: { bob: { profile: 'nosuch', tokenEnv: 'AUTOMCP_RELOAD_TOKEN_B' } } },
+      );
+      await waitFor(
+        () => served.logLines().find((line) => typeof line.msg === 'string' && line.msg.startsWith('reload refused')),
+        15_000,
+        'the refusal',
+      );
+      expect((await list(tokens.AUTOMCP_RELOAD_TOKEN_B)).status).toBe(200);
+    } finally {
+      await served.stop();
+    }
   });
 });
