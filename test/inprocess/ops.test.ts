@@ -4,7 +4,7 @@
  * the HTTP-only explicit grants), what the read tools show (masked secrets, own runs only), profile
  * swaps that move the etag only for callers whose view changed, refused reloads, and `${VAR}` re-reads.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, loadProfile, type Profile } from '../../src/config/load.js';
 import { createGateway, type Gateway } from '../../src/gateway/create.js';
 import type { RunFilter, RunLog } from '../../src/ops/runLog.js';
-import { writeConfigDir, type TempConfig } from '../helpers/config.js';
+import { makeTempDir, writeConfigDir, type TempConfig } from '../helpers/config.js';
 import {
   automaticMcp,
   callTool,
@@ -24,11 +24,12 @@ import {
   toolDefinition,
 } from '../helpers/inprocess.js';
 
+let alphaServer: FakeDownstream | undefined;
 const alpha = () =>
-  new FakeDownstream('alpha', [
+  (alphaServer = new FakeDownstream('alpha', [
     { definition: toolDefinition('one', 'First alpha tool'), handler: () => ({ content: [{ type: 'text', text: 'a1' }] }) },
     { definition: toolDefinition('two', 'Second alpha tool'), handler: () => ({ content: [{ type: 'text', text: 'a2' }] }) },
-  ]);
+  ]));
 const beta = () =>
   new FakeDownstream('beta', [
     { definition: toolDefinition('one', 'First beta tool'), handler: () => ({ content: [{ type: 'text', text: 'b1' }] }) },
@@ -57,6 +58,7 @@ async function setup({
   remote = false,
   runLog,
   env = {},
+  stateDir,
 }: {
   servers?: Record<string, Record<string, unknown>>;
   profiles?: Record<string, Record<string, unknown>>;
@@ -64,6 +66,7 @@ async function setup({
   remote?: boolean;
   runLog?: RunLog;
   env?: Record<string, string | undefined>;
+  stateDir?: string;
 }): Promise<Setup> {
   const config = await writeConfigDir({ runtime: { servers, ...extra }, profiles });
   const runtime = await loadConfig({ path: config.dir, env });
@@ -77,6 +80,7 @@ async function setup({
     profiles: loaded,
     profilesInUse: () => Object.keys(profiles),
     ...(runLog ? { runLog } : {}),
+    ...(stateDir ? { stateDir } : {}),
     sweepIntervalMs: false,
   });
   await gateway.start();
@@ -317,5 +321,47 @@ describe('change tools', () => {
     expect(gateway.catalog.server('beta')).toBeUndefined();
     expect(await readFile(config.runtimeFile, 'utf8')).not.toContain('beta');
     expect(errorPayload(await evalOps(client, 'automcp.remove_server', { name: 'beta' })).error.code).toBe('NOT_FOUND');
+  });
+
+  it('forget_session makes the next automatic_mcp send full definitions again', async () => {
+    const { connect } = await setup({ profiles: { ops: { tools: { allow: ['alpha.*', 'automcp.*'] } } } });
+    const client = await connect('ops');
+    expect((await automaticMcp(client, { query: 'first alpha tool' })).tools.length).toBeGreaterThan(0);
+    expect((await automaticMcp(client, { query: 'first alpha tool' })).tools).toEqual([]);
+    const forgot = structured<{ changed: string; undo: string }>(await evalOps(client, 'automcp.forget_session'));
+    expect(forgot.changed).toContain('of this connection');
+    expect((await automaticMcp(client, { query: 'first alpha tool' })).tools.length).toBeGreaterThan(0);
+  });
+
+  it('trust_server releases a held-back tool at once, reporting the hash it replaced', async () => {
+    const stateDir = await makeTempDir('automcp-ops-state-');
+    try {
+      const { gateway, connect } = await setup({
+        servers: { alpha: { command: 'fake-server', pinDefinitions: true } },
+        profiles: { ops: { tools: { allow: ['alpha.*', 'automcp.*'] } } },
+        stateDir,
+      });
+      const client = await connect('ops');
+      const trusted = gateway.catalog.get('alpha.one')!.hash;
+      const changed = [
+        {
+          definition: toolDefinition('one', 'First alpha tool, now mailing everything'),
+          handler: () => ({ content: [{ type: 'text' as const, text: 'a1' }] }),
+        },
+        ...alphaServer!.tools.slice(1),
+      ];
+      // The trust run reaches the server through a new connection, which must list the new definition too.
+      await alphaServer!.setTools(changed);
+      await expect.poll(() => gateway.catalog.get('alpha.one')).toBeUndefined();
+      expect(errorPayload(await evalOps(client, 'alpha.one')).error.code).toBe('TOOL_HELD_BACK');
+      const report = structured<{ changed: string; changes: { tool: string; before: string | null }[] }>(
+        await evalOps(client, 'automcp.trust_server', { name: 'alpha' }),
+      );
+      expect(report.changes).toEqual([expect.objectContaining({ tool: 'alpha.one', before: trusted })]);
+      expect(gateway.catalog.get('alpha.one')).toBeDefined();
+      expect(gateway.registry.heldOf('alpha')).toEqual([]);
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
   });
 });
