@@ -6,7 +6,7 @@
 import type { Profile } from '../config/load.js';
 import type { Catalog } from './catalog.js';
 import type { Hasher } from './hash.js';
-import { matchesAny } from './glob.js';
+import { allowsName, matchesAny } from './glob.js';
 import type { CatalogTool } from './types.js';
 
 /** The tools one profile may see and use. */
@@ -22,7 +22,7 @@ export interface CallerView {
 
 /** True when the profile's rules let a caller see and use `tool`. */
 export function isAllowed(tool: CatalogTool, rules: Profile['tools']): boolean {
-  if (!matchesAny(tool.name, rules.allow)) return false;
+  if (!allowsName(tool.name, rules.allow)) return false;
   if (matchesAny(tool.name, rules.deny)) return false;
   if (rules.readOnly && tool.definition.annotations?.readOnlyHint !== true) return false;
   return true;

@@ -133,6 +133,16 @@ program
   });
 
 program
+  .command('reload')
+  .description('make every running automcp serve of this config read runtime.yaml and the profiles again now')
+  .option(...configOption)
+  .option('--json', "print each gateway's outcome as JSON")
+  .action(async (options) => {
+    const { reloadCommand } = await import('./reload.js');
+    process.exitCode = await reloadCommand(options);
+  });
+
+program
   .command('trust')
   .description('accept the current tool definitions of a server (releases tools held back by pinDefinitions)')
   .argument('<server>', 'the server name in runtime.yaml')

@@ -3,8 +3,9 @@
  * a caller with an unknown profile or an unset token variable, or a non-loopback address with no
  * callers, stops here with what to fix. SIGINT/SIGTERM close MCP sessions, then every child (see serving.ts).
  */
+import type { RuntimeConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
-import { createCallerAuth, isLoopbackHost } from '../http/auth.js';
+import { createCallerAuth, isLoopbackHost, type CallerAuth } from '../http/auth.js';
 import { createGatewayMetrics } from '../http/metrics.js';
 import { startHttpGateway } from '../http/server.js';
 import { loadAll, type ConfigOptions } from './context.js';
@@ -23,15 +24,42 @@ export { DEFAULT_HOST, DEFAULT_PORT } from './serveOptions.js';
 export async function serveHttpCommand(options: ServeHttpOptions): Promise<void> {
   const { config, profile, logger } = await loadAll(options);
   const host = options.host ?? DEFAULT_HOST;
-  if (config.callers.length === 0 && !isLoopbackHost(host)) {
-    throw new ConfigError(config.file, [
-      `refusing to listen on ${host} with no callers: anyone who can reach it could use every tool of profile "${profile.name}". ` +
-        'Add a `callers:` section (e.g. `callers: {me: {profile: default, tokenEnv: AUTOMCP_TOKEN}}`) or use --host 127.0.0.1',
-    ]);
-  }
-  const auth = await createCallerAuth({ config, fallback: profile });
+  const checkHost = (next: RuntimeConfig) => {
+    if (next.callers.length === 0 && !isLoopbackHost(host)) {
+      throw new ConfigError(next.file, [
+        `refusing to listen on ${host} with no callers: anyone who can reach it could use every tool of profile "${profile.name}". ` +
+          'Add a `callers:` section (e.g. `callers: {me: {profile: default, tokenEnv: AUTOMCP_TOKEN}}`) or use --host 127.0.0.1',
+      ]);
+    }
+  };
+  checkHost(config);
+  // Callers and tokens are swapped whole by a reload; each request authenticates against the current set.
+  let current = await createCallerAuth({ config, fallback: profile });
+  const auth: CallerAuth = {
+    get required() {
+      return current.required;
+    },
+    get callers() {
+      return current.callers;
+    },
+    authenticate: (authorization) => current.authenticate(authorization),
+  };
   const metrics = createGatewayMetrics();
-  const serving = await startServing({ config, profile, logger, observer: metrics.observer });
+  const serving = await startServing({
+    config,
+    profile,
+    logger,
+    observer: metrics.observer,
+    remote: true,
+    profilesInUse: (next) => (next.callers.length > 0 ? next.callers.map((caller) => caller.profile) : [profile.name]),
+    prepareReload: async (next) => {
+      checkHost(next);
+      const fresh = await createCallerAuth({ config: next, fallback: profile });
+      return () => {
+        current = fresh;
+      };
+    },
+  });
   const { gateway } = serving;
   let ready = false;
   const http = await startHttpGateway({

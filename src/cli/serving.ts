@@ -11,6 +11,7 @@ import { createStatusReporter } from '../state/statusFile.js';
 import { createGateway, SWEEP_INTERVAL_MS, type Gateway } from '../gateway/create.js';
 import type { GatewayObserver } from '../gateway/observer.js';
 import type { Logger } from '../logging/logger.js';
+import { RELOAD_SIGNAL } from '../ops/reload.js';
 
 /** Longest a stop may take before the process exits anyway (children are then killed by group). */
 const STOP_DEADLINE_MS = 4_000;
@@ -33,6 +34,12 @@ export async function startServing(options: {
   profile: Profile;
   logger: Logger;
   observer?: GatewayObserver;
+  /** Profiles the gateway needs beyond `profile` (HTTP callers'): a reload that breaks one is refused. */
+  profilesInUse?: (config: RuntimeConfig) => string[];
+  /** More checks a reload must pass (HTTP callers' tokens); returns how to commit them. */
+  prepareReload?: (config: RuntimeConfig) => Promise<() => void>;
+  /** Callers come over HTTP. */
+  remote?: boolean;
 }): Promise<Serving> {
   const { config, profile, logger } = options;
   const stateDir = resolveStateDir({ ...(config.stateDir !== undefined ? { configured: config.stateDir } : {}) });
@@ -43,7 +50,12 @@ export async function startServing(options: {
     stateDir,
     guard,
     ...(options.observer ? { observer: options.observer } : {}),
+    profiles: new Map([[profile.name, profile]]),
+    profilesInUse: options.profilesInUse ?? (() => [profile.name]),
+    ...(options.prepareReload ? { prepareReload: options.prepareReload } : {}),
+    ...(options.remote ? { remote: true } : {}),
   });
+  const { reloader } = gateway;
   // A profile that insists on the model gets lexical answers when there is none; say so once, at start.
   if (profile.selection.mode === 'llm' && gateway.selectorState.kind === 'lexical') {
     logger.warn(
@@ -56,6 +68,11 @@ export async function startServing(options: {
     config: config.file,
     profile: profile.name,
     status: () => gateway.registry.status(),
+    reload: () => ({
+      revision: reloader.live.revision,
+      ...(reloader.lastReload ? { last: reloader.lastReload } : {}),
+      ...(reloader.refused ? { refusedEdit: reloader.refused } : {}),
+    }),
   });
   const report = () => {
     reporter
@@ -86,6 +103,10 @@ export async function startServing(options: {
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGHUP', () => void stop('SIGHUP'));
+  // SIGHUP means "your terminal went away" for a stdio serve, so reloading has its own signal.
+  process.on(RELOAD_SIGNAL, () => void reloader.reload(RELOAD_SIGNAL).catch(() => undefined));
+  reloader.onReload(() => report());
+  reloader.watch();
   process.on('uncaughtException', (error) => {
     logger.fatal({ err: error }, 'uncaught exception');
     void stop('crash', 1);

@@ -30,6 +30,9 @@ export async function statusCommand(options: { config?: string; json?: boolean }
       `gateway pid ${gateway.pid}, profile ${gateway.profile}, ${gateway.config} (since ${gateway.startedAt}, updated ${gateway.updatedAt})\n`,
     );
     for (const server of gateway.servers) process.stdout.write(`  ${formatServer(server)}\n`);
+    const refused = gateway.reload?.refusedEdit;
+    if (refused)
+      process.stdout.write(`  refused edit (${refused.at}), still running the previous configuration: ${refused.message}\n`);
   }
   if (config) {
     process.stdout.write(`catalog cache for ${config.file}\n`);

@@ -13,6 +13,7 @@ import {
   profileSchema,
   runtimeSchema,
   type LlmConfig,
+  type OpsConfig,
   type ProfileFile,
   type ServerConfig,
   type SessionConfig,
@@ -47,6 +48,8 @@ export interface RuntimeConfig {
   callers: CallerSpec[];
   /** Run traces: on or off, how much and how long to keep, whether argument values are kept. */
   traces: TracesConfig;
+  /** What the gateway's own change tools may run or reach (empty lists: nothing). */
+  ops: OpsConfig;
 }
 
 /** A validated profile; `name` is its file name without `.yaml`. */
@@ -95,6 +98,7 @@ export function parseRuntime({ file, text, env = process.env }: { file: string; 
       tokenSha256: [caller.tokenSha256 ?? []].flat().map((hex) => hex.toLowerCase()),
     })),
     traces: data.traces,
+    ops: data.ops,
   };
 }
 

@@ -158,6 +158,21 @@ export const tracesSchema = z.strictObject({
   includeArguments: boolean().default(false).describe('true to also keep the arguments and results of automatic_eval calls'),
 });
 
+/**
+ * `ops`: what the gateway's own change tools (`automcp.add_server`, …) may do. Both lists are empty by
+ * default, so no agent can make the gateway run a program or reach a URL that a person did not name.
+ */
+export const opsSchema = z.strictObject({
+  allowCommands: z
+    .array(z.string().min(1))
+    .default([])
+    .describe('a list of commands (exactly as `command` will say them) that automcp.add_server may run'),
+  allowUrls: z
+    .array(z.url({ protocol: /^https?$/ }))
+    .default([])
+    .describe('a list of http(s) URL prefixes that automcp.add_server may connect to'),
+});
+
 /** runtime.yaml as a whole. */
 export const runtimeSchema = z.strictObject({
   version: z.preprocess(fromText, z.literal(1)).describe('1'),
@@ -168,8 +183,15 @@ export const runtimeSchema = z.strictObject({
     .optional()
     .describe('a folder for the catalog cache, trusted hashes and status files (relative to this file)'),
   servers: z
-    .record(z.string().regex(SERVER_NAME, 'expected a server name matching [A-Za-z0-9_-]{1,64}'), serverSchema)
+    .record(
+      z
+        .string()
+        .regex(SERVER_NAME, 'expected a server name matching [A-Za-z0-9_-]{1,64}')
+        .refine((name) => name !== 'automcp', 'the name "automcp" is reserved for the gateway\'s own tools; pick another'),
+      serverSchema,
+    )
     .default({}),
+  ops: opsSchema.prefault({}),
   selector: z
     .strictObject({
       candidates: integer(1, 500).default(40),
@@ -222,6 +244,13 @@ export const profileSchema = z.strictObject({
         .describe('true to add _meta "automcp/server" and "automcp/durationMs" to every automatic_eval result'),
     })
     .prefault({}),
+  ops: z
+    .strictObject({
+      allRuns: boolean()
+        .default(false)
+        .describe("true to let automcp.list_runs / get_run show every caller's runs, not only its own"),
+    })
+    .prefault({}),
 });
 
 /** One validated `servers.<name>` entry. */
@@ -230,6 +259,8 @@ export type ServerConfig = z.infer<typeof serverSchema>;
 export type CallerConfig = z.infer<typeof callerSchema>;
 /** Validated `selector.llm`. */
 export type LlmConfig = z.infer<typeof llmSchema>;
+/** Validated `ops`. */
+export type OpsConfig = z.infer<typeof opsSchema>;
 /** Validated runtime.yaml, before paths are resolved. */
 export type RuntimeFile = z.infer<typeof runtimeSchema>;
 /** Validated `traces`. */

@@ -7,6 +7,7 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerSpec } from '../config/load.js';
 import type { Catalog } from '../catalog/catalog.js';
+import { canonicalJson } from '../catalog/hash.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { CatalogCache } from '../state/catalogCache.js';
@@ -33,6 +34,18 @@ export interface ServerStatus {
   downUntil?: string;
   lastError?: string;
 }
+
+/** What a reconfiguration changed, by server name. */
+export interface ReconcileReport {
+  added: string[];
+  removed: string[];
+  changed: string[];
+  /** Resolves when the added and changed servers have started (or failed, or gone lazy from the cache). */
+  started: Promise<void>;
+}
+
+/** Longest a removed or changed server's in-flight calls are waited for before it is stopped anyway. */
+export const RETIRE_DRAIN_MS = 60_000;
 
 /** Options of {@link DownstreamRegistry}. */
 export interface RegistryOptions {
@@ -67,8 +80,14 @@ export class DownstreamRegistry {
   readonly #lists = new Map<string, Tool[]>();
   /** The last live list of each pinned server being applied, so the next one waits its turn. */
   readonly #pinnedApplies = new Map<string, Promise<void>>();
+  /** Connections taken out by a reconfiguration or restart and still being stopped. */
+  readonly #retiring = new Set<Promise<void>>();
+  readonly #options: RegistryOptions;
+  /** Set by {@link close}: a shutdown does not wait for calls in flight on retired connections. */
+  #closing = false;
 
   constructor(options: RegistryOptions) {
+    this.#options = options;
     this.#catalog = options.catalog;
     this.#logger = options.logger;
     this.#cache = options.cache;
@@ -77,18 +96,24 @@ export class DownstreamRegistry {
     for (const spec of options.servers) {
       if (spec.enabled === false) continue;
       this.#catalog.declareServer(spec.name, spec.description ?? '');
-      const connection = new DownstreamConnection({
-        spec,
-        logger: options.logger,
-        transports: options.transports,
-        ...(options.startTimeoutMs !== undefined ? { startTimeoutMs: options.startTimeoutMs } : {}),
-        ...(options.now ? { now: options.now } : {}),
-        ...(options.random ? { random: options.random } : {}),
-        ...(options.sleep ? { sleep: options.sleep } : {}),
-        onTools: (tools) => this.#applyLive(spec, tools),
-      });
-      this.#connections.set(spec.name, connection);
+      this.#connections.set(spec.name, this.#createConnection(spec));
     }
+  }
+
+  #createConnection(spec: ServerSpec): DownstreamConnection {
+    const options = this.#options;
+    const connection: DownstreamConnection = new DownstreamConnection({
+      spec,
+      logger: options.logger,
+      transports: options.transports,
+      ...(options.startTimeoutMs !== undefined ? { startTimeoutMs: options.startTimeoutMs } : {}),
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.random ? { random: options.random } : {}),
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+      // A connection that a reconfiguration or restart replaced must not write over its successor's list.
+      onTools: (tools) => (this.#connections.get(spec.name) === connection ? this.#applyLive(spec, tools) : undefined),
+    });
+    return connection;
   }
 
   /**
@@ -97,8 +122,13 @@ export class DownstreamRegistry {
    * Failures are logged and reported, never thrown.
    */
   async start(): Promise<ServerStatus[]> {
+    await this.#boot([...this.#connections.values()]);
+    return this.status();
+  }
+
+  async #boot(connections: readonly DownstreamConnection[]): Promise<void> {
     const boot: DownstreamConnection[] = [];
-    for (const connection of this.#connections.values()) {
+    for (const connection of connections) {
       const cached =
         this.#cache && this.#useCache && connection.spec.lazy !== false ? await this.#readCache(connection) : undefined;
       if (cached) {
@@ -116,7 +146,95 @@ export class DownstreamRegistry {
       for (let next = queue.shift(); next; next = queue.shift()) await next.ensure().catch(() => undefined);
     };
     await Promise.all(Array.from({ length: Math.min(BOOT_CONCURRENCY, queue.length) }, worker));
-    return this.status();
+  }
+
+  /**
+   * Brings the servers in line with a new configuration: servers no longer configured (or now
+   * `enabled: false`) leave the catalog at once and are stopped, with their children, once their calls
+   * in flight have finished (at most {@link RETIRE_DRAIN_MS}); servers whose entry changed are replaced
+   * by a fresh connection the same way; new servers join and start (or go lazy from the cache).
+   * New calls go to the new connections from the moment this returns.
+   */
+  reconcile(specs: readonly ServerSpec[]): ReconcileReport {
+    const next = new Map(specs.filter((spec) => spec.enabled !== false).map((spec) => [spec.name, spec]));
+    const added: string[] = [];
+    const removed: string[] = [];
+    const changed: string[] = [];
+    const fresh: DownstreamConnection[] = [];
+    for (const [name, connection] of [...this.#connections]) {
+      const spec = next.get(name);
+      if (spec && canonicalJson(spec) === canonicalJson(connection.spec)) continue;
+      this.#forget(name);
+      if (spec) {
+        changed.push(name);
+        // Same place in the catalog's order; its tools come back when the new connection lists them.
+        this.#catalog.setServerTools(name, spec.description ?? '', []);
+        const replacement = this.#createConnection(spec);
+        this.#connections.set(name, replacement);
+        fresh.push(replacement);
+      } else {
+        removed.push(name);
+        this.#connections.delete(name);
+        this.#catalog.removeServer(name);
+      }
+      this.#retire(connection, { drain: true });
+    }
+    for (const spec of next.values()) {
+      if (this.#connections.has(spec.name)) continue;
+      added.push(spec.name);
+      this.#catalog.declareServer(spec.name, spec.description ?? '');
+      const connection = this.#createConnection(spec);
+      this.#connections.set(spec.name, connection);
+      fresh.push(connection);
+    }
+    return { added, removed, changed, started: this.#boot(fresh) };
+  }
+
+  /**
+   * Stops `name` and starts it again with a fresh connection (its failure count and cool-down reset):
+   * what a person does to a server that is stuck or down. Calls in flight on it end with
+   * DOWNSTREAM_ERROR. Resolves with its state after the new start, or undefined for an unknown name.
+   */
+  async restart(name: string): Promise<ServerStatus | undefined> {
+    const previous = this.#connections.get(name);
+    if (!previous) return undefined;
+    const connection = this.#createConnection(previous.spec);
+    this.#connections.set(name, connection);
+    this.#fromCache.delete(name);
+    await this.#retire(previous, { drain: false });
+    await connection.ensure().catch(() => undefined);
+    return this.status().find((status) => status.name === name);
+  }
+
+  /** Every held-back tool of `server` (pinned definitions that changed since they were trusted). */
+  heldOf(server: string): HeldTool[] {
+    return this.#pins.heldOf(server);
+  }
+
+  /** Reads the trust files again now (after `automcp.trust_server`), rather than on the next sweep. */
+  refreshTrust(): Promise<void> {
+    return this.#refreshTrust();
+  }
+
+  #forget(name: string): void {
+    this.#lists.delete(name);
+    this.#fromCache.delete(name);
+    this.#pinnedApplies.delete(name);
+  }
+
+  /** Stops a connection that is no longer routed to, after its calls in flight when `drain`. */
+  #retire(connection: DownstreamConnection, { drain }: { drain: boolean }): Promise<void> {
+    const deadline = Date.now() + (connection.spec.timeoutMs ?? RETIRE_DRAIN_MS);
+    const stop = (async () => {
+      // Calls in flight finish on the configuration they started with.
+      while (drain && !this.#closing && connection.inFlight > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      await connection.close().catch(() => undefined);
+    })();
+    this.#retiring.add(stop);
+    void stop.finally(() => this.#retiring.delete(stop));
+    return stop;
   }
 
   /**
@@ -189,7 +307,9 @@ export class DownstreamRegistry {
 
   /** The tool held back under this qualified name by `pinDefinitions`, if any. */
   heldBack(name: string): HeldTool | undefined {
-    return this.#pins.heldBack(name);
+    const held = this.#pins.heldBack(name);
+    // A server a reload removed holds nothing back: its names are simply unknown now.
+    return held && this.#connections.has(held.tool.server) ? held : undefined;
   }
 
   /** Forwards a call to `server`. Not async itself: the connection's promise is handed on as it is. */
@@ -223,7 +343,11 @@ export class DownstreamRegistry {
 
   /** Stops every server, and lets trust writes in progress finish. */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.#connections.values()].map((connection) => connection.close()));
+    this.#closing = true;
+    await Promise.allSettled([
+      ...[...this.#connections.values()].map((connection) => connection.close()),
+      ...[...this.#retiring].map((stop) => stop),
+    ]);
     await this.#pins.settled();
   }
 

@@ -75,6 +75,16 @@ interface EvalFacts {
   server?: string;
 }
 
+/**
+ * Tools served inside the gateway rather than by a downstream server (the `automcp.*` ops tools).
+ * They are in the catalog like any other, so the profile check and argument validation happen first.
+ */
+export interface BuiltinTools {
+  /** The server name their qualified names start with. */
+  readonly server: string;
+  call(tool: string, args: Record<string, unknown>, context: CallerContext & { runId: string }): Promise<CallToolResult>;
+}
+
 /** The transport-free gateway. */
 export class GatewayCore {
   readonly #catalog: Catalog;
@@ -90,6 +100,7 @@ export class GatewayCore {
   readonly #serverTimeouts: ReadonlyMap<string, number>;
   readonly #ready: () => Promise<unknown>;
   readonly #observer: GatewayObserver | undefined;
+  readonly #builtin: BuiltinTools | undefined;
 
   constructor(options: {
     catalog: Catalog;
@@ -108,8 +119,11 @@ export class GatewayCore {
     ready?: () => Promise<unknown>;
     /** Told once per tool call (metrics); optional. */
     observer?: GatewayObserver;
+    /** The gateway's own tools (`automcp.*`); optional. */
+    builtin?: BuiltinTools;
   }) {
     this.#observer = options.observer;
+    this.#builtin = options.builtin;
     this.#ready = options.ready ?? (async () => undefined);
     this.#catalog = options.catalog;
     this.#views = options.views;
@@ -232,7 +246,7 @@ export class GatewayCore {
     let outcome = 'ok';
     let result: CallToolResult | undefined;
     try {
-      result = await this.#evaluate(raw, context, request, facts);
+      result = await this.#evaluate(raw, context, request, facts, runId);
       if (result.isError) outcome = 'tool_error';
       return result;
     } catch (error) {
@@ -308,7 +322,13 @@ export class GatewayCore {
     }
   }
 
-  async #evaluate(raw: unknown, context: CallerContext, request: EvalRequestContext, facts: EvalFacts): Promise<CallToolResult> {
+  async #evaluate(
+    raw: unknown,
+    context: CallerContext,
+    request: EvalRequestContext,
+    facts: EvalFacts,
+    runId: string,
+  ): Promise<CallToolResult> {
     const input = parseAutomaticEvalInput(raw);
     facts.parsed = true;
     facts.sessionId = input.sessionId;
@@ -347,6 +367,10 @@ export class GatewayCore {
         `arguments do not match the inputSchema of ${tool.name}: ${violations.map((v) => `${v.path} ${v.message}`).join('; ')}`,
         { data: { tool: { name: tool.name, inputSchema: tool.definition.inputSchema }, violations } },
       );
+    }
+    // The gateway's own tools run here; their changes are logged with the run id, so they always get one.
+    if (this.#builtin && tool.server === this.#builtin.server) {
+      return this.#builtin.call(tool.tool, input.arguments, { ...context, runId: runId || this.#newRunId() });
     }
     // The smaller of the server's and the profile's timeouts wins; a server without one defers to the profile.
     const timeoutMs = Math.min(this.#serverTimeouts.get(tool.server) ?? Infinity, context.profile.eval.timeoutMs);

@@ -9,6 +9,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { Catalog } from '../catalog/catalog.js';
+import { BUILTIN_SERVER } from '../catalog/glob.js';
 import { loadHasher } from '../catalog/hash.js';
 import { CallerViews } from '../catalog/view.js';
 import type { Profile, RuntimeConfig } from '../config/load.js';
@@ -26,6 +27,10 @@ import type { Clock } from '../session/memory.js';
 import type { SessionStore } from '../session/store.js';
 import { createTraceObserver } from '../traces/observer.js';
 import { createTraceStore, type TraceStore } from '../traces/store.js';
+import { ConfigReloader } from '../ops/reload.js';
+import { runLogOf, type RunLog } from '../ops/runLog.js';
+import { OpsService } from '../ops/service.js';
+import { OPS_SERVER_DESCRIPTION, OPS_TOOLS } from '../ops/tools.js';
 import { ArgumentValidator } from './arguments.js';
 import { GatewayCore, type CallerContext } from './core.js';
 import { combineObservers, type GatewayObserver } from './observer.js';
@@ -51,10 +56,14 @@ export interface Gateway {
    * started explicitly starts on first use.
    */
   start(): Promise<ServerStatus[]>;
+  /** The configuration in force and its live reload (runtime.yaml and profiles; see ops/reload.ts). */
+  readonly reloader: ConfigReloader;
   /**
-   * Serves one upstream connection for `profile`. `caller` defaults to the profile's name. A `stateless`
-   * connection serves a single request: it has no default session, so only calls naming a sessionId
-   * are remembered (nobody could name its connection's session again).
+   * Serves one upstream connection for `profile`. `caller` defaults to the profile's name. Each call
+   * uses the profile of that name in force at the time (a reload swaps it), or `profile` itself when
+   * the live configuration has none of that name. A `stateless` connection serves a single request: it
+   * has no default session, so only calls naming a sessionId are remembered (nobody could name its
+   * connection's session again).
    */
   connect(options: {
     transport: Transport;
@@ -107,6 +116,16 @@ export interface GatewayOptions {
    * `traces.enabled`; another store (closed by whoever made it), or `false` for none (one-shot commands).
    */
   traces?: TraceStore | false;
+  /** Profiles known at start (what `serve` loaded); a reload reads the whole profiles folder. */
+  profiles?: ReadonlyMap<string, Profile>;
+  /** Profiles the gateway needs (its `--profile`, its callers'): a reload that breaks one is refused. */
+  profilesInUse?: (config: RuntimeConfig) => string[];
+  /** More checks a reload must pass (HTTP callers); returns how to commit what it built. */
+  prepareReload?: (config: RuntimeConfig) => Promise<() => void>;
+  /** The run traces `automcp.list_runs` / `get_run` read; without it they answer that traces are off. */
+  runLog?: RunLog;
+  /** True when callers come over HTTP: add_server and update_profile then need their own allow entry. */
+  remote?: boolean;
 }
 
 /** Default period of the downstream sweep. */
@@ -202,6 +221,41 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   );
   // randomUUID draws from a cached pool of random bytes; randomBytes(4) asks the system on every call.
   const newId = options.newId ?? (() => randomUUID().slice(0, 8));
+  // Replaced in place on reload, so the core always reads the timeouts in force.
+  const serverTimeouts = new Map<string, number>();
+  const setTimeouts = (next: RuntimeConfig) => {
+    serverTimeouts.clear();
+    for (const server of next.servers) if (server.timeoutMs) serverTimeouts.set(server.name, server.timeoutMs);
+  };
+  setTimeouts(config);
+  const reloader = new ConfigReloader({
+    config,
+    profiles: options.profiles ?? new Map(),
+    logger,
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.profilesInUse ? { inUse: options.profilesInUse } : {}),
+    ...(options.prepareReload ? { prepare: options.prepareReload } : {}),
+    apply: (next) => {
+      const report = registry.reconcile(next.servers);
+      setTimeouts(next);
+      return report;
+    },
+  });
+  // The gateway's own tools join the catalog like a server's, after the configured ones.
+  const ops = new OpsService({
+    registry,
+    catalog,
+    views,
+    sessions,
+    reloader,
+    logger,
+    remote: options.remote ?? false,
+    ...(stateDir !== undefined ? { stateDir } : {}),
+    ...(options.runLog ? { runLog: options.runLog } : traces ? { runLog: runLogOf(traces, now) } : {}),
+    ...(options.transports ? { transports: options.transports } : {}),
+  });
+  catalog.declareServer(BUILTIN_SERVER, OPS_SERVER_DESCRIPTION);
+  catalog.setServerTools(BUILTIN_SERVER, OPS_SERVER_DESCRIPTION, OPS_TOOLS);
   const core = new GatewayCore({
     catalog,
     views,
@@ -213,9 +267,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     newRunId: () => `r_${newId()}`,
     ready,
     ...(observer ? { observer } : {}),
-    serverTimeouts: new Map(
-      config.servers.flatMap((server) => (server.timeoutMs ? [[server.name, server.timeoutMs] as const] : [])),
-    ),
+    serverTimeouts,
+    builtin: { server: BUILTIN_SERVER, call: (tool, args, context) => ops.call(tool, args, context) },
   });
   // Said once, at start-up: a configured model that cannot be used is worth knowing about, not worth repeating.
   if (config.selector.llm && selectorModel.state.kind === 'lexical') {
@@ -235,13 +288,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     probeSelector: () => llm.probe(),
     sessions,
     traces,
+    reloader,
     start,
     async connect({ transport, profile, caller, connectionId, stateless = false }) {
       // The default session is the connection; '#' is outside the sessionId alphabet, so no explicit id can collide with it.
       // 64 random bits: with a shared (Redis) store, ids of every process and connection meet in one keyspace.
       const context: CallerContext = {
         caller: caller ?? profile.name,
-        profile,
+        // Read once per call (server.ts): the profile of this name in force, swapped whole by a reload.
+        get profile() {
+          return reloader.profile(profile.name) ?? profile;
+        },
         ...(stateless ? {} : { connectionId: connectionId ?? `#c_${newId()}${newId()}` }),
       };
       const server = createGatewayServer({ core, context, logger });
@@ -252,6 +309,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
     async close() {
       closed = true;
+      reloader.unwatch();
       clearInterval(sweep);
       await Promise.allSettled([...servers].map((server) => server.close()));
       await registry.close();

@@ -47,16 +47,22 @@ export function createGatewayServer({
   const form = context.profile.selection.output;
   const tools = upstreamTools(form);
   const callTool: ToolCallHandler = async ({ name, arguments: args }, extra) => {
+    // One snapshot per call: a reload that swaps the caller's profile mid-call affects the next call only.
+    const caller: CallerContext = {
+      caller: context.caller,
+      profile: context.profile,
+      ...(context.connectionId !== undefined ? { connectionId: context.connectionId } : {}),
+    };
     try {
       if (name === AUTOMATIC_MCP) {
-        const output = await core.automaticMcp(args, context, {
+        const output = await core.automaticMcp(args, caller, {
           signal: extra.signal,
           afterSend: (update) => server.afterSend(extra.requestId, extra.signal, update),
         });
         return selectionResult(output, form);
       }
       if (name === AUTOMATIC_EVAL) {
-        return await core.automaticEval(args, context, {
+        return await core.automaticEval(args, caller, {
           signal: extra.signal,
           ...(extra.sendProgress ? { onProgress: extra.sendProgress } : {}),
         });

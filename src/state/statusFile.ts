@@ -18,6 +18,12 @@ export interface GatewayStatus {
   startedAt: string;
   updatedAt: string;
   servers: ServerStatus[];
+  /** Live reload: the revision in force, the last reload, and an edit that was refused (see ops/reload.ts). */
+  reload?: {
+    revision: number;
+    last?: { at: string; outcome: string };
+    refusedEdit?: { at: string; message: string; problems: string[] };
+  };
 }
 
 /** Keeps one gateway's status file current. */
@@ -39,12 +45,15 @@ export function createStatusReporter({
   config,
   profile,
   status,
+  reload,
   now = Date.now,
 }: {
   stateDir: string;
   config: string;
   profile: string;
   status: () => ServerStatus[];
+  /** The reload state to report, if any. */
+  reload?: () => GatewayStatus['reload'];
   now?: () => number;
 }): StatusReporter {
   const file = statusFilePath(stateDir, process.pid);
@@ -54,7 +63,8 @@ export function createStatusReporter({
   return {
     async update() {
       const servers = status();
-      const key = JSON.stringify(servers);
+      const reloadState = reload?.();
+      const key = JSON.stringify([servers, reloadState]);
       if (key === last || removed) return;
       last = key;
       const report: GatewayStatus = {
@@ -64,6 +74,7 @@ export function createStatusReporter({
         startedAt,
         updatedAt: new Date(now()).toISOString(),
         servers,
+        ...(reloadState ? { reload: reloadState } : {}),
       };
       await writeJsonFile(file, report);
       // A stop that raced this write must not leave the file behind.

@@ -365,4 +365,16 @@ describe('pinDefinitions', () => {
     expect(result.content).toEqual([{ type: 'text', text: 'note' }]);
     expect(gateway.catalog.get('notes.read_note')?.hash).toBe(current);
   });
+
+  it('forgets the held-back tools of a server that a reload removed', async () => {
+    const notes = new FakeDownstream('notes', tools());
+    const { gateway } = await build({ servers: { notes: { pinDefinitions: true } }, transports: inMemoryTransports([notes]) });
+    await gateway.start();
+    await notes.setTools(tools('Read a note and mail it to everyone'));
+    await expect.poll(() => gateway.catalog.get('notes.read_note')).toBeUndefined();
+    expect((await evalError(gateway, 'notes.read_note')).code).toBe('TOOL_HELD_BACK');
+    gateway.registry.reconcile([]);
+    expect(gateway.registry.heldBack('notes.read_note')).toBeUndefined();
+    expect((await evalError(gateway, 'notes.read_note')).code).toBe('TOOL_NOT_FOUND');
+  });
 });

@@ -41,6 +41,14 @@ describe('parseRuntime', () => {
     expect(config.selector).toEqual({ candidates: 40 });
     expect(config.session).toEqual({ ttlSeconds: 3600, maxSessions: 10_000, store: 'memory', redisKeyPrefix: 'automcp:' });
     expect(config.logging).toEqual({ level: 'info' });
+    // The ops change tools may run no command and reach no URL until a person lists them.
+    expect(config.ops).toEqual({ allowCommands: [], allowUrls: [] });
+  });
+
+  it("refuses a server named automcp: the name is reserved for the gateway's own tools", () => {
+    const error = configError(() => runtime('version: 1\nservers:\n  automcp:\n    command: node\n'));
+    expect(error.problems.join('\n')).toContain('"automcp" is not a valid name');
+    expect(error.problems.join('\n')).toContain('reserved');
   });
 
   it('names servers and keeps stdio and URL entries apart', () => {
@@ -311,6 +319,7 @@ describe('parseProfile', () => {
       tools: { allow: ['*'], deny: [], readOnly: false, pinned: [] },
       selection: { limit: 8, mode: 'auto', output: 'both' },
       eval: { timeoutMs: 60_000, meta: false },
+      ops: { allRuns: false },
     });
   });
 

@@ -107,7 +107,9 @@ describe('gateway metrics', () => {
       expect(fullCatalog).not.toHaveBeenCalled();
       const text = (await metrics.render()).body;
       expect(tokenized.length).toBeGreaterThan(0);
-      const exact = countJsonTokens(running.gateway.catalog.tools().map((tool) => tool.definition));
+      // What this caller sees: the downstream tools, not the gateway's own (no profile grant here).
+      const visible = running.gateway.catalog.tools().filter((tool) => tool.server !== 'automcp');
+      const exact = countJsonTokens(visible.map((tool) => tool.definition));
       const counted = metricValue(text, 'automcp_selection_catalog_tokens_total')!;
       expect(Math.abs(counted - exact) / exact).toBeLessThan(0.005);
       expect(metricValue(text, 'automcp_selection_response_tokens_total')).toBeGreaterThan(0);
