@@ -26,9 +26,7 @@ export function splitWords(text: string): string[] {
  * Words whose final "s" is not a plural, so folding it would merge them with another word: "news"
  * must not become "new" (a request for the news would meet every tool that starts a new session).
  */
-const KEEP_S = new Set(
-  'news series species always perhaps whereas canvas atlas bias lens chaos ios macos christmas'.split(' '),
-);
+const KEEP_S = new Set('news series species always perhaps whereas canvas atlas bias lens chaos ios macos christmas'.split(' '));
 
 /**
  * Folds common English inflections; leaves short words alone so "is" or "bus" survive. Plurals go
