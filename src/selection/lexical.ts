@@ -358,7 +358,9 @@ function fieldsOf(tool: CatalogTool): Record<Field, string[]> {
     .map(([name, prop]) => `${name} ${typeof prop?.description === 'string' ? prop.description : ''}`)
     .join(' ');
   return {
-    name: terms(`${tool.name} ${tool.tool}`),
+    // The qualified name `server.tool`, each word once: counting the tool's own words twice favoured
+    // tools that repeat their service's name over tools whose server name carries it.
+    name: terms(tool.name),
     description: terms(tool.definition.description),
     params: terms(params),
   };

@@ -66,6 +66,12 @@ function undouble(word: string): string {
   return /([b-df-hj-np-tv-z])\1$/.test(word) && !/(ll|ss|zz)$/.test(word) ? word.slice(0, -1) : word;
 }
 
+/**
+ * "APIs", "SKUs", "IDs": a plural acronym, which camelCase splitting would cut into "AP" + "Is" (or
+ * "SK" + "Us"), is its singular.
+ */
+const ACRONYM_PLURAL = /([A-Z]{2,})s(?![a-z])/g;
+
 /** word → its term, or null for a stopword. Catalogs repeat words endlessly; each is analysed once. */
 const termOf = new Map<string, string | null>();
 const TERM_CACHE_LIMIT = 200_000;
@@ -73,7 +79,7 @@ const TERM_CACHE_LIMIT = 200_000;
 /** Terms for indexing or querying: split, stopwords dropped, stemmed. */
 export function terms(text: string): string[] {
   const out: string[] = [];
-  for (const word of splitWords(text)) {
+  for (const word of splitWords(text.replace(ACRONYM_PLURAL, '$1 '))) {
     let term = termOf.get(word);
     if (term === undefined) {
       term = STOPWORDS.has(word) ? null : stem(word);

@@ -107,6 +107,14 @@ describe('text', () => {
     expect(stem('thing')).toBe(stem('things'));
   });
 
+  it('reads a plural acronym as one word: APIs, SKUs, IDs', () => {
+    expect(terms('list the APIs')).toEqual(terms('list the API'));
+    expect(terms('which SKUs are low')).toEqual(['sku', 'low']);
+    expect(terms('getAPIsList')).toEqual(terms('get API list'));
+    // All capitals is a word, not an acronym with a plural s.
+    expect(terms('NEWS STATUS')).toEqual(['news', 'status']);
+  });
+
   it('folds a plural and an -ing/-ed form in one word (meetings, settings, bookings)', () => {
     const pairs: [string, string][] = [
       ['meetings', 'meet'],
@@ -227,6 +235,16 @@ describe('LexicalIndex', () => {
     expect(names(blended.search(query, { limit: 4 })).every((name) => name.startsWith('chat.'))).toBe(true);
     const toolsOnly = new LexicalIndex(catalog.tools(), catalog.servers(), { parameters: { serverIdf: 0 } });
     expect(names(toolsOnly.search(query, { limit: 4 })).some((name) => !name.startsWith('chat.'))).toBe(true);
+  });
+
+  it("counts each word of the qualified name once: a service named by the server weighs what it does in the tool's name", () => {
+    const catalog = new Catalog(hasher);
+    catalog.setServerTools('acme', '', [tool('paystack_list', 'List payments.')]);
+    catalog.setServerTools('paystack', '', [tool('acme_list', 'List payments.')]);
+    const index = new LexicalIndex(catalog.tools(), catalog.servers(), { parameters: { duplicate: 1 } });
+    const [first, second] = index.search('paystack list', { limit: 2 });
+    expect(second).toBeDefined();
+    expect(first!.score).toBe(second!.score);
   });
 
   it('server-level idf changes nothing where every server has one tool', () => {
