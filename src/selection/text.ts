@@ -55,6 +55,8 @@ function stripPlural(word: string): string {
 function stripVerbSuffix(word: string): string {
   // "speed", "feed", "proceed": -eed is part of the word far more often than a past tense.
   if (word.endsWith('eed')) return word;
+  // copied → copy, applied → apply: the same word as the plural "copies" → "copy".
+  if (word.endsWith('ied') && word.length > 4) return `${word.slice(0, -3)}y`;
   if (word.endsWith('ing') && word.length > 5 && VOWEL.test(word.slice(0, -3))) return undouble(word.slice(0, -3));
   if (word.endsWith('ed') && word.length > 4 && VOWEL.test(word.slice(0, -2))) return undouble(word.slice(0, -2));
   return word;

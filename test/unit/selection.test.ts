@@ -122,6 +122,8 @@ describe('text', () => {
       ['settings', 'setting'],
       ['bookings', 'book'],
       ['speeds', 'speed'],
+      ['copied', 'copy'],
+      ['applied', 'applies'],
     ];
     for (const [inflected, base] of pairs) expect(stem(inflected), `${inflected} vs ${base}`).toBe(stem(base));
   });
