@@ -3,7 +3,7 @@
  * JSON, clear errors for bad datasets, and the overhead benchmark against a real stdio fixture server.
  * The full datasets run only from the command line (docs/benchmarks.md).
  */
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OverheadReport } from '../src/bench/overhead.js';
@@ -53,7 +53,8 @@ describe('automcp bench selection', () => {
     });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('profile nomail · 4 tools on 4 servers · 5 queries (all)');
-    expect(result.stdout).toMatch(/^\s+5\s+\d\.\d{3}\s+\d\.\d{3}\s+\d\.\d{3}$/m);
+    // automcp's Recall, Complete and ServerRecall at 5, then plain BM25's on the same queries.
+    expect(result.stdout).toMatch(/^\s+5(\s+\d\.\d{3}){6}$/m);
     expect(result.stdout).toMatch(/^lexical reach \d\.\d{3}: required tools that share a term with their query/m);
     expect(result.stdout).toMatch(/selection latency: p50 [\d.]+ ms · p95 [\d.]+ ms/);
     expect(result.stdout).toMatch(/index build \d+ ms · peak RSS \d+ MB \(V8 heap growing 45%\)/);
@@ -73,6 +74,72 @@ describe('automcp bench selection', () => {
     const result = await runCli(['bench', 'selection', '--dataset', TINY, '--k', '0,5']);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('expected comma-separated integers from 1 to 50');
+  }, 60_000);
+});
+
+describe('automcp bench suite', () => {
+  /** A datasets folder with the suite's three file names: tiny twice, and distractors sharing one server. */
+  async function suiteFolder(): Promise<string> {
+    const folder = join(dir, 'suite');
+    await mkdir(folder, { recursive: true });
+    const tiny = await readFile(TINY, 'utf8');
+    const distractors = JSON.parse(await readFile(DISTRACTORS, 'utf8')) as { servers: unknown[] };
+    distractors.servers.push({ name: 'mail', description: 'a copy', tools: [{ name: 'send_email', description: 'Send mail.' }] });
+    await writeFile(join(folder, 'metatool.json'), tiny);
+    await writeFile(join(folder, 'toolgym-tasks.json'), tiny);
+    await writeFile(join(folder, 'toolgym-catalog.json'), JSON.stringify(distractors));
+    return folder;
+  }
+
+  it('runs the four sets next to plain BM25, skipping distractor servers the dataset already has', async () => {
+    const folder = await suiteFolder();
+    const result = await runCli(['bench', 'suite', '--datasets', folder, '--half', 'odd', '--json']);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as {
+      half: string;
+      meanRecallDelta: { k: number; value: number };
+      sets: { label: string; report: SelectionReport }[];
+    };
+    expect(report.half).toBe('odd');
+    expect(report.sets.map((set) => set.label)).toEqual([
+      'MetaTool',
+      'MetaTool + ToolGym distractors',
+      'toolgym-tasks',
+      'toolgym-tasks + ToolGym distractors',
+    ]);
+    const [alone, mixed] = report.sets.map((set) => set.report);
+    expect(alone!.queries).toBe(2);
+    expect(alone!.tools).toBe(5);
+    // storage's two tools join; the distractor copy of "mail" is skipped, the dataset's own is kept.
+    expect(mixed!.tools).toBe(7);
+    expect(mixed!.distractors[0]?.skippedServers).toBe(1);
+    for (const { report: set } of report.sets) {
+      expect(set.metrics.map((m) => m.k)).toEqual([5]);
+      expect(set.baseline.map((m) => m.k)).toEqual([5]);
+    }
+    const deltas = report.sets.map((set) => set.report.metrics[0]!.recall - set.report.baseline[0]!.recall);
+    expect(report.meanRecallDelta.value).toBeCloseTo(deltas.reduce((a, b) => a + b, 0) / 4, 10);
+  }, 60_000);
+
+  it('prints one table per set, with plain BM25 and the delta', async () => {
+    const folder = await suiteFolder();
+    const result = await runCli(['bench', 'suite', '--half', 'even'], { AUTOMCP_DATASETS: folder });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      'toolgym-tasks + ToolGym distractors · 7 tools on 5 servers (1 distractor servers already in the dataset skipped) · 3 queries (even)',
+    );
+    expect(result.stdout.match(/^automcp\s+(\d\.\d{3}\s*){3}$/gm)).toHaveLength(4);
+    expect(result.stdout.match(/^plain BM25\s+(\d\.\d{3}\s*){3}$/gm)).toHaveLength(4);
+    expect(result.stdout.match(/^delta\s+([+-]\d\.\d{3}\s*){3}$/gm)).toHaveLength(4);
+    expect(result.stdout).toMatch(/^mean Recall@5 delta over the 4 sets: [+-]\d\.\d{3}$/m);
+  }, 60_000);
+
+  it('says where to point it when the datasets are not found', async () => {
+    const result = await runCli(['bench', 'suite', '--datasets', join(dir, 'nowhere')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('missing metatool.json, toolgym-tasks.json, toolgym-catalog.json');
+    expect(result.stderr).toContain('--datasets DIR or set AUTOMCP_DATASETS');
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
   }, 60_000);
 });
 

@@ -2,7 +2,8 @@
  * The selection benchmark: a catalog built straight from dataset files (no server is started), the
  * same GatewayCore and selection graph that `serve` uses, and every query answered as `automatic_mcp`
  * answers it for a fresh session. Reports recall, completeness, server recall, response tokens against
- * the full catalog, selection latency, index build time and peak memory.
+ * the full catalog, selection latency, index build time and peak memory — and the same recall figures
+ * for plain BM25 over the same view and queries (CONTRACT §5), so every figure has its baseline.
  */
 import { loadHasher } from '../catalog/hash.js';
 import { CallerViews } from '../catalog/view.js';
@@ -16,6 +17,7 @@ import { countJsonTokens, countTokens } from '../tokens/count.js';
 import type { LexicalIndex } from '../selection/lexical.js';
 import { GraphSelector, type Selection, type SelectionRequest, type Selector } from '../selection/selector.js';
 import { MemorySessionStore } from '../session/memory.js';
+import { Bm25Index } from './bm25.js';
 import { catalogOf, type Dataset } from './dataset.js';
 import { percentile, RecallTally, recallAt } from './metrics.js';
 
@@ -25,7 +27,10 @@ export type QueryHalf = 'all' | 'even' | 'odd';
 /** Options of {@link runSelectionBench}. */
 export interface SelectionBenchOptions {
   dataset: Dataset;
-  /** Files whose servers join the catalog; their queries are ignored. */
+  /**
+   * Files whose servers join the catalog; their queries are ignored. A distractor server whose name is
+   * already a server of `dataset` is skipped (the dataset's own copy, with its labels, is the one kept).
+   */
   distractors?: readonly Dataset[];
   profile: Profile;
   /** Cut-offs to report; the largest is also the `limit` of every `automatic_mcp` call. */
@@ -41,13 +46,15 @@ export interface SelectionBenchOptions {
 /** What the selection benchmark measured. */
 export interface SelectionReport {
   dataset: { name: string; file: string };
-  distractors: { name: string; file: string }[];
+  distractors: { name: string; file: string; skippedServers: number }[];
   profile: string;
   half: QueryHalf;
   queries: number;
   tools: number;
   servers: number;
   metrics: { k: number; recall: number; complete: number; serverRecall: number }[];
+  /** The same figures for plain BM25 (src/bench/bm25.ts) over the same view and queries. */
+  baseline: { k: number; recall: number; complete: number; serverRecall: number }[];
   /**
    * Recall if every tool that shares at least one indexed term with the query were selected: the most
    * any ranking that scores matching terms can reach, whatever its weights (the lexical ranker leaves
@@ -63,7 +70,7 @@ export interface SelectionReport {
 /** Runs every chosen query of the dataset through `automatic_mcp`. */
 export async function runSelectionBench(options: SelectionBenchOptions): Promise<SelectionReport> {
   const { dataset, profile, ks } = options;
-  const distractors = options.distractors ?? [];
+  const distractors = withoutDatasetServers(dataset, options.distractors ?? []);
   const half = options.half ?? 'all';
   const limit = Math.max(...ks);
   if (!Number.isInteger(limit) || limit < 1 || limit > 50) {
@@ -116,15 +123,30 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
   }
   const meanResponse = responseTokens / Math.max(chosen.length, 1);
   const latencies = selector.latencies;
+  // Read before the baseline's index exists: peak memory is the product's, not the reference's.
+  const peakRssMB = process.resourceUsage().maxRSS / 1024;
+  const bm25 = new Bm25Index(view.tools);
+  const baseline = new RecallTally(ks);
+  for (const query of chosen) {
+    baseline.add(
+      bm25.search(query.query, limit).map((hit) => hit.tool.name),
+      query.expected,
+    );
+  }
   return {
     dataset: { name: dataset.name, file: dataset.file },
-    distractors: distractors.map((entry) => ({ name: entry.name, file: entry.file })),
+    distractors: distractors.map((entry, index) => ({
+      name: entry.name,
+      file: entry.file,
+      skippedServers: options.distractors![index]!.servers.length - entry.servers.length,
+    })),
     profile: profile.name,
     half,
     queries: chosen.length,
     tools: view.tools.length,
     servers: catalog.servers().length,
     metrics: tally.summary(),
+    baseline: baseline.summary(),
     lexicalReach: reach / Math.max(chosen.length, 1),
     tokens: { limit, meanResponse, fullCatalog, share: fullCatalog > 0 ? meanResponse / fullCatalog : 0 },
     latencyMs: {
@@ -133,8 +155,14 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
       mean: latencies.reduce((sum, value) => sum + value, 0) / Math.max(latencies.length, 1),
     },
     buildMs,
-    peakRssMB: process.resourceUsage().maxRSS / 1024,
+    peakRssMB,
   };
+}
+
+/** `distractors` without the servers `dataset` already has (by name). */
+function withoutDatasetServers(dataset: Dataset, distractors: readonly Dataset[]): Dataset[] {
+  const own = new Set(dataset.servers.map((server) => server.name));
+  return distractors.map((entry) => ({ ...entry, servers: entry.servers.filter((server) => !own.has(server.name)) }));
 }
 
 /** Share of the required tools that share at least one indexed term with the query. */

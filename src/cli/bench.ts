@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { DatasetError, loadDataset } from '../bench/dataset.js';
 import { runOverheadBench, type AutomcpBuild, type OverheadReport } from '../bench/overhead.js';
 import { runSelectionBench, type QueryHalf, type SelectionReport } from '../bench/selection.js';
+import { meanRecallDelta, resolveDatasets, runSuite, SUITE_SAMPLE, type SuiteSet } from '../bench/suite.js';
 import { loadConfig, loadProfile, type Profile } from '../config/load.js';
 import { profileSchema, runtimeSchema } from '../config/schema.js';
 import { startupCommand } from './benchStartup.js';
@@ -18,6 +19,7 @@ import type { HeapGrowing } from './heap.js';
 export function createBenchCommand({ heap }: { heap: HeapGrowing }): Command {
   const bench = new Command('bench').description('measure selection quality and gateway overhead');
   bench.addCommand(selectionCommand(heap));
+  bench.addCommand(suiteCommand());
   bench.addCommand(overheadCommand());
   bench.addCommand(startupCommand());
   return bench;
@@ -70,6 +72,60 @@ function selectionCommand(heap: HeapGrowing): Command {
     });
 }
 
+interface SuiteOptions {
+  datasets?: string;
+  config?: string;
+  profile?: string;
+  k: number[];
+  half: QueryHalf;
+  sample: number;
+  json?: boolean;
+}
+
+function suiteCommand(): Command {
+  return new Command('suite')
+    .description(
+      'the selection dev suite: MetaTool, toolgym-tasks, and each with the ToolGym catalog as distractors, next to plain BM25',
+    )
+    .option(
+      '--datasets <dir>',
+      'folder with metatool.json, toolgym-tasks.json, toolgym-catalog.json (default: $AUTOMCP_DATASETS, else ../shared/datasets)',
+    )
+    .option('--half <which>', 'all queries, or every other one by position: all | even | odd', half, 'all')
+    .option('--sample <n>', `queries per set at most, spread evenly (default ${SUITE_SAMPLE})`, positive, SUITE_SAMPLE)
+    .option('--k <list>', 'cut-offs, comma-separated; the largest is the selection limit', kList, [5])
+    .option('--config <path>', 'runtime.yaml whose profilesDir and selector.candidates to use (no server is started)')
+    .option('--profile <name>', 'caller profile (default: the built-in profile that sees everything)')
+    .option('--json', 'print the reports as JSON')
+    .action(async (options: SuiteOptions) => {
+      await reportingDatasetErrors(async () => {
+        const datasets = await resolveDatasets(options.datasets);
+        const { profile, candidates } = await profileFor(options);
+        let progress = createProgress('suite');
+        const sets = await runSuite({
+          datasets,
+          profile,
+          candidates,
+          half: options.half,
+          ks: options.k,
+          sample: options.sample,
+          onSet: (label) => {
+            progress.done();
+            progress = createProgress(label);
+          },
+          onProgress: (done, total) => progress.update(done, total),
+        });
+        progress.done();
+        const k = options.k.includes(5) ? 5 : options.k[options.k.length - 1]!;
+        process.stdout.write(
+          options.json
+            ? `${JSON.stringify({ datasets, half: options.half, meanRecallDelta: { k, value: meanRecallDelta(sets, k) }, sets }, null, 2)}\n`
+            : formatSuite(sets, k),
+        );
+      });
+    });
+}
+
 interface OverheadOptions {
   calls: number;
   warmup: number;
@@ -113,7 +169,7 @@ function overheadCommand(): Command {
     });
 }
 
-async function profileFor(options: SelectionOptions): Promise<{ profile: Profile; candidates: number }> {
+async function profileFor(options: { config?: string; profile?: string }): Promise<{ profile: Profile; candidates: number }> {
   if (options.config === undefined && options.profile === undefined) {
     const defaults = runtimeSchema.parse({ version: 1 });
     return { profile: { ...profileSchema.parse({}), name: 'default' }, candidates: defaults.selector.candidates };
@@ -164,11 +220,11 @@ function formatSelection(report: SelectionReport, heap: HeapGrowing): string {
     `dataset ${report.dataset.name || report.dataset.file}${report.distractors.length > 0 ? ` + ${report.distractors.map((d) => d.name || d.file).join(', ')} as distractors` : ''}`,
     `profile ${report.profile} · ${report.tools} tools on ${report.servers} servers · ${report.queries} queries (${report.half})`,
     '',
-    '   k  Recall@k  Complete@k  ServerRecall@k',
-    ...report.metrics.map(
-      (m) =>
-        `${String(m.k).padStart(4)}  ${fixed(m.recall, 3).padStart(8)}  ${fixed(m.complete, 3).padStart(10)}  ${fixed(m.serverRecall, 3).padStart(14)}`,
-    ),
+    '   k  Recall@k  Complete@k  ServerRecall@k   plain BM25: Recall@k  Complete@k  ServerRecall@k',
+    ...report.metrics.map((m, index) => {
+      const base = report.baseline[index]!;
+      return `${String(m.k).padStart(4)}  ${fixed(m.recall, 3).padStart(8)}  ${fixed(m.complete, 3).padStart(10)}  ${fixed(m.serverRecall, 3).padStart(14)}  ${fixed(base.recall, 3).padStart(20)}  ${fixed(base.complete, 3).padStart(10)}  ${fixed(base.serverRecall, 3).padStart(14)}`;
+    }),
     `lexical reach ${fixed(report.lexicalReach, 3)}: required tools that share a term with their query (the most any term-matching ranking can recall)`,
     '',
     `tokens: mean automatic_mcp response ${fixed(report.tokens.meanResponse, 0)} (limit ${report.tokens.limit}) · full catalog ${report.tokens.fullCatalog} · ${fixed(report.tokens.share * 100, 2)}%`,
@@ -176,6 +232,47 @@ function formatSelection(report: SelectionReport, heap: HeapGrowing): string {
     `index build ${fixed(report.buildMs, 0)} ms · peak RSS ${fixed(report.peakRssMB, 0)} MB (${growing})`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function formatSuite(sets: readonly SuiteSet[], k: number): string {
+  const lines: string[] = [];
+  for (const { label, report } of sets) {
+    const skipped = report.distractors.reduce((sum, entry) => sum + entry.skippedServers, 0);
+    lines.push(
+      `${label} · ${report.tools} tools on ${report.servers} servers${skipped > 0 ? ` (${skipped} distractor servers already in the dataset skipped)` : ''} · ${report.queries} queries (${report.half})`,
+      `              ${report.metrics.map((m) => `Recall@${m.k}  Complete@${m.k}  ServerRecall@${m.k}`).join('  ')}`,
+    );
+    const row = (name: string, metrics: SelectionReport['metrics'], sign = false) =>
+      `${name.padEnd(12)}  ${metrics
+        .map((m) =>
+          [m.recall, m.complete, m.serverRecall]
+            .map((value, i) => (sign ? signed(value) : fixed(value, 3)).padStart([8, 10, 14][i]! + String(m.k).length))
+            .join('  '),
+        )
+        .join('  ')}`;
+    const delta = report.metrics.map((m, i) => {
+      const base = report.baseline[i]!;
+      return {
+        k: m.k,
+        recall: m.recall - base.recall,
+        complete: m.complete - base.complete,
+        serverRecall: m.serverRecall - base.serverRecall,
+      };
+    });
+    lines.push(
+      row('automcp', report.metrics),
+      row('plain BM25', report.baseline),
+      row('delta', delta, true),
+      `selection p50 ${fixed(report.latencyMs.p50, 2)} ms · p95 ${fixed(report.latencyMs.p95, 2)} ms · index build ${fixed(report.buildMs, 0)} ms · lexical reach ${fixed(report.lexicalReach, 3)}`,
+      '',
+    );
+  }
+  lines.push(`mean Recall@${k} delta over the ${sets.length} sets: ${signed(meanRecallDelta(sets, k))}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function signed(value: number): string {
+  return `${value >= 0 ? '+' : ''}${value.toFixed(3)}`;
 }
 
 function formatOverhead(report: OverheadReport): string {

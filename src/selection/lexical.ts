@@ -1,8 +1,10 @@
 /**
- * The lexical ranker: field-weighted BM25 (BM25F) over each tool's qualified name, description,
- * parameter names and descriptions, and its server's name and description. Near-identical tools (the
- * same tool in several forks of one server, say) move behind distinct ones so they cannot crowd them
- * out of a short list.
+ * The lexical ranker: field-weighted BM25 (BM25F) over each tool's qualified name, description, and
+ * parameter names and descriptions. A term's idf blends how rare it is among tools with how rare it is
+ * among servers, so a word that names one server's domain ("discord" in each of its 20 tools) is not
+ * worth less than a word spread thinly over many servers. Near-identical tools (the same tool in
+ * several forks of one server, say) move behind distinct ones so they cannot crowd them out of a short
+ * list. docs/benchmarks.md has what each choice measured, on one-tool and multi-tool catalogs alike.
  *
  * An index is immutable once built. A catalog change makes a new index with `updated`, which re-reads
  * only the servers whose tools changed and shares everything else with its predecessor (postings are
@@ -19,7 +21,9 @@ export interface RankedTool {
   score: number;
 }
 
-const FIELDS = ['name', 'description', 'params', 'server'] as const;
+// No server field: the server's name is already in the qualified name, and its description, added to
+// every one of its tools, measured worse than leaving it out on every dev catalog (docs/benchmarks.md).
+const FIELDS = ['name', 'description', 'params'] as const;
 type Field = (typeof FIELDS)[number];
 
 /** Ranking parameters; docs/benchmarks.md has what each choice measured. */
@@ -34,14 +38,20 @@ export interface LexicalParameters {
    * are near-identical copies and move behind the distinct tools. 1 or more turns this off.
    */
   duplicate: number;
+  /**
+   * Share of the server-level idf (how many servers have the term) in each term's idf; the rest is
+   * the tool-level idf. Where every server has one tool the two are the same.
+   */
+  serverIdf: number;
 }
 
 /** The default parameters. */
 export const DEFAULT_PARAMETERS: LexicalParameters = {
-  weights: { name: 3, description: 1.5, params: 0.7, server: 0.8 },
-  b: { name: 0.5, description: 0.75, params: 0.75, server: 0.5 },
+  weights: { name: 3, description: 1.5, params: 0.7 },
+  b: { name: 0.5, description: 0.75, params: 0.75 },
   k1: 1.2,
   duplicate: 0.8,
+  serverIdf: 0.5,
 };
 
 interface Doc {
@@ -80,9 +90,15 @@ export class LexicalIndex {
   /** Marks the postings this index made; the others are shared with the index it came from. */
   readonly #generation = ++generations;
   #servers = new Map<string, { signature: string; ids: number[] }>();
-  #avg: Record<Field, number> = { name: 1, description: 1, params: 1, server: 1 };
+  #avg: Record<Field, number> = { name: 1, description: 1, params: 1 };
   #builtCount = 0;
   #scores = new Float64Array(0);
+  /** Server number of each document, to count the servers a term occurs in. */
+  #serverOf: number[] = [];
+  #serverNumbers = new Map<string, number>();
+  /** Per-query marks for counting each server once (a mark per term, so the array is never cleared). */
+  #seen = new Int32Array(0);
+  #mark = 0;
 
   constructor(
     tools: readonly CatalogTool[],
@@ -115,6 +131,8 @@ export class LexicalIndex {
     }
     const next = new LexicalIndex([], [], { parameters: this.#parameters });
     next.#docs = [...this.#docs];
+    next.#serverOf = [...this.#serverOf];
+    next.#serverNumbers = new Map(this.#serverNumbers);
     next.#free = [...this.#free];
     next.#count = this.#count;
     next.#postings = new Map(this.#postings);
@@ -125,7 +143,7 @@ export class LexicalIndex {
       for (const id of next.#servers.get(server)?.ids ?? []) next.#remove(id);
       next.#servers.delete(server);
       const group = groups.get(server);
-      if (group) next.#addServer(server, group, descriptions.get(server) ?? '');
+      if (group) next.#addServer(server, group, descriptions.get(server));
     }
     next.#setOrder(tools);
     return next;
@@ -140,12 +158,11 @@ export class LexicalIndex {
     if (this.#scores.length < this.#docs.length) this.#scores = new Float64Array(this.#docs.length);
     const scores = this.#scores;
     const touched: number[] = [];
-    const n = this.#count;
     for (const term of new Set(terms(query))) {
       const posting = this.#postings.get(term);
       if (!posting) continue;
       const df = posting.ids.length;
-      const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
+      const idf = this.#idf(posting.ids);
       for (let i = 0; i < df; i++) {
         const id = posting.ids[i]!;
         const tf = posting.tf[i]!;
@@ -172,27 +189,52 @@ export class LexicalIndex {
     return diversify(ranked, options.limit, this.#parameters.duplicate).map(({ doc, score }) => ({ tool: doc.tool, score }));
   }
 
+  /** Tool-level idf blended with server-level idf (both BM25's non-negative form). */
+  #idf(ids: readonly number[]): number {
+    const share = this.#parameters.serverIdf;
+    const df = ids.length;
+    const tools = Math.log(1 + (this.#count - df + 0.5) / (df + 0.5));
+    if (share <= 0) return tools;
+    if (this.#seen.length < this.#serverNumbers.size) this.#seen = new Int32Array(this.#serverNumbers.size * 2);
+    if (this.#mark === 0x7fffffff) {
+      this.#seen.fill(0);
+      this.#mark = 0;
+    }
+    const mark = ++this.#mark;
+    let sdf = 0;
+    for (const id of ids) {
+      const server = this.#serverOf[id]!;
+      if (this.#seen[server] !== mark) {
+        this.#seen[server] = mark;
+        sdf += 1;
+      }
+    }
+    const count = this.#servers.size;
+    const servers = Math.log(1 + (count - sdf + 0.5) / (sdf + 0.5));
+    return (1 - share) * tools + share * servers;
+  }
+
   #build(tools: readonly CatalogTool[], servers: readonly CatalogServer[]): void {
     const descriptions = new Map(servers.map((server) => [server.name, server.description]));
     // Averages over the whole catalog first: every document's pseudo-frequencies depend on them.
-    const fields = new Map(tools.map((tool) => [tool, fieldsOf(tool, descriptions.get(tool.server) ?? '')]));
+    const fields = new Map(tools.map((tool) => [tool, fieldsOf(tool)]));
     for (const field of FIELDS) {
       let sum = 0;
       for (const entry of fields.values()) sum += entry[field].length;
       this.#avg[field] = sum / Math.max(tools.length, 1) || 1;
     }
     this.#builtCount = tools.length;
-    for (const [server, group] of groupByServer(tools)) this.#addServer(server, group, descriptions.get(server) ?? '', fields);
+    for (const [server, group] of groupByServer(tools)) this.#addServer(server, group, descriptions.get(server), fields);
     this.#setOrder(tools);
   }
 
   #addServer(
     server: string,
     tools: readonly CatalogTool[],
-    description: string,
+    description: string | undefined,
     analysed?: ReadonlyMap<CatalogTool, Record<Field, string[]>>,
   ): void {
-    const ids = tools.map((tool) => this.#add(tool, analysed?.get(tool) ?? fieldsOf(tool, description)));
+    const ids = tools.map((tool) => this.#add(tool, analysed?.get(tool) ?? fieldsOf(tool)));
     this.#servers.set(server, { signature: signatureOf(tools, description), ids });
   }
 
@@ -209,6 +251,9 @@ export class LexicalIndex {
     }
     const id = this.#free.pop() ?? this.#docs.length;
     this.#docs[id] = { tool, terms: [...tf.keys()], own: ownTerms(tool, fields.description) };
+    let server = this.#serverNumbers.get(tool.server);
+    if (server === undefined) this.#serverNumbers.set(tool.server, (server = this.#serverNumbers.size));
+    this.#serverOf[id] = server;
     this.#count += 1;
     for (const [term, value] of tf) {
       const posting = this.#writable(term);
@@ -307,15 +352,16 @@ function signatureOf(tools: readonly CatalogTool[], description: string | undefi
   return `${description ?? ''}\u0000${tools.map((tool) => tool.hash).join(',')}`;
 }
 
-function fieldsOf(tool: CatalogTool, serverDescription: string): Record<Field, string[]> {
+function fieldsOf(tool: CatalogTool): Record<Field, string[]> {
   const schema = tool.definition.inputSchema as { properties?: Record<string, { description?: unknown }> };
   const params = Object.entries(schema.properties ?? {})
     .map(([name, prop]) => `${name} ${typeof prop?.description === 'string' ? prop.description : ''}`)
     .join(' ');
   return {
-    name: terms(`${tool.name} ${tool.tool}`),
+    // The qualified name `server.tool`, each word once: counting the tool's own words twice favoured
+    // tools that repeat their service's name over tools whose server name carries it.
+    name: terms(tool.name),
     description: terms(tool.definition.description),
     params: terms(params),
-    server: terms(`${tool.server} ${serverDescription}`),
   };
 }

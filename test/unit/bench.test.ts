@@ -133,7 +133,7 @@ describe('runSelectionBench', () => {
     expect(report.tools).toBe(7);
     expect(report.servers).toBe(5);
     expect(report.queries).toBe(5);
-    expect(report.distractors).toEqual([{ name: 'distractors', file: DISTRACTORS }]);
+    expect(report.distractors).toEqual([{ name: 'distractors', file: DISTRACTORS, skippedServers: 0 }]);
   });
 
   it('runs one half of the queries by position, or a sample spread over them', async () => {

@@ -98,6 +98,36 @@ describe('text', () => {
     for (const [inflected, base] of pairs) expect(stem(inflected), `${inflected} vs ${base}`).toBe(stem(base));
   });
 
+  it('keeps "news" apart from "new", and "string" and "thing" whole', () => {
+    expect(terms('Find the latest news about climate change')).not.toContain(stem('new'));
+    expect(terms('start a new session')).toContain(stem('new'));
+    expect(stem('news')).not.toBe(stem('new'));
+    expect(stem('series')).toBe('series');
+    expect(stem('string')).toBe(stem('strings'));
+    expect(stem('thing')).toBe(stem('things'));
+  });
+
+  it('reads a plural acronym as one word: APIs, SKUs, IDs', () => {
+    expect(terms('list the APIs')).toEqual(terms('list the API'));
+    expect(terms('which SKUs are low')).toEqual(['sku', 'low']);
+    expect(terms('getAPIsList')).toEqual(terms('get API list'));
+    // All capitals is a word, not an acronym with a plural s.
+    expect(terms('NEWS STATUS')).toEqual(['news', 'status']);
+  });
+
+  it('folds a plural and an -ing/-ed form in one word (meetings, settings, bookings)', () => {
+    const pairs: [string, string][] = [
+      ['meetings', 'meet'],
+      ['meetings', 'meeting'],
+      ['settings', 'setting'],
+      ['bookings', 'book'],
+      ['speeds', 'speed'],
+      ['copied', 'copy'],
+      ['applied', 'applies'],
+    ];
+    for (const [inflected, base] of pairs) expect(stem(inflected), `${inflected} vs ${base}`).toBe(stem(base));
+  });
+
   it('leaves short words and numbers alone', () => {
     expect(stem('is')).toBe('is');
     expect(stem('bus')).toBe('bus');
@@ -152,7 +182,7 @@ describe('LexicalIndex', () => {
     expect(names(index.search('listing directories', { limit: 3 }))[0]).toBe('filesystem.list_directory');
   });
 
-  it('uses parameter names and server descriptions as evidence', () => {
+  it('uses parameter names and the server name as evidence, not the server description', () => {
     const catalog = new Catalog(hasher);
     catalog.setServerTools('maps', 'Geocoding and routes', [
       tool('lookup', 'Look something up.', { latitude: { type: 'number' } }),
@@ -160,7 +190,75 @@ describe('LexicalIndex', () => {
     catalog.setServerTools('other', 'Other things', [tool('lookup', 'Look something up.', {})]);
     const index = new LexicalIndex(catalog.tools(), catalog.servers());
     expect(names(index.search('latitude', { limit: 5 }))).toEqual(['maps.lookup']);
-    expect(names(index.search('geocoding', { limit: 5 }))).toEqual(['maps.lookup']);
+    expect(names(index.search('maps', { limit: 5 }))).toEqual(['maps.lookup']);
+    // A server description is shared by every tool of its server, so it cannot tell them apart, and
+    // adding it to each of them measured worse on every dev catalog (docs/benchmarks.md).
+    expect(names(index.search('geocoding', { limit: 5 }))).toEqual([]);
+  });
+
+  it('"the latest news" finds the news search tool, not tools that start something new', () => {
+    const catalog = new Catalog(hasher);
+    catalog.setServerTools('codegen', 'Code generation sessions', [
+      tool('new_session', 'Start a new code generation session.'),
+      tool('end_session', 'End a session.'),
+    ]);
+    catalog.setServerTools('files', 'Local files', [
+      tool('write_file', 'Create a new file or overwrite an existing file with new content.', { path: { type: 'string' } }),
+    ]);
+    catalog.setServerTools('search', 'Web search', [
+      tool('web_search', 'Search the web for pages, current events and news on any topic.', { query: { type: 'string' } }),
+    ]);
+    const index = new LexicalIndex(catalog.tools(), catalog.servers());
+    const ranked = names(index.search('Find the latest news about climate change', { limit: 5 }));
+    expect(ranked[0]).toBe('search.web_search');
+    expect(ranked).not.toContain('codegen.new_session');
+    expect(ranked).not.toContain('files.write_file');
+  });
+
+  it("a word that names one server's domain outweighs one spread over many servers", () => {
+    const catalog = new Catalog(hasher);
+    catalog.setServerTools('chat', 'Chat', [
+      tool('read_messages', 'Read messages from a Discord channel.'),
+      tool('send_message', 'Send a message to a Discord channel.'),
+      tool('list_channels', 'List the channels of a Discord server.'),
+      tool('list_members', 'List the members of a Discord server.'),
+    ]);
+    for (const [server, name] of [
+      ['news', 'recent_headlines'],
+      ['feeds', 'recent_posts'],
+      ['mail', 'recent_mail'],
+      ['logs', 'recent_logs'],
+    ] as const) {
+      catalog.setServerTools(server, '', [tool(name, `The most recent ${server} entries.`)]);
+    }
+    // "discord" and "recent" are each in four tools, but "discord" in one server and "recent" in four.
+    const query = 'recent discord activity';
+    const blended = new LexicalIndex(catalog.tools(), catalog.servers());
+    expect(names(blended.search(query, { limit: 4 })).every((name) => name.startsWith('chat.'))).toBe(true);
+    const toolsOnly = new LexicalIndex(catalog.tools(), catalog.servers(), { parameters: { serverIdf: 0 } });
+    expect(names(toolsOnly.search(query, { limit: 4 })).some((name) => !name.startsWith('chat.'))).toBe(true);
+  });
+
+  it("counts each word of the qualified name once: a service named by the server weighs what it does in the tool's name", () => {
+    const catalog = new Catalog(hasher);
+    catalog.setServerTools('acme', '', [tool('paystack_list', 'List payments.')]);
+    catalog.setServerTools('paystack', '', [tool('acme_list', 'List payments.')]);
+    const index = new LexicalIndex(catalog.tools(), catalog.servers(), { parameters: { duplicate: 1 } });
+    const [first, second] = index.search('paystack list', { limit: 2 });
+    expect(second).toBeDefined();
+    expect(first!.score).toBe(second!.score);
+  });
+
+  it('server-level idf changes nothing where every server has one tool', () => {
+    const catalog = new Catalog(hasher);
+    catalog.setServerTools('a', '', [tool('read_file', 'Read a file from disk.')]);
+    catalog.setServerTools('b', '', [tool('write_file', 'Write a file to disk.')]);
+    catalog.setServerTools('c', '', [tool('get_forecast', 'Weather forecast for a city.')]);
+    const blended = new LexicalIndex(catalog.tools(), catalog.servers());
+    const toolsOnly = new LexicalIndex(catalog.tools(), catalog.servers(), { parameters: { serverIdf: 0 } });
+    for (const query of ['read a file', 'file on disk', 'forecast for a city']) {
+      expect(blended.search(query, { limit: 5 })).toEqual(toolsOnly.search(query, { limit: 5 }));
+    }
   });
 
   it('only returns tools the allowed filter accepts', () => {
