@@ -13,6 +13,7 @@ import type { ToolDefinition } from '../catalog/types.js';
 import type { CancelSignal } from '../downstream/connection.js';
 import type { DownstreamRegistry } from '../downstream/registry.js';
 import { GatewayError } from '../errors.js';
+import type { Learner } from '../learning/learner.js';
 import type { Logger } from '../logging/logger.js';
 import type { SelectionMode } from '../selection/graph.js';
 import type { Selector } from '../selection/selector.js';
@@ -61,6 +62,7 @@ export class GatewayCore {
   readonly #serverTimeouts: ReadonlyMap<string, number>;
   readonly #ready: () => Promise<unknown>;
   readonly #observer: GatewayObserver | undefined;
+  readonly #learner: Pick<Learner, 'selected' | 'used'> | undefined;
 
   constructor(options: {
     catalog: Catalog;
@@ -79,8 +81,11 @@ export class GatewayCore {
     ready?: () => Promise<unknown>;
     /** Told once per tool call (metrics); optional. */
     observer?: GatewayObserver;
+    /** Learns from use: which tools a session ran after which requests (learning/learner.ts); optional. */
+    learner?: Pick<Learner, 'selected' | 'used'>;
   }) {
     this.#observer = options.observer;
+    this.#learner = options.learner;
     this.#ready = options.ready ?? (async () => undefined);
     this.#catalog = options.catalog;
     this.#views = options.views;
@@ -109,6 +114,12 @@ export class GatewayCore {
       limit: input.limit ?? context.profile.selection.limit,
     });
     // `fresh`: the agent lost what it was sent, so nothing counts as held, and the session starts over.
+    this.#learner?.selected({
+      profile: context.profile,
+      session: key,
+      query: input.query,
+      returned: selection.tools.map((tool) => tool.name),
+    });
     const sent = input.fresh ? new Map<string, string>() : await this.#sessions.sent(key);
     const tools: AutomaticMcpOutput['tools'] = [];
     const unchanged: AutomaticMcpOutput['unchanged'] = [];
@@ -262,6 +273,12 @@ export class GatewayCore {
       ...(request.onProgress ? { onProgress: request.onProgress } : {}),
     });
     const durationMs = Math.round(performance.now() - started);
+    // The call reached the tool: the session's recent requests become evidence for it.
+    this.#learner?.used({
+      profile: context.profile,
+      session: { caller: context.caller, sessionId: input.sessionId ?? context.connectionId },
+      tool: tool.name,
+    });
     return { ...result, _meta: { ...result._meta, 'automcp/server': tool.server, 'automcp/durationMs': durationMs } };
   }
 

@@ -16,6 +16,8 @@ import { createProcessGuard, type ProcessGuard } from '../downstream/processes.j
 import { DownstreamRegistry, type ServerStatus } from '../downstream/registry.js';
 import { createTransportFactory, type TransportFactory } from '../downstream/transport.js';
 import { TrustStore } from '../downstream/trust.js';
+import { createLearner } from '../learning/create.js';
+import type { Learner } from '../learning/learner.js';
 import { createSilentLogger, type Logger } from '../logging/logger.js';
 import { createLlmSelection, type ProbeResult } from '../selection/llm.js';
 import { resolveSelectorModel, type SelectorState } from '../selection/providers.js';
@@ -40,6 +42,8 @@ export interface Gateway {
   probeSelector(): Promise<ProbeResult>;
   /** Where sessions are remembered (memory, or Redis shared with other processes); its size is the active-sessions figure. */
   readonly sessions: SessionStore;
+  /** What was learned from use (learning/learner.ts), per profile. */
+  readonly learner: Learner;
   /**
    * Starts every downstream server once; resolves with their states (failures included). The first
    * tool call waits for it, so a gateway that was never started explicitly starts on first use.
@@ -132,10 +136,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...(options.chatModel ? { chatModel: options.chatModel } : {}),
   });
   const llm = createLlmSelection({ model: selectorModel, logger });
+  const learner = createLearner({
+    config,
+    logger,
+    ...(stateDir !== undefined ? { stateDir } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const selector = new GraphSelector({
     catalog,
     views,
     candidates: config.selector.candidates,
+    learner,
     ...(llm.rerank ? { rerank: llm.rerank } : {}),
   });
   // A store built here is closed here; an injected one belongs to whoever injected it.
@@ -173,6 +184,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     newRunId: () => `r_${newId()}`,
     ready,
+    learner,
     ...(options.observer ? { observer: options.observer } : {}),
     serverTimeouts: new Map(
       config.servers.flatMap((server) => (server.timeoutMs ? [[server.name, server.timeoutMs] as const] : [])),
@@ -195,6 +207,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     selectorState: selectorModel.state,
     probeSelector: () => llm.probe(),
     sessions,
+    learner,
     start,
     async connect({ transport, profile, caller, connectionId }) {
       // The default session is the connection; '#' is outside the sessionId alphabet, so no explicit id can collide with it.
@@ -210,6 +223,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       clearInterval(sweep);
       await Promise.allSettled([...servers].map((server) => server.close()));
       await registry.close();
+      await learner.close();
       if (ownSessions) await sessions.close?.();
       ownGuard?.close();
     },

@@ -68,6 +68,15 @@ export interface SelectionGraphDeps {
   viewFor(profile: Profile): CallerView;
   indexFor(view: CallerView): LexicalIndex;
   rerank?: RerankNode;
+  /** Re-scores the lexical candidates with what was learned from use (learning/rank.ts); optional. */
+  learned?: (input: {
+    query: string;
+    profile: Profile;
+    view: CallerView;
+    index: LexicalIndex;
+    candidates: RankedTool[];
+    limit: number;
+  }) => RankedTool[];
 }
 
 /** What a selection run takes; the graph fills in the rest of the state. */
@@ -89,7 +98,9 @@ export function createSelectionGraph(deps: SelectionGraphDeps): SelectionGraph {
     .addNode('scope', (state: SelectionStateType) => ({ view: deps.viewFor(state.profile) }))
     .addNode('retrieve', (state: SelectionStateType) => {
       const k = Math.max(state.candidateCount, state.limit);
-      const candidates = deps.indexFor(state.view).search(state.query, { limit: k });
+      const index = deps.indexFor(state.view);
+      let candidates = index.search(state.query, { limit: k });
+      if (deps.learned) candidates = deps.learned({ ...state, index, candidates, limit: k });
       return { candidates, mode: 'lexical' as const, chosen: undefined, llm: undefined };
     })
     .addNode('rerank', async (state: SelectionStateType) => (deps.rerank ? deps.rerank(state) : {}))

@@ -1,0 +1,152 @@
+/**
+ * What one profile has learned from use: for each (request term, tool) pair a weight that grows when an
+ * agent ran the tool after asking with that term, and halves every `halfLifeMs` after its last change.
+ * Only terms and counts are kept, never a request's text. The table is bounded: beyond `maxEntries`
+ * pairs the least recently changed one goes first.
+ *
+ * Scoring treats a tool's evidence terms as one more field of the tool, scored BM25-like against the
+ * query's terms (saturating in the weight, rarer terms counting more), so a flood of one term cannot
+ * outweigh everything else and a term that every tool has evidence for says little.
+ */
+
+/** One (term, tool) pair: `weight` as it was at `at` (ms since the epoch), decaying from there. */
+export interface EvidenceEntry {
+  term: string;
+  tool: string;
+  weight: number;
+  at: number;
+}
+
+/** Weights below this are treated as gone (about seven half-lives after a single use). */
+export const NEGLIGIBLE_WEIGHT = 0.01;
+
+/** BM25's saturation constant, for the evidence field. */
+const K1 = 1.2;
+
+/** The weight of `entry` at `now`. */
+export function decayed(entry: { weight: number; at: number }, now: number, halfLifeMs: number): number {
+  const age = Math.max(0, now - entry.at);
+  return entry.weight * 2 ** (-age / halfLifeMs);
+}
+
+/** One profile's evidence table. */
+export class EvidenceTable {
+  readonly #halfLifeMs: number;
+  readonly #maxEntries: number;
+  /** Keyed `tool\tterm`; Map order is the recency of the last change (oldest first). */
+  #entries = new Map<string, EvidenceEntry>();
+  /** term → tool → entry: what scoring reads. */
+  #byTerm = new Map<string, Map<string, EvidenceEntry>>();
+
+  constructor(options: { halfLifeMs: number; maxEntries: number }) {
+    this.#halfLifeMs = options.halfLifeMs;
+    this.#maxEntries = options.maxEntries;
+  }
+
+  /** Number of (term, tool) pairs held. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Adds `amount` to the pair's decayed weight at `now`; the pair becomes the most recent. */
+  add(term: string, tool: string, amount: number, now: number): void {
+    const key = `${tool}\t${term}`;
+    const entry = this.#entries.get(key);
+    const weight = (entry ? decayed(entry, now, this.#halfLifeMs) : 0) + amount;
+    this.#put({ term, tool, weight, at: now });
+  }
+
+  /** Replaces the whole table (a snapshot from the state file or Redis), oldest first. */
+  replace(entries: Iterable<EvidenceEntry>): void {
+    this.#entries = new Map();
+    this.#byTerm = new Map();
+    for (const entry of entries) this.#put(entry);
+  }
+
+  /** Every pair, least recently changed first (the order `replace` keeps). */
+  entries(): EvidenceEntry[] {
+    return [...this.#entries.values()];
+  }
+
+  /** Forgets one tool's evidence, or everything. Returns the number of pairs removed. */
+  forget(tool?: string): number {
+    if (tool === undefined) {
+      const removed = this.#entries.size;
+      this.replace([]);
+      return removed;
+    }
+    let removed = 0;
+    for (const [key, entry] of this.#entries) {
+      if (entry.tool !== tool) continue;
+      this.#delete(key, entry);
+      removed += 1;
+    }
+    return removed;
+  }
+
+  /**
+   * Evidence score of each tool that `visible` accepts and that has evidence for a term of `queryTerms`.
+   * `toolCount` (the caller's view size) sets how rare a term is among tools.
+   */
+  score(
+    queryTerms: readonly string[],
+    options: { now: number; toolCount: number; visible: (tool: string) => boolean },
+  ): Map<string, number> {
+    const scores = new Map<string, number>();
+    if (this.#entries.size === 0) return scores;
+    for (const term of new Set(queryTerms)) {
+      const tools = this.#byTerm.get(term);
+      if (!tools) continue;
+      const n = Math.max(options.toolCount, tools.size);
+      const df = tools.size;
+      const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
+      for (const [tool, entry] of tools) {
+        const weight = decayed(entry, options.now, this.#halfLifeMs);
+        if (weight < NEGLIGIBLE_WEIGHT || !options.visible(tool)) continue;
+        scores.set(tool, (scores.get(tool) ?? 0) + (idf * weight * (K1 + 1)) / (weight + K1));
+      }
+    }
+    return scores;
+  }
+
+  /** Per tool: its decayed total weight and its strongest terms, strongest tools first. */
+  summary(now: number, topTerms = 8): { tool: string; weight: number; terms: { term: string; weight: number }[] }[] {
+    const byTool = new Map<string, { term: string; weight: number }[]>();
+    for (const entry of this.#entries.values()) {
+      const weight = decayed(entry, now, this.#halfLifeMs);
+      if (weight < NEGLIGIBLE_WEIGHT) continue;
+      let list = byTool.get(entry.tool);
+      if (!list) byTool.set(entry.tool, (list = []));
+      list.push({ term: entry.term, weight });
+    }
+    return [...byTool]
+      .map(([tool, list]) => ({
+        tool,
+        weight: list.reduce((sum, item) => sum + item.weight, 0),
+        terms: list.sort((a, b) => b.weight - a.weight || a.term.localeCompare(b.term)).slice(0, topTerms),
+      }))
+      .sort((a, b) => b.weight - a.weight || a.tool.localeCompare(b.tool));
+  }
+
+  #put(entry: EvidenceEntry): void {
+    const key = `${entry.tool}\t${entry.term}`;
+    // Delete first so the Map's order moves this pair to the most recent end.
+    const previous = this.#entries.get(key);
+    if (previous) this.#delete(key, previous);
+    this.#entries.set(key, entry);
+    let tools = this.#byTerm.get(entry.term);
+    if (!tools) this.#byTerm.set(entry.term, (tools = new Map()));
+    tools.set(entry.tool, entry);
+    while (this.#entries.size > this.#maxEntries) {
+      const [oldestKey, oldest] = this.#entries.entries().next().value as [string, EvidenceEntry];
+      this.#delete(oldestKey, oldest);
+    }
+  }
+
+  #delete(key: string, entry: EvidenceEntry): void {
+    this.#entries.delete(key);
+    const tools = this.#byTerm.get(entry.term);
+    tools?.delete(entry.tool);
+    if (tools?.size === 0) this.#byTerm.delete(entry.term);
+  }
+}

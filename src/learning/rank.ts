@@ -1,0 +1,60 @@
+/**
+ * Learned evidence in the ranking: a tool's past request terms are one more scored field, added to its
+ * lexical score. Tools with evidence for the query are re-scored (lexical score + weight × evidence
+ * score) and merged into the lexical candidates; every other candidate keeps its place relative to the
+ * others, so without evidence for the query the ranking is exactly the lexical one.
+ */
+import type { CallerView } from '../catalog/view.js';
+import type { LexicalIndex, RankedTool } from '../selection/lexical.js';
+
+/** The lexical candidates with the evidence of `scores` merged in, cut to `limit`. */
+export function mergeEvidence({
+  candidates,
+  scores,
+  index,
+  view,
+  query,
+  limit,
+  weight,
+}: {
+  candidates: readonly RankedTool[];
+  /** Evidence score per qualified name (visible tools only). */
+  scores: ReadonlyMap<string, number> | undefined;
+  index: LexicalIndex;
+  view: CallerView;
+  query: string;
+  limit: number;
+  weight: number;
+}): RankedTool[] {
+  if (!scores || scores.size === 0 || weight <= 0) return [...candidates];
+  const lexical = new Map(candidates.map((entry) => [entry.tool.name, entry.score]));
+  // Tools with evidence that the lexical cut left out still get their lexical score, if they have one.
+  const missing = new Set([...scores.keys()].filter((name) => !lexical.has(name)));
+  if (missing.size > 0) {
+    for (const entry of index.search(query, { limit: missing.size, allowed: (tool) => missing.has(tool.name) })) {
+      lexical.set(entry.tool.name, entry.score);
+    }
+  }
+  const boosted: RankedTool[] = [];
+  for (const [name, evidence] of scores) {
+    const tool = view.get(name);
+    if (tool) boosted.push({ tool, score: (lexical.get(name) ?? 0) + weight * evidence });
+  }
+  boosted.sort((a, b) => b.score - a.score || (a.tool.name < b.tool.name ? -1 : 1));
+  const rest = candidates.filter((entry) => !scores.has(entry.tool.name));
+  const merged: RankedTool[] = [];
+  let i = 0;
+  let j = 0;
+  while (merged.length < limit && (i < rest.length || j < boosted.length)) {
+    const next = rest[i];
+    const lifted = boosted[j];
+    if (lifted && (!next || lifted.score > next.score)) {
+      merged.push(lifted);
+      j += 1;
+    } else {
+      merged.push(next!);
+      i += 1;
+    }
+  }
+  return merged;
+}
