@@ -309,7 +309,7 @@ describe('parseProfile', () => {
       name: 'reviewer',
       description: 'Reviews pull requests',
       tools: { allow: ['*'], deny: [], readOnly: false, pinned: [] },
-      selection: { limit: 8, mode: 'auto' },
+      selection: { limit: 8, mode: 'auto', learn: true },
       eval: { timeoutMs: 60_000 },
     });
   });
@@ -407,7 +407,7 @@ describe('files on disk', () => {
     const profile = await loadProfile({ profilesDir: join(dir, 'missing-folder'), env: {} });
     expect(profile.name).toBe('default');
     expect(profile.tools).toEqual({ allow: ['*'], deny: [], readOnly: false, pinned: [] });
-    expect(profile.selection).toEqual({ limit: 8, mode: 'auto' });
+    expect(profile.selection).toEqual({ limit: 8, mode: 'auto', learn: true });
   });
 
   it('the implicit default profile is read from default.yaml when present', async () => {
