@@ -14,6 +14,7 @@ import { demoCommand } from './demo.js';
 import { checkCommand, selectCommand, toolsCommand } from './inspect.js';
 import { serveCommand } from './serve.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from './serveHttp.js';
+import { learnedCommand } from './learned.js';
 import { statusCommand } from './status.js';
 import { trustCommand } from './trust.js';
 
@@ -117,6 +118,17 @@ program
   .option('--json', 'print the status as JSON')
   .action(async (options) => {
     process.exitCode = await statusCommand(options);
+  });
+
+program
+  .command('learned')
+  .description('show what selection learned from use, per profile and tool; --forget clears it')
+  .option(...configOption)
+  .option('--profile <name>', 'only this profile (default: every profile with learned evidence)')
+  .option('--forget [tool]', 'forget what was learned for this qualified tool name, or everything')
+  .option('--json', 'print as JSON')
+  .action(async (options) => {
+    process.exitCode = await learnedCommand(options);
   });
 
 program

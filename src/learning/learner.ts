@@ -180,7 +180,11 @@ export class Learner {
         timer: undefined,
         chain: Promise.resolve(),
       };
-      created.loaded = this.#store ? this.#sync(profile, created) : Promise.resolve();
+      // A store still connecting (Redis at start-up) gets a moment before the first read.
+      const store = this.#store;
+      created.loaded = store
+        ? (store.ready?.(2_000) ?? Promise.resolve(true)).then(() => this.#sync(profile, created))
+        : Promise.resolve();
       this.#profiles.set(profile, (state = created));
     }
     return state;

@@ -122,7 +122,7 @@ export class RedisEvidenceStore implements EvidenceStore {
   }
 
   /** Resolves true once connected, false when `waitMs` passed first. */
-  waitUntilConnected(waitMs: number): Promise<boolean> {
+  ready(waitMs: number): Promise<boolean> {
     return this.#redis.whenReady(waitMs);
   }
 

@@ -20,5 +20,7 @@ export interface EvidenceStore {
   forget(profile: string, tool?: string): Promise<number>;
   /** Profiles that have evidence. */
   profiles(): Promise<string[]>;
+  /** Resolves true once the store can answer, false after `waitMs` (Redis still connecting). */
+  ready?(waitMs: number): Promise<boolean>;
   close?(): Promise<void>;
 }
