@@ -277,7 +277,7 @@ export class GatewayCore {
     this.#learner?.used({
       profile: context.profile,
       session: { caller: context.caller, sessionId: input.sessionId ?? context.connectionId },
-      tool: tool.name,
+      tool,
     });
     return { ...result, _meta: { ...result._meta, 'automcp/server': tool.server, 'automcp/durationMs': durationMs } };
   }

@@ -20,8 +20,8 @@ export interface EvidenceEntry {
 /** Weights below this are treated as gone (about seven half-lives after a single use). */
 export const NEGLIGIBLE_WEIGHT = 0.01;
 
-/** BM25's saturation constant, for the evidence field. */
-const K1 = 1.2;
+/** A term's evidence counts fully only once it has about this much weight behind it. */
+const CONFIDENCE = 1;
 
 /** The weight of `entry` at `now`. */
 export function decayed(entry: { weight: number; at: number }, now: number, halfLifeMs: number): number {
@@ -94,17 +94,21 @@ export class EvidenceTable {
   ): Map<string, number> {
     const scores = new Map<string, number>();
     if (this.#entries.size === 0) return scores;
-    for (const term of new Set(queryTerms)) {
+    const distinct = [...new Set(queryTerms)];
+    for (const term of distinct) {
       const tools = this.#byTerm.get(term);
       if (!tools) continue;
-      const n = Math.max(options.toolCount, tools.size);
-      const df = tools.size;
-      const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
+      let total = 0;
+      const weights: [string, number][] = [];
       for (const [tool, entry] of tools) {
         const weight = decayed(entry, options.now, this.#halfLifeMs);
-        if (weight < NEGLIGIBLE_WEIGHT || !options.visible(tool)) continue;
-        scores.set(tool, (scores.get(tool) ?? 0) + (idf * weight * (K1 + 1)) / (weight + K1));
+        if (weight < NEGLIGIBLE_WEIGHT) continue;
+        total += weight;
+        if (options.visible(tool)) weights.push([tool, weight]);
       }
+      const confidence = total / (total + CONFIDENCE);
+      for (const [tool, weight] of weights)
+        scores.set(tool, (scores.get(tool) ?? 0) + (confidence * weight) / total / distinct.length);
     }
     return scores;
   }

@@ -9,6 +9,7 @@
  * every `syncMs`, started by a selection. A store that fails degrades to this process's memory, with
  * one warning per outage.
  */
+import type { CatalogTool } from '../catalog/types.js';
 import type { Profile } from '../config/load.js';
 import type { Logger } from '../logging/logger.js';
 import type { Clock } from '../session/memory.js';
@@ -102,15 +103,16 @@ export class Learner {
   }
 
   /** After an `automatic_eval` that reached `tool`: the session's recent requests become its evidence. */
-  used({ profile, session, tool }: { profile: Profile; session: SessionKey; tool: string }): void {
+  used({ profile, session, tool }: { profile: Profile; session: SessionKey; tool: string | CatalogTool }): void {
     if (!learns(profile)) return;
-    const increments = this.#recent.increments(this.#sessionId(profile, session), tool, this.settings.sessionCap);
+    const name = typeof tool === 'string' ? tool : tool.name;
+    const increments = this.#recent.increments(this.#sessionId(profile, session), name, this.settings.sessionCap, ownTerms(tool));
     if (increments.length === 0) return;
     const state = this.#state(profile.name);
     const at = this.#now();
     for (const { term, amount } of increments) {
-      state.table.add(term, tool, amount, at);
-      state.pending.push({ term, tool, weight: amount, at });
+      state.table.add(term, name, amount, at);
+      state.pending.push({ term, tool: name, weight: amount, at });
     }
     if (state.pending.length > MAX_PENDING) state.pending.splice(0, state.pending.length - MAX_PENDING);
     this.#scheduleFlush(profile.name, state);
@@ -268,6 +270,22 @@ export class Learner {
     );
   }
 }
+
+/**
+ * Terms the tool's own name and description already have. Evidence is about the words the catalog
+ * lacks: a term the tool already carries is matched lexically, and evidence on it would only lift
+ * this tool over its siblings that carry it too (the other tools of its server, say).
+ */
+function ownTerms(tool: string | CatalogTool): ReadonlySet<string> {
+  if (typeof tool === 'string') return new Set();
+  let own = ownTermsCache.get(tool);
+  if (!own) {
+    own = new Set(terms(`${tool.name} ${tool.tool} ${tool.definition.description}`));
+    ownTermsCache.set(tool, own);
+  }
+  return own;
+}
+const ownTermsCache = new WeakMap<CatalogTool, ReadonlySet<string>>();
 
 /** Whether the profile learns from use (`selection.learn`, default true). */
 export function learns(profile: Profile): boolean {

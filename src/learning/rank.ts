@@ -35,10 +35,12 @@ export function mergeEvidence({
       lexical.set(entry.tool.name, entry.score);
     }
   }
+  // The evidence score is a share of the query (0–1); the best lexical score gives it its scale.
+  const scale = weight * (candidates[0]?.score ?? 1);
   const boosted: RankedTool[] = [];
   for (const [name, evidence] of scores) {
     const tool = view.get(name);
-    if (tool) boosted.push({ tool, score: (lexical.get(name) ?? 0) + weight * evidence });
+    if (tool) boosted.push({ tool, score: (lexical.get(name) ?? 0) + scale * evidence });
   }
   boosted.sort((a, b) => b.score - a.score || (a.tool.name < b.tool.name ? -1 : 1));
   const rest = candidates.filter((entry) => !scores.has(entry.tool.name));

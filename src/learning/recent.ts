@@ -11,6 +11,13 @@ import type { Clock } from '../session/memory.js';
 /** How many requests of a session are remembered; older ones no longer count. */
 export const RECENT_REQUESTS = 4;
 
+/**
+ * Each older request counts this share of the one after it. A session's earlier requests were often
+ * for other tools (the steps of one task); at a quarter they add context without outvoting the latest
+ * (at a half, the replay showed requests whose tools got no evidence losing recall).
+ */
+const OLDER = 0.25;
+
 interface SessionUse {
   /** Latest first. */
   requests: { terms: string[]; returned: ReadonlySet<string> }[];
@@ -52,13 +59,13 @@ export class RecentRequests {
    * ranking did not return the tool for that request (the agent found it some other way). A term
    * counts once, at its strongest; the session's total per (tool, term) stays within `cap`.
    */
-  increments(session: string, tool: string, cap: number): Increment[] {
+  increments(session: string, tool: string, cap: number, skip: ReadonlySet<string> = new Set()): Increment[] {
     const use = this.#sessions.get(session);
     if (!use) return [];
     const strongest = new Map<string, number>();
     use.requests.forEach((request, age) => {
-      const amount = 0.5 ** age * (request.returned.has(tool) ? 1 : 2);
-      for (const term of request.terms) strongest.set(term, Math.max(strongest.get(term) ?? 0, amount));
+      const amount = OLDER ** age * (request.returned.has(tool) ? 1 : 2);
+      for (const term of request.terms) if (!skip.has(term)) strongest.set(term, Math.max(strongest.get(term) ?? 0, amount));
     });
     const out: Increment[] = [];
     for (const [term, wanted] of strongest) {
