@@ -38,6 +38,8 @@ export const DEFAULT_LEARNING: LearningSettings = { halfLifeDays: 30, maxEntries
 const FLUSH_MS = 1_000;
 /** How often a selection starts a background refresh from the store. */
 const SYNC_MS = 2_000;
+/** How long after a failed write it is tried again. */
+const RETRY_MS = 2_000;
 /** Unwritten deltas kept while the store is away. */
 const MAX_PENDING = 10_000;
 
@@ -162,6 +164,8 @@ export class Learner {
     if (this.#closed) return;
     await this.flush();
     this.#closed = true;
+    // A write that failed just now would be retried later: there is no later.
+    for (const state of this.#profiles.values()) clearTimeout(state.timer);
     await this.#store?.close?.();
   }
 
@@ -192,12 +196,12 @@ export class Learner {
     return state;
   }
 
-  #scheduleFlush(profile: string, state: ProfileState): void {
+  #scheduleFlush(profile: string, state: ProfileState, delayMs = FLUSH_MS): void {
     if (!this.#store || state.timer || this.#closed) return;
     state.timer = setTimeout(() => {
       state.timer = undefined;
       void this.#push(profile, state);
-    }, FLUSH_MS);
+    }, delayMs);
     state.timer.unref();
   }
 
@@ -216,6 +220,7 @@ export class Learner {
         // Keep them for the next attempt; the in-memory table already has them.
         state.pending = [...deltas, ...state.pending].slice(-MAX_PENDING);
         this.#failed('write', error);
+        this.#scheduleFlush(profile, state, RETRY_MS);
       }
     });
   }

@@ -113,10 +113,11 @@ export class RedisEvidenceStore implements EvidenceStore {
     this.#prefix = options.keyPrefix;
     this.#halfLifeMs = options.halfLifeMs;
     this.#maxEntries = options.maxEntries;
-    // Reading a whole table of tens of thousands of pairs may take longer than a session lookup.
+    // Reading a whole table of tens of thousands of pairs takes longer than a session lookup, but a
+    // stalled Redis must not hold a stopping gateway past its deadline.
     this.#redis = new RedisConnection({
       url: options.url,
-      commandTimeoutMs: options.commandTimeoutMs ?? 5_000,
+      commandTimeoutMs: options.commandTimeoutMs ?? 2_000,
       ...(options.logger ? { logger: options.logger } : {}),
     });
   }
