@@ -35,8 +35,14 @@ export class EvidenceTable {
   readonly #maxEntries: number;
   /** Keyed `tool\tterm`; Map order is the recency of the last change (oldest first). */
   #entries = new Map<string, EvidenceEntry>();
-  /** term → tool → entry: what scoring reads. */
-  #byTerm = new Map<string, Map<string, EvidenceEntry>>();
+  /**
+   * term → tool → weight scaled to `#epoch` (weight × 2^((at − epoch) / halfLife)): every pair then
+   * decays by the same factor, so scoring computes one power per query instead of one per pair.
+   */
+  #byTerm = new Map<string, Map<string, number>>();
+  /** term → sum of its scaled weights. */
+  #totals = new Map<string, number>();
+  #epoch: number | undefined;
 
   constructor(options: { halfLifeMs: number; maxEntries: number }) {
     this.#halfLifeMs = options.halfLifeMs;
@@ -60,6 +66,8 @@ export class EvidenceTable {
   replace(entries: Iterable<EvidenceEntry>): void {
     this.#entries = new Map();
     this.#byTerm = new Map();
+    this.#totals = new Map();
+    this.#epoch = undefined;
     for (const entry of entries) this.#put(entry);
   }
 
@@ -93,22 +101,20 @@ export class EvidenceTable {
     options: { now: number; toolCount: number; visible: (tool: string) => boolean },
   ): Map<string, number> {
     const scores = new Map<string, number>();
-    if (this.#entries.size === 0) return scores;
+    if (this.#entries.size === 0 || this.#epoch === undefined) return scores;
+    const factor = 2 ** (-(options.now - this.#epoch) / this.#halfLifeMs);
     const distinct = [...new Set(queryTerms)];
     for (const term of distinct) {
       const tools = this.#byTerm.get(term);
-      if (!tools) continue;
-      let total = 0;
-      const weights: [string, number][] = [];
-      for (const [tool, entry] of tools) {
-        const weight = decayed(entry, options.now, this.#halfLifeMs);
-        if (weight < NEGLIGIBLE_WEIGHT) continue;
-        total += weight;
-        if (options.visible(tool)) weights.push([tool, weight]);
+      const scaled = this.#totals.get(term) ?? 0;
+      const total = scaled * factor;
+      if (!tools || total < NEGLIGIBLE_WEIGHT) continue;
+      // Tools share the term by weight; a term with little evidence behind it counts less.
+      const share = total / (total + CONFIDENCE) / scaled / distinct.length;
+      for (const [tool, weight] of tools) {
+        if (weight * factor < NEGLIGIBLE_WEIGHT || !options.visible(tool)) continue;
+        scores.set(tool, (scores.get(tool) ?? 0) + weight * share);
       }
-      const confidence = total / (total + CONFIDENCE);
-      for (const [tool, weight] of weights)
-        scores.set(tool, (scores.get(tool) ?? 0) + (confidence * weight) / total / distinct.length);
     }
     return scores;
   }
@@ -138,19 +144,41 @@ export class EvidenceTable {
     const previous = this.#entries.get(key);
     if (previous) this.#delete(key, previous);
     this.#entries.set(key, entry);
-    let tools = this.#byTerm.get(entry.term);
-    if (!tools) this.#byTerm.set(entry.term, (tools = new Map()));
-    tools.set(entry.tool, entry);
+    this.#epoch ??= entry.at;
+    // Far from the epoch the scaled weights would overflow (or vanish): move the epoch to now.
+    if (Math.abs(entry.at - this.#epoch) / this.#halfLifeMs > 500) this.#rebase(entry.at);
+    this.#index(entry);
     while (this.#entries.size > this.#maxEntries) {
       const [oldestKey, oldest] = this.#entries.entries().next().value as [string, EvidenceEntry];
       this.#delete(oldestKey, oldest);
     }
   }
 
+  #index(entry: EvidenceEntry): void {
+    const scaled = entry.weight * 2 ** ((entry.at - this.#epoch!) / this.#halfLifeMs);
+    let tools = this.#byTerm.get(entry.term);
+    if (!tools) this.#byTerm.set(entry.term, (tools = new Map()));
+    tools.set(entry.tool, scaled);
+    this.#totals.set(entry.term, (this.#totals.get(entry.term) ?? 0) + scaled);
+  }
+
+  #rebase(epoch: number): void {
+    this.#epoch = epoch;
+    this.#byTerm = new Map();
+    this.#totals = new Map();
+    for (const entry of this.#entries.values()) this.#index(entry);
+  }
+
   #delete(key: string, entry: EvidenceEntry): void {
     this.#entries.delete(key);
     const tools = this.#byTerm.get(entry.term);
+    const scaled = tools?.get(entry.tool);
     tools?.delete(entry.tool);
-    if (tools?.size === 0) this.#byTerm.delete(entry.term);
+    if (!tools || tools.size === 0) {
+      this.#byTerm.delete(entry.term);
+      this.#totals.delete(entry.term);
+    } else if (scaled !== undefined) {
+      this.#totals.set(entry.term, (this.#totals.get(entry.term) ?? 0) - scaled);
+    }
   }
 }

@@ -5,36 +5,27 @@
  * others, so without evidence for the query the ranking is exactly the lexical one.
  */
 import type { CallerView } from '../catalog/view.js';
-import type { LexicalIndex, RankedTool } from '../selection/lexical.js';
+import type { RankedTool } from '../selection/lexical.js';
 
 /** The lexical candidates with the evidence of `scores` merged in, cut to `limit`. */
 export function mergeEvidence({
   candidates,
   scores,
-  index,
   view,
-  query,
   limit,
   weight,
 }: {
   candidates: readonly RankedTool[];
   /** Evidence score per qualified name (visible tools only). */
   scores: ReadonlyMap<string, number> | undefined;
-  index: LexicalIndex;
   view: CallerView;
-  query: string;
   limit: number;
   weight: number;
 }): RankedTool[] {
   if (!scores || scores.size === 0 || weight <= 0) return [...candidates];
+  // A tool with evidence that the lexical cut left out comes in with no lexical score: looking its score
+  // up would cost a second pass over the query's postings, and the replay measured no recall in it.
   const lexical = new Map(candidates.map((entry) => [entry.tool.name, entry.score]));
-  // Tools with evidence that the lexical cut left out still get their lexical score, if they have one.
-  const missing = new Set([...scores.keys()].filter((name) => !lexical.has(name)));
-  if (missing.size > 0) {
-    for (const entry of index.search(query, { limit: missing.size, allowed: (tool) => missing.has(tool.name) })) {
-      lexical.set(entry.tool.name, entry.score);
-    }
-  }
   // The evidence score is a share of the query (0–1); the best lexical score gives it its scale.
   const scale = weight * (candidates[0]?.score ?? 1);
   const boosted: RankedTool[] = [];

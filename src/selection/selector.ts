@@ -59,10 +59,10 @@ export class GraphSelector implements Selector {
       ...(options.rerank ? { rerank: options.rerank } : {}),
       ...(learner
         ? {
-            learned: ({ query, profile, view, index, candidates, limit }) => {
+            learned: ({ query, profile, view, candidates, limit }) => {
               const visible = { size: view.tools.length, visible: (name: string) => view.get(name) !== undefined };
               const scores = learner.scores(profile, query, visible);
-              return mergeEvidence({ candidates, scores, index, view, query, limit, weight: learner.settings.weight });
+              return mergeEvidence({ candidates, scores, view, limit, weight: learner.settings.weight });
             },
           }
         : {}),
