@@ -133,7 +133,8 @@ describe('an agent operating the gateway through automatic_mcp and automatic_eva
       expect(await readFile(add.backup, 'utf8')).not.toContain('echo2');
 
       // The same conversation selects and runs the new server's tool.
-      const parrots = await selectTools(client, { query: 'echo a message back, second echo server for parrots', limit: 10 });
+      // The ranker reads a server's name, not its description (docs/benchmarks.md, "Ranker changes").
+      const parrots = await selectTools(client, { query: 'echo a message back with the echo2 server', limit: 10 });
       expect(names(parrots)).toContain('echo2.echo');
       const echoed = await evalTool(client, 'echo2.echo', { message: 'hello from echo2' });
       expect(firstText(echoed)).toBe('hello from echo2');

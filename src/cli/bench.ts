@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { DatasetError, loadDataset } from '../bench/dataset.js';
 import { runOverheadBench, type AutomcpBuild, type OverheadReport } from '../bench/overhead.js';
+import { formatReplay, runReplayBench } from '../bench/replay.js';
 import { runSelectionBench, type QueryHalf, type SelectionReport } from '../bench/selection.js';
 import { meanRecallDelta, resolveDatasets, runSuite, SUITE_SAMPLE, type SuiteSet } from '../bench/suite.js';
 import { loadConfig, loadProfile, type Profile } from '../config/load.js';
@@ -34,6 +35,7 @@ interface SelectionOptions {
   half: QueryHalf;
   sample?: number;
   json?: boolean;
+  replay?: boolean;
 }
 
 function selectionCommand(heap: HeapGrowing): Command {
@@ -47,11 +49,18 @@ function selectionCommand(heap: HeapGrowing): Command {
     .option('--half <which>', 'all queries, or every other one by position: all | even | odd', half, 'all')
     .option('--sample <n>', 'run only N queries, spread evenly over the dataset', positive)
     .option('--json', 'print the report as JSON')
+    .option('--replay', 'feed the first half of the queries (shuffled) as use, score the second without and with learning')
     .action(async (options: SelectionOptions) => {
       await reportingDatasetErrors(async () => {
         const dataset = await loadDataset(options.dataset);
         const distractors = await Promise.all((options.distractors ?? []).map((file) => loadDataset(file)));
         const { profile, candidates } = await profileFor(options);
+        if (options.replay) {
+          const sample = options.sample !== undefined ? { sample: options.sample } : {};
+          const report = await runReplayBench({ dataset, distractors, profile, candidates, ...sample });
+          process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatReplay(report));
+          return;
+        }
         const progress = createProgress(`selection ${dataset.name || options.dataset}`);
         const report = await runSelectionBench({
           dataset,

@@ -143,6 +143,18 @@ program
   });
 
 program
+  .command('learned')
+  .description('show what selection learned from use, per profile and tool; --forget clears it')
+  .option(...configOption)
+  .option('--profile <name>', 'only this profile (default: every profile with learned evidence)')
+  .option('--forget [tool]', 'forget what was learned for this qualified tool name, or everything')
+  .option('--json', 'print as JSON')
+  .action(async (options) => {
+    const { learnedCommand } = await import('./learned.js');
+    process.exitCode = await learnedCommand(options);
+  });
+
+program
   .command('trust')
   .description('accept the current tool definitions of a server (releases tools held back by pinDefinitions)')
   .argument('<server>', 'the server name in runtime.yaml')

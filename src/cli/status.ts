@@ -8,6 +8,7 @@ import { CatalogCache } from '../state/catalogCache.js';
 import { readGatewayStatuses } from '../state/statusFile.js';
 import type { ServerStatus } from '../downstream/registry.js';
 import { resolveStateDir } from '../state/stateDir.js';
+import { learnedCounts } from './learned.js';
 
 /** Prints the status; exit code 0 (a stopped gateway is not an error). */
 export async function statusCommand(options: { config?: string; json?: boolean }): Promise<number> {
@@ -19,8 +20,9 @@ export async function statusCommand(options: { config?: string; json?: boolean }
   const stateDir = resolveStateDir(config?.stateDir !== undefined ? { configured: config.stateDir } : {});
   const gateways = await readGatewayStatuses(stateDir);
   const cached = config ? await cacheReport(config, stateDir) : [];
+  const learned = await learnedCounts(config, stateDir);
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ stateDir, gateways, cache: cached }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ stateDir, gateways, cache: cached, learned }, null, 2)}\n`);
     return 0;
   }
   process.stdout.write(`state directory ${stateDir}\n`);
@@ -42,6 +44,11 @@ export async function statusCommand(options: { config?: string; json?: boolean }
       );
     }
   }
+  process.stdout.write(
+    `learned from use (${learned.store})${learned.error !== undefined ? `: ${learned.error}` : learned.profiles.length === 0 ? ': nothing yet' : ''}\n`,
+  );
+  for (const entry of learned.profiles)
+    process.stdout.write(`  profile ${entry.profile.padEnd(20)} ${entry.tools} tools, ${entry.pairs} (term, tool) pairs\n`);
   return 0;
 }
 

@@ -16,6 +16,7 @@ import {
   type OpsConfig,
   type ProfileFile,
   type ServerConfig,
+  type LearningConfig,
   type SessionConfig,
   type TracesConfig,
 } from './schema.js';
@@ -43,6 +44,8 @@ export interface RuntimeConfig {
   servers: ServerSpec[];
   selector: { candidates: number; llm?: LlmConfig };
   session: SessionConfig;
+  /** Learning from use (halfLifeDays, maxEntries, sessionCap, weight); defaults when absent. */
+  learning?: LearningConfig;
   logging: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   /** HTTP callers; empty when none are configured. */
   callers: CallerSpec[];
@@ -90,6 +93,7 @@ export function parseRuntime({ file, text, env = process.env }: { file: string; 
     servers,
     selector: data.selector,
     session: data.session,
+    learning: data.learning,
     logging: data.logging,
     callers: Object.entries(data.callers).map(([name, caller]) => ({
       name,

@@ -199,6 +199,24 @@ export const runtimeSchema = z.strictObject({
     })
     .prefault({}),
   session: sessionSchema.prefault({}),
+  /** Learning from use: how long evidence lasts and how much of it is kept (docs/configuration.md). */
+  learning: z
+    .strictObject({
+      halfLifeDays: z
+        .preprocess(fromText, z.number().positive().max(3650))
+        .default(30)
+        .describe('days after which learned evidence counts half (0–3650)'),
+      maxEntries: integer(1, 10_000_000).default(50_000).describe('most (term, tool) pairs kept per profile'),
+      sessionCap: z
+        .preprocess(fromText, z.number().positive().max(100))
+        .default(2)
+        .describe('most weight one session adds to one (term, tool) pair (0–100)'),
+      weight: z
+        .preprocess(fromText, z.number().min(0).max(100))
+        .default(1)
+        .describe('scale of the learned score against the lexical score (0 ranks as if nothing was learned)'),
+    })
+    .prefault({}),
   logging: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -228,6 +246,7 @@ export const profileSchema = z.strictObject({
     .strictObject({
       limit: integer(1, 50).default(8),
       mode: z.enum(['auto', 'llm', 'lexical']).default('auto'),
+      learn: boolean().default(true).describe('false to neither learn from use nor rank with what was learned'),
       output: z
         .enum(['both', 'structured', 'text'])
         .default('both')
@@ -265,6 +284,8 @@ export type OpsConfig = z.infer<typeof opsSchema>;
 export type RuntimeFile = z.infer<typeof runtimeSchema>;
 /** Validated `traces`. */
 export type TracesConfig = z.infer<typeof tracesSchema>;
+/** Validated `learning`. */
+export type LearningConfig = z.infer<typeof runtimeSchema>['learning'];
 /** Validated `session`. */
 export type SessionConfig = z.infer<typeof sessionSchema>;
 /** A validated profile file. */

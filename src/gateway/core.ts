@@ -13,6 +13,7 @@ import type { ToolDefinition } from '../catalog/types.js';
 import type { CancelSignal } from '../downstream/connection.js';
 import type { DownstreamRegistry } from '../downstream/registry.js';
 import { GatewayError } from '../errors.js';
+import type { Learner } from '../learning/learner.js';
 import type { Logger } from '../logging/logger.js';
 import type { SelectionMode } from '../selection/graph.js';
 import type { Selector } from '../selection/selector.js';
@@ -101,6 +102,7 @@ export class GatewayCore {
   readonly #ready: () => Promise<unknown>;
   readonly #observer: GatewayObserver | undefined;
   readonly #builtin: BuiltinTools | undefined;
+  readonly #learner: Pick<Learner, 'selected' | 'used'> | undefined;
 
   constructor(options: {
     catalog: Catalog;
@@ -121,9 +123,12 @@ export class GatewayCore {
     observer?: GatewayObserver;
     /** The gateway's own tools (`automcp.*`); optional. */
     builtin?: BuiltinTools;
+    /** Learns from use: which tools a session ran after which requests (learning/learner.ts); optional. */
+    learner?: Pick<Learner, 'selected' | 'used'>;
   }) {
     this.#observer = options.observer;
     this.#builtin = options.builtin;
+    this.#learner = options.learner;
     this.#ready = options.ready ?? (async () => undefined);
     this.#catalog = options.catalog;
     this.#views = options.views;
@@ -167,6 +172,15 @@ export class GatewayCore {
       ...(signal ? { signal } : {}),
     });
     // `fresh`: the agent lost what it was sent, so nothing counts as held, and the session starts over.
+    // A stateless request without a sessionId has no session: nothing to learn from across calls.
+    if (key) {
+      this.#learner?.selected({
+        profile: context.profile,
+        session: key,
+        query: input.query,
+        returned: selection.tools.map((tool) => tool.name),
+      });
+    }
     const sent = input.fresh || !key ? new Map<string, string>() : await this.#sessions.sent(key);
     signal?.throwIfAborted();
     const tools: AutomaticMcpOutput['tools'] = [];
@@ -382,6 +396,9 @@ export class GatewayCore {
       ...(request.signal ? { signal: request.signal } : {}),
       ...(request.onProgress ? { onProgress: request.onProgress } : {}),
     });
+    // The call reached the tool: the session's recent requests become evidence for it.
+    const session = this.sessionKeyFor(context, input.sessionId);
+    if (session) this.#learner?.used({ profile: context.profile, session, tool });
     // The tool's own result, as it came: agent frameworks hand `_meta` to the model as text, so the
     // server and the time go to the log record and the observer, and into `_meta` only on request.
     if (!context.profile.eval.meta) return result;

@@ -18,6 +18,8 @@ import { createProcessGuard, type ProcessGuard } from '../downstream/processes.j
 import { DownstreamRegistry, type ServerStatus } from '../downstream/registry.js';
 import { createTransportFactory, type TransportFactory } from '../downstream/transport.js';
 import { TrustStore } from '../state/trustFile.js';
+import { createLearner } from '../learning/create.js';
+import type { Learner } from '../learning/learner.js';
 import { createSilentLogger, type Logger } from '../logging/logger.js';
 import { createLlmSelection, type ProbeResult } from '../selection/llm.js';
 import { resolveSelectorModel, type SelectorState } from '../selection/providers.js';
@@ -50,6 +52,8 @@ export interface Gateway {
   readonly sessions: SessionStore;
   /** The run traces this gateway writes and can query; undefined when it keeps none. */
   readonly traces: TraceStore | undefined;
+  /** What was learned from use (learning/learner.ts), per profile. */
+  readonly learner: Learner;
   /**
    * Starts every downstream server once, and the periodic sweep; resolves with their states (failures
    * included). Nothing runs before it. The first tool call waits for it, so a gateway that was never
@@ -165,10 +169,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...(options.chatModel ? { chatModel: options.chatModel } : {}),
   });
   const llm = createLlmSelection({ model: selectorModel, logger });
+  const learner = createLearner({
+    config,
+    logger,
+    ...(stateDir !== undefined ? { stateDir } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const selector = new GraphSelector({
     catalog,
     views,
     candidates: config.selector.candidates,
+    learner,
     ...(llm.rerank ? { rerank: llm.rerank } : {}),
   });
   // A store built here is closed here; an injected one belongs to whoever injected it.
@@ -266,6 +277,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     newRunId: () => `r_${newId()}`,
     ready,
+    learner,
     ...(observer ? { observer } : {}),
     serverTimeouts,
     builtin: { server: BUILTIN_SERVER, call: (tool, args, context) => ops.call(tool, args, context) },
@@ -289,6 +301,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     sessions,
     traces,
     reloader,
+    learner,
     start,
     async connect({ transport, profile, caller, connectionId, stateless = false }) {
       // The default session is the connection; '#' is outside the sessionId alphabet, so no explicit id can collide with it.
@@ -313,6 +326,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       clearInterval(sweep);
       await Promise.allSettled([...servers].map((server) => server.close()));
       await registry.close();
+      await learner.close();
       if (ownSessions) await sessions.close?.();
       if (ownTraces) await traces?.close();
       ownGuard?.close();

@@ -78,6 +78,15 @@ export interface SelectionGraphDeps {
   viewFor(profile: Profile): CallerView;
   indexFor(view: CallerView): LexicalIndex;
   rerank?: RerankNode;
+  /** Re-scores the lexical candidates with what was learned from use (learning/rank.ts); optional. */
+  learned?: (input: {
+    query: string;
+    profile: Profile;
+    view: CallerView;
+    index: LexicalIndex;
+    candidates: RankedTool[];
+    limit: number;
+  }) => RankedTool[];
 }
 
 /** What a selection run takes; the graph fills in the rest of the state. */
@@ -100,7 +109,9 @@ export function createSelectionGraph(deps: SelectionGraphDeps): SelectionGraph {
     scope: (state: SelectionStateType): SelectionStateUpdate => ({ view: deps.viewFor(state.profile) }),
     retrieve: (state: SelectionStateType): SelectionStateUpdate => {
       const k = Math.max(state.candidateCount, state.limit);
-      const candidates = deps.indexFor(state.view).search(state.query, { limit: k });
+      const index = deps.indexFor(state.view);
+      let candidates = index.search(state.query, { limit: k });
+      if (deps.learned) candidates = deps.learned({ ...state, index, candidates, limit: k });
       return { candidates, mode: 'lexical' as const, chosen: undefined, llm: undefined };
     },
     finalize: (state: SelectionStateType): SelectionStateUpdate => ({ selected: finalize(state), mode: finalMode(state) }),

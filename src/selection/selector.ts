@@ -11,6 +11,8 @@ import type { CallerView, CallerViews } from '../catalog/view.js';
 import type { CatalogTool } from '../catalog/types.js';
 import { createSelectionGraph, type LlmTrace, type RerankNode, type SelectionGraph, type SelectionMode } from './graph.js';
 import { LexicalIndex, type RankedTool } from './lexical.js';
+import type { Learner } from '../learning/learner.js';
+import { mergeEvidence } from '../learning/rank.js';
 
 /** One selection request. */
 export interface SelectionRequest {
@@ -47,14 +49,25 @@ export class GraphSelector implements Selector {
   readonly #indexes = new WeakMap<CallerView, LexicalIndex>();
   /** The newest index of each profile's view, the base for the next catalog version's. */
   readonly #latest = new Map<string, LexicalIndex>();
+  readonly #learner: Learner | undefined;
 
-  constructor(options: { catalog: Catalog; views: CallerViews; candidates: number; rerank?: RerankNode }) {
+  constructor(options: { catalog: Catalog; views: CallerViews; candidates: number; rerank?: RerankNode; learner?: Learner }) {
     this.#catalog = options.catalog;
     this.#candidates = options.candidates;
+    const learner = (this.#learner = options.learner);
     this.#graph = createSelectionGraph({
       viewFor: (profile) => options.views.forProfile(profile),
       indexFor: (view) => this.indexFor(view),
       ...(options.rerank ? { rerank: options.rerank } : {}),
+      ...(learner
+        ? {
+            learned: ({ query, profile, view, candidates, limit }) => {
+              const visible = { size: view.tools.length, visible: (name: string) => view.get(name) !== undefined };
+              const scores = learner.scores(profile, query, visible);
+              return mergeEvidence({ candidates, scores, view, limit, weight: learner.settings.weight });
+            },
+          }
+        : {}),
     });
   }
 
@@ -71,6 +84,7 @@ export class GraphSelector implements Selector {
   }
 
   async select(request: SelectionRequest): Promise<Selection> {
+    await this.#learner?.prepare(request.profile);
     const state = await this.#graph.invoke(
       { query: request.query, profile: request.profile, limit: request.limit, candidateCount: this.#candidates },
       request.signal ? { signal: request.signal } : {},

@@ -317,7 +317,7 @@ describe('parseProfile', () => {
       name: 'reviewer',
       description: 'Reviews pull requests',
       tools: { allow: ['*'], deny: [], readOnly: false, pinned: [] },
-      selection: { limit: 8, mode: 'auto', output: 'both' },
+      selection: { limit: 8, mode: 'auto', output: 'both', learn: true },
       eval: { timeoutMs: 60_000, meta: false },
       ops: { allRuns: false },
     });
@@ -425,7 +425,7 @@ describe('files on disk', () => {
     const profile = await loadProfile({ profilesDir: join(dir, 'missing-folder'), env: {} });
     expect(profile.name).toBe('default');
     expect(profile.tools).toEqual({ allow: ['*'], deny: [], readOnly: false, pinned: [] });
-    expect(profile.selection).toEqual({ limit: 8, mode: 'auto', output: 'both' });
+    expect(profile.selection).toEqual({ limit: 8, mode: 'auto', output: 'both', learn: true });
   });
 
   it('the implicit default profile is read from default.yaml when present', async () => {
