@@ -7,6 +7,7 @@ import v8 from 'node:v8';
 import { Command, InvalidArgumentError } from 'commander';
 import { isConfigError } from '../errors.js';
 import { VERSION } from '../gateway/server.js';
+import { addAdoptCommands } from './adopt.js';
 import { addLoadCommand } from './benchLoad.js';
 import { createBenchCommand } from './bench.js';
 import { applyHeapGrowing, type HeapGrowing } from './heap.js';
@@ -129,6 +130,8 @@ program
   .action(async (server: string, options) => {
     process.exitCode = await trustCommand(server, options);
   });
+
+addAdoptCommands(program);
 
 try {
   await program.parseAsync(process.argv);
