@@ -84,18 +84,28 @@ function fromCodex(raw: Record<string, unknown>): { mapped: Record<string, unkno
   return { mapped, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
 }
 
-/** Removes every `[mcp_servers.<name>]` table (and its sub-tables) whose name `drop` accepts. */
+/**
+ * Removes every `[mcp_servers.<name>]` table (and its sub-tables) whose name `drop` accepts. Blank and
+ * comment lines at the end of a removed table stay: they usually introduce the table that follows.
+ */
 function removeTables(text: string, drop: (name: string) => boolean): string {
   const lines = text.split(/(?<=\n)/);
   let dropping = false;
+  let trailing: string[] = [];
   const out: string[] = [];
   for (const line of lines) {
-    const header = /^\s*\[\[?([^[\]]+)\]\]?\s*(#.*)?$/.exec(line.replace(/\r?\n$/, ''));
+    const bare = line.replace(/\r?\n$/, '');
+    const header = /^\s*\[\[?([^[\]]+)\]\]?\s*(#.*)?$/.exec(bare);
     if (header) {
       const path = keyPath(header[1] as string);
-      dropping = path[0] === CONTAINER && path[1] !== undefined && drop(path[1]);
+      const next = path[0] === CONTAINER && path[1] !== undefined && drop(path[1]);
+      if (dropping && !next) out.push(...trailing);
+      trailing = [];
+      dropping = next;
     }
     if (!dropping) out.push(line);
+    else if (/^\s*(#.*)?$/.test(bare)) trailing.push(line);
+    else trailing = [];
   }
   return out.join('');
 }

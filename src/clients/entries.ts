@@ -7,6 +7,8 @@ import type { ServerEntry } from './types.js';
 
 /** Keys every JSON client shares, understood here. */
 const COMMON = new Set(['command', 'args', 'env', 'cwd', 'url', 'type', 'headers', 'disabled']);
+/** VS Code's predefined variables that have no meaning outside the editor (kept literally, with a warning). */
+const VSCODE_VARIABLES = new Set(['workspaceFolder', 'workspaceFolderBasename', 'file', 'fileDirname', 'cwd', 'pathSeparator']);
 const TYPES = new Set(['stdio', 'http', 'sse', 'streamable-http', 'streamableHttp']);
 
 /** What a converter needs to know about where an entry came from. */
@@ -111,11 +113,12 @@ export function convertEntry(value: unknown, context: EntryContext): Converted {
  */
 export function normalizeVariables(value: string, context: EntryContext, warnings: string[]): string {
   return value.replace(/\$\{([^}]*)\}/g, (match, inner: string) => {
-    if (/^[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?$/.test(inner)) return match;
-    const env = /^env:([A-Za-z_][A-Za-z0-9_]*)$/.exec(inner);
-    if (env) return `\${${env[1]}}`;
+    // VS Code's own variables first: their names would otherwise read as environment variables.
     if (inner === 'userHome') return context.home;
     if (inner === 'workspaceFolder' && context.workspace !== undefined) return context.workspace;
+    if (/^[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?$/.test(inner) && !VSCODE_VARIABLES.has(inner)) return match;
+    const env = /^env:([A-Za-z_][A-Za-z0-9_]*)$/.exec(inner);
+    if (env) return `\${${env[1]}}`;
     const input = /^input:(.+)$/.exec(inner);
     if (input) {
       const id = input[1] as string;

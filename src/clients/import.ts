@@ -5,7 +5,7 @@
  */
 import { chmod, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { isMap, isScalar, isSeq, parseDocument, YAMLMap } from 'yaml';
+import { Document, isMap, isScalar, isSeq, parseDocument, YAMLMap } from 'yaml';
 import { formatDotenvLine, parseDotenv } from '../config/dotenv.js';
 import { findConfigPath, userConfigDir } from '../config/load.js';
 import { SERVER_NAME } from '../config/schema.js';
@@ -79,7 +79,6 @@ export function planImport({
   }
   if (!isMap(servers)) throw new ClientError(`${runtimeFile}: \`servers\` is not a map; fix it before importing`);
   const map = servers;
-  if (map.items.length === 0) map.flow = false;
 
   const taken = new Set<string>();
   const identities = new Map<string, string>();
@@ -89,6 +88,7 @@ export function planImport({
   }
   const jar: SecretJar = { existing: parseDotenv(envText).values, added: new Map() };
   const plan: ImportPlan = { runtimeText, envText, added: [], skipped: [], warnings: [] };
+  const additions: [string, ServerEntry][] = [];
   for (const source of sources) {
     plan.warnings.push(...source.warnings);
     for (const read of source.servers) {
@@ -113,14 +113,11 @@ export function planImport({
       identities.set(identity(read.server), name);
       const entry = structuredClone(read.server);
       const secrets = moveSecrets(name, entry, jar);
-      const node = doc.createNode(entry);
-      const args = node.get('args', true);
-      if (isSeq(args)) args.flow = true;
-      map.set(name, node);
+      additions.push([name, entry]);
       plan.added.push({ name, where: read.where, file: source.file, secrets });
     }
   }
-  plan.runtimeText = plan.added.length > 0 ? doc.toString({ lineWidth: 0 }) : runtimeText;
+  if (additions.length > 0) plan.runtimeText = withServers(runtimeText, doc, map, additions);
   if (jar.added.size > 0) {
     const lines = [...jar.added]
       .filter(([name, value]) => jar.existing.get(name) !== value)
@@ -134,6 +131,36 @@ export function planImport({
     if (lines.length > 0) plan.envText = `${envText}${head}${lines.join('\n')}\n`;
   }
   return plan;
+}
+
+/**
+ * runtime.yaml with `additions` at the end of `servers`. When `servers` is a block map with entries, the
+ * new entries are inserted as text after its last one, so every byte already in the file stays as it was;
+ * otherwise (no servers yet) the document is written out by the YAML library, which keeps its comments.
+ */
+function withServers(text: string, doc: Document, map: YAMLMap, additions: [string, ServerEntry][]): string {
+  const block = new Document(Object.fromEntries(additions));
+  for (const [name] of additions) {
+    const args = block.getIn([name, 'args'], true);
+    if (isSeq(args)) args.flow = true;
+  }
+  const options = { lineWidth: 0, flowCollectionPadding: false };
+  const end = map.range?.[1];
+  if (map.flow !== true && map.items.length > 0 && end !== undefined) {
+    const start = map.range?.[0] ?? 0;
+    const indent = ' '.repeat(start - (text.lastIndexOf('\n', start - 1) + 1));
+    const lines = block.toString(options).replace(/\n$/, '').split('\n');
+    const before = text.slice(0, end);
+    return `${before}${before.endsWith('\n') ? '' : '\n'}${lines.map((line) => `${indent}${line}`).join('\n')}\n${text.slice(end)}`;
+  }
+  map.flow = false;
+  for (const [name, entry] of additions) {
+    const node = doc.createNode(entry);
+    const args = node.get('args', true);
+    if (isSeq(args)) args.flow = true;
+    map.set(name, node);
+  }
+  return doc.toString(options);
 }
 
 /** What `runImport` did (or, on a dry run, would do). */

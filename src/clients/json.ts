@@ -3,7 +3,7 @@
  * trailing commas), and people format them by hand, so edits go through jsonc-parser's `modify`: only the
  * changed entry is rewritten, in the file's own indentation and line endings.
  */
-import { applyEdits, modify, parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { applyEdits, findNodeAtLocation, modify, parse, parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { convertEntry, isAutomcpEntry, type EntryContext } from './entries.js';
 import { ENTRY_NAME, type LaunchSpec, type ReadServer } from './types.js';
 
@@ -51,18 +51,59 @@ export function writeEntry(text: string, container: string, entry: unknown, opti
     const current = parseJsonc(out, 'client file')[container];
     if (current !== null && typeof current === 'object' && !Array.isArray(current)) {
       for (const name of Object.keys(current)) {
-        if (name !== ENTRY_NAME) out = edit(out, [container, name], undefined);
+        if (name !== ENTRY_NAME) out = cut(out, container, name);
       }
     }
   }
-  return edit(out, [container, ENTRY_NAME], entry);
+  return insert(out, container, entry) ?? edit(out, [container, ENTRY_NAME], entry);
+}
+
+/**
+ * Adds `"automcp": entry` after the last entry of a non-empty `container`, as text in the indentation of
+ * that entry. (jsonc-parser's `modify` would reformat the line of the entry before it.) Undefined when
+ * this does not apply: no container, an empty one, or one that already has automcp.
+ */
+function insert(text: string, container: string, entry: unknown): string | undefined {
+  const node = findNodeAtLocation(
+    parseTree(text, [], { allowTrailingComma: true }) as NonNullable<ReturnType<typeof parseTree>>,
+    [container],
+  );
+  const last = node?.type === 'object' ? node.children?.at(-1) : undefined;
+  if (node === undefined || last === undefined) return undefined;
+  if (node.children?.some((property) => property.children?.[0]?.value === ENTRY_NAME)) return undefined;
+  const lineStart = text.lastIndexOf('\n', last.offset - 1) + 1;
+  const indent = /^[ \t]*/.exec(text.slice(lineStart))?.[0] ?? '';
+  const unit = /^([ \t]+)"/m.exec(text)?.[1] ?? '  ';
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  if (text.slice(lineStart, last.offset).trim() !== '') return undefined;
+  const body = JSON.stringify(entry, null, unit.startsWith('\t') ? '\t' : unit.length).replace(/\n/g, `${eol}${indent}`);
+  const at = last.offset + last.length;
+  return `${text.slice(0, at)},${eol}${indent}${JSON.stringify(ENTRY_NAME)}: ${body}${text.slice(at)}`;
 }
 
 /** Removes `container.automcp`, if there is one. */
 export function removeEntry(text: string, container: string): string {
   const current = parseJsonc(text, 'client file')[container];
   if (current === null || typeof current !== 'object' || !(ENTRY_NAME in current)) return text;
-  return edit(text, [container, ENTRY_NAME], undefined);
+  return cut(text, container, ENTRY_NAME);
+}
+
+/**
+ * Removes `container[name]` as text: with the comma and line break before it when it is the last entry
+ * (the inverse of {@link insert}), else up to the next entry. Other entries keep their formatting.
+ */
+function cut(text: string, container: string, name: string): string {
+  const tree = parseTree(text, [], { allowTrailingComma: true });
+  const properties = tree === undefined ? undefined : findNodeAtLocation(tree, [container])?.children;
+  const index = properties?.findIndex((property) => property.children?.[0]?.value === name) ?? -1;
+  if (properties === undefined || index < 0) return text;
+  const property = properties[index] as NonNullable<typeof properties>[number];
+  const previous = properties[index - 1];
+  const next = properties[index + 1];
+  if (next !== undefined) return text.slice(0, property.offset) + text.slice(next.offset);
+  if (previous !== undefined)
+    return text.slice(0, previous.offset + previous.length) + text.slice(property.offset + property.length).replace(/^\s*,/, '');
+  return edit(text, [container, name], undefined);
 }
 
 /** The plain `{command, args}` entry most clients take. */
