@@ -7,9 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import { findConfigPath } from '../config/load.js';
-import { writeStarter } from '../config/starter.js';
+import { dirname, join } from 'node:path';
+import { findConfigPath, listProfiles, loadConfig } from '../config/load.js';
+import { STARTER_PROFILES, writeStarter } from '../config/starter.js';
 import { readJsonFile, withFileLock, writeJsonFile } from '../state/jsonFile.js';
 import { applyImport, importTarget, readOptional, writeAtomic, type ImportReport } from './import.js';
 import { unifiedDiff } from './diff.js';
@@ -71,6 +71,7 @@ export async function install(
       ...(options.profile !== undefined ? ['--profile', options.profile] : []),
     ],
   };
+  if (options.profile !== undefined) await checkProfile(options.profile, runtimeFile, context.platform.env);
   const dryRun = options.dryRun === true;
   let removed: string[] = [];
   let imported: ImportReport | undefined;
@@ -87,7 +88,7 @@ export async function install(
     removed = own.filter((server) => server.name !== ENTRY_NAME).map((server) => server.name);
   } else if ((await readOptional(runtimeFile)) === undefined && !dryRun) {
     // The entry must point at a configuration that exists: start from the starter.
-    await writeStarter({ dir: join(runtimeFile, '..') });
+    await writeStarter({ dir: dirname(runtimeFile) });
   }
   const after = readClient(() => format.write(before ?? '', launch, { only: options.replace === true }));
   const records = await readRecords(context.stateDir);
@@ -160,6 +161,27 @@ export async function uninstall(
     await writeAtomic(file, after);
     return { client: options.client, file, action: 'removed-entry', backup: record?.backup ?? null };
   });
+}
+
+/** A client entry with a profile that does not exist would fail at every start of the client: refuse it now. */
+async function checkProfile(profile: string, runtimeFile: string, env: Platform['env']): Promise<void> {
+  let known: string[];
+  let dir = join(dirname(runtimeFile), 'profiles');
+  if ((await readOptional(runtimeFile)) === undefined) {
+    known = Object.keys(STARTER_PROFILES);
+  } else {
+    // The file may not load yet (a variable still to set in .env); its profilesDir is then the default.
+    dir = await loadConfig({ path: runtimeFile, env }).then(
+      (config) => config.profilesDir,
+      () => dir,
+    );
+    known = await listProfiles(dir);
+  }
+  if (!known.includes(profile)) {
+    throw new ClientError(
+      `profile "${profile}" does not exist in ${dir} (known: ${known.join(', ') || 'none'}); create ${profile}.yaml there or pick one of them`,
+    );
+  }
 }
 
 function recordsFile(stateDir: string): string {

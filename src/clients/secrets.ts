@@ -12,7 +12,8 @@ const SECRET_VALUE =
 
 /** Does this env or header value look like a key or token? A value that is already a `${VAR}` reference is not. */
 export function looksSecret(key: string, value: string): boolean {
-  if (value === '' || value.includes('${')) return false;
+  // Switches and numbers are settings, whatever the variable is called (DISABLE_AUTH=true, TOKEN_LIMIT=4000).
+  if (value === '' || value.includes('${') || /^(true|false|yes|no|on|off|-?\d+(\.\d+)?)$/i.test(value)) return false;
   if (SECRET_NAME.test(key) || /^x-.*(key|token)$/i.test(key)) return true;
   if (SECRET_VALUE.test(value) || /^(Bearer|Basic|token)\s+\S{8,}/i.test(value)) return true;
   // A long run of letters and digits with no spaces or slashes: an opaque key more often than not.

@@ -88,7 +88,7 @@ describe('install', () => {
     const text = '{\n\t// mine\n\t"servers": {\n\t\t"a": { "type": "stdio", "command": "a" }\n\t}\n}\n';
     await machine.place('vscode.json', file);
     await writeFile(file, text);
-    await install({ client: 'vscode', config: runtimeFile, profile: 'reader' }, context);
+    await install({ client: 'vscode', config: runtimeFile, profile: 'readonly' }, context);
     const after = await readFile(file, 'utf8');
     expect(
       after.startsWith(
@@ -98,7 +98,7 @@ describe('install', () => {
     // Taking the entry out again gives back the text, whatever uninstall finds.
     expect(CLIENTS.vscode.remove(after)).toBe(text);
     expect(parseJsonc(after, file).servers).toMatchObject({
-      automcp: { args: ['/opt/automcp/dist/cli/main.js', 'serve', '--config', runtimeFile, '--profile', 'reader'] },
+      automcp: { args: ['/opt/automcp/dist/cli/main.js', 'serve', '--config', runtimeFile, '--profile', 'readonly'] },
     });
   });
 
@@ -153,6 +153,16 @@ describe('install', () => {
     expect(await readFile(file)).toEqual(before);
     await expect(stat(runtimeFile)).rejects.toThrow();
     await expect(stat(context.stateDir)).rejects.toThrow();
+  });
+  it('refuses a profile that does not exist, before writing anything', async () => {
+    const file = fileOf('cursor');
+    await machine.place('cursor.json', file);
+    const before = await readFile(file);
+    await expect(install({ client: 'cursor', config: runtimeFile, profile: 'reviewer', replace: true }, context)).rejects.toThrow(
+      `profile "reviewer" does not exist in ${join(machine.root, 'config', 'profiles')} (known: default, readonly); create reviewer.yaml there or pick one of them`,
+    );
+    expect(await readFile(file)).toEqual(before);
+    await expect(stat(runtimeFile)).rejects.toThrow();
   });
 });
 
