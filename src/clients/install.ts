@@ -144,9 +144,12 @@ export async function uninstall(
       delete records[file];
       await writeJsonFile(recordsFile(context.stateDir), records);
     };
-    if (record !== undefined && current !== undefined && sha256(current) === record.sha256) {
-      if (record.backup !== null) {
-        await writeAtomic(file, await readFile(record.backup));
+    // A backup someone deleted cannot be restored: fall back to taking the entry out.
+    const saved = record?.backup ? await readFile(record.backup).catch(() => undefined) : undefined;
+    const restorable = record !== undefined && (record.backup === null || saved !== undefined);
+    if (restorable && current !== undefined && sha256(current) === record.sha256) {
+      if (record.backup !== null && saved !== undefined) {
+        await writeAtomic(file, saved);
         await unlink(record.backup);
       } else {
         await unlink(file);

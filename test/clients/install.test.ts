@@ -3,7 +3,7 @@
  * --replace moving the client's servers behind automcp, and an install/uninstall round trip that leaves
  * the client file byte-identical.
  */
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { install, uninstall, type InstallContext } from '../../src/clients/install.js';
@@ -184,5 +184,15 @@ describe('uninstall', () => {
     });
     expect(parseJsonc(await readFile(file, 'utf8'), file)).toEqual({ mcpServers: { new: { command: 'new-mcp' } } });
     expect(await uninstall({ client: 'cursor' }, context)).toMatchObject({ action: 'not-installed' });
+  });
+
+  it('with its backup deleted, takes out only the automcp entry', async () => {
+    const file = fileOf('windsurf');
+    await machine.place('mcp_config.json', file);
+    const original = await readFile(file, 'utf8');
+    await install({ client: 'windsurf', config: runtimeFile }, context);
+    await rm(`${file}.automcp-backup`);
+    expect(await uninstall({ client: 'windsurf' }, context)).toMatchObject({ action: 'removed-entry' });
+    expect(await readFile(file, 'utf8')).toBe(original);
   });
 });
