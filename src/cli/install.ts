@@ -1,4 +1,6 @@
 /** `automcp install` and `uninstall`: print what changed in the client's file (and in runtime.yaml with --replace). */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { install, uninstall, type InstallContext } from '../clients/install.js';
 import { currentPlatform } from '../clients/paths.js';
@@ -8,11 +10,16 @@ import { printImport } from './import.js';
 
 function context(): InstallContext {
   const platform = currentPlatform();
+  const cli = fileURLToPath(new URL('./main.js', import.meta.url));
+  // Run from npx's cache: the entry must not point into it (see InstallContext.npx).
+  const npxBin = join(dirname(process.execPath), process.platform === 'win32' ? 'npx.cmd' : 'npx');
+  const fromNpx = cli.split(/[\\/]/).includes('_npx');
   return {
     platform,
     stateDir: resolveStateDir({ env: platform.env }),
     node: process.execPath,
-    cli: fileURLToPath(new URL('./main.js', import.meta.url)),
+    cli,
+    ...(fromNpx ? { npx: existsSync(npxBin) ? npxBin : 'npx' } : {}),
   };
 }
 

@@ -34,6 +34,11 @@ export interface InstallContext {
   /** The Node executable and automcp's `dist/cli/main.js`, both absolute. */
   node: string;
   cli: string;
+  /**
+   * Set when automcp itself runs from npx's cache (`npx automcp install`): that folder may be cleaned at
+   * any time, so the entry runs `<npx> -y automcp` instead of a path inside it.
+   */
+  npx?: string;
 }
 
 /** What install did (or would do with `dryRun`). */
@@ -61,16 +66,11 @@ export async function install(
   const before = await readOptional(file);
   const runtimeFile =
     (await findConfigPath(options.config, context.platform.env)) ?? (await importTarget(options.config, context.platform.env));
-  const launch: LaunchSpec = {
-    command: context.node,
-    args: [
-      context.cli,
-      'serve',
-      '--config',
-      runtimeFile,
-      ...(options.profile !== undefined ? ['--profile', options.profile] : []),
-    ],
-  };
+  const serve = ['serve', '--config', runtimeFile, ...(options.profile !== undefined ? ['--profile', options.profile] : [])];
+  const launch: LaunchSpec =
+    context.npx !== undefined
+      ? { command: context.npx, args: ['-y', 'automcp', ...serve] }
+      : { command: context.node, args: [context.cli, ...serve] };
   if (options.profile !== undefined) await checkProfile(options.profile, runtimeFile, context.platform.env);
   const dryRun = options.dryRun === true;
   let removed: string[] = [];

@@ -154,6 +154,14 @@ describe('install', () => {
     await expect(stat(runtimeFile)).rejects.toThrow();
     await expect(stat(context.stateDir)).rejects.toThrow();
   });
+  it('run from npx, the entry runs `npx -y automcp` rather than a path in npx cache', async () => {
+    const file = fileOf('claude-desktop');
+    await install({ client: 'claude-desktop', config: runtimeFile }, { ...context, npx: '/usr/bin/npx' });
+    expect(parseJsonc(await readFile(file, 'utf8'), file).mcpServers).toEqual({
+      automcp: { command: '/usr/bin/npx', args: ['-y', 'automcp', 'serve', '--config', runtimeFile] },
+    });
+  });
+
   it('refuses a profile that does not exist, before writing anything', async () => {
     const file = fileOf('cursor');
     await machine.place('cursor.json', file);
