@@ -1,7 +1,8 @@
 /**
- * `automcp import`: read the server entries of MCP clients and merge them into runtime.yaml. The merge
- * edits the YAML document (the `yaml` library keeps comments, order and quoting of what is already there);
- * secrets go to `.env` beside it; nothing is written on a dry run.
+ * `automcp import`: read the server entries of MCP clients and merge them into runtime.yaml. runtime.yaml
+ * is read with the `yaml` library (js-yaml drops comments) and new entries go in after the last server,
+ * so what is already there keeps its comments, order and bytes; secrets go to `.env` beside it; nothing
+ * is written on a dry run.
  */
 import { chmod, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -163,7 +164,7 @@ function withServers(text: string, doc: Document, map: YAMLMap, additions: [stri
   return doc.toString(options);
 }
 
-/** What `runImport` did (or, on a dry run, would do). */
+/** What `applyImport` did (or, on a dry run, would do). */
 export interface ImportReport {
   runtimeFile: string;
   envFile: string;
