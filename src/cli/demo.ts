@@ -2,6 +2,7 @@
  * `automcp demo`: the bundled runtime.yaml against the real filesystem, memory and everything servers,
  * driven through a real MCP client over an in-memory transport, with token counts next to each step.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,16 @@ import { countJsonTokens, countTokens } from '../tokens/count.js';
 import { loadAll } from './context.js';
 
 const BUNDLED = fileURLToPath(new URL('../../runtime.yaml', import.meta.url));
+/** The same servers started with `npx`, for an installed package, which has no development dependencies. */
+const BUNDLED_NPX = fileURLToPath(new URL('../../demo/runtime.yaml', import.meta.url));
+const DEMO_SERVERS = ['server-filesystem', 'server-memory', 'server-everything'].map((name) =>
+  fileURLToPath(new URL(`../../node_modules/@modelcontextprotocol/${name}/dist/index.js`, import.meta.url)),
+);
+
+/** The bundled runtime.yaml when the demo servers are installed beside automcp (a clone), else the npx one. */
+function bundledConfig(): string {
+  return DEMO_SERVERS.every((file) => existsSync(file)) ? BUNDLED : BUNDLED_NPX;
+}
 
 const tty = process.stdout.isTTY === true;
 const paint = (code: string) => (text: string) => (tty ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -33,13 +44,14 @@ export async function demoCommand(options: { config?: string; verbose?: boolean 
   const scratch = await mkdtemp(join(tmpdir(), 'automcp-demo-'));
   process.env.AUTOMCP_MEMORY_FILE ??= join(scratch, 'memory.jsonl');
   const { config, profile, logger } = await loadAll(
-    { config: options.config ?? BUNDLED, ...(options.verbose ? { verbose: true } : {}) },
+    { config: options.config ?? bundledConfig(), ...(options.verbose ? { verbose: true } : {}) },
     'error',
   );
   const gateway = await createGateway({ config, logger, traces: false });
   const client = new Client({ name: 'automcp-demo', version: '1.0.0' });
   try {
     say(bold('automcp demo') + dim(`  (${config.file})`));
+    if (config.file === BUNDLED_NPX) say(dim('The demo servers are not installed beside automcp: npx fetches them from npm.'));
     say(dim('Starting the downstream servers: ') + config.servers.map((server) => server.name).join(', '));
     const status = await gateway.start();
     for (const server of status) {
@@ -105,7 +117,8 @@ export async function demoCommand(options: { config?: string; verbose?: boolean 
       entities: [{ name: 'Ada Lovelace', entityType: 'person', observations: ['wrote the first program'] }],
     });
     await run('memory.open_nodes', { names: ['Ada Lovelace'] });
-    await run('filesystem.read_text_file', { path: join(config.dir, 'demo', 'files', 'welcome.md') });
+    const files = config.file === BUNDLED_NPX ? join(config.dir, 'files') : join(config.dir, 'demo', 'files');
+    await run('filesystem.read_text_file', { path: join(files, 'welcome.md') });
     const bad = await run('memory.create_entities', { entities: 'Ada Lovelace' });
 
     say();

@@ -26,7 +26,7 @@ export async function learnedCommand(options: LearnedOptions): Promise<number> {
   }
   const config = await loadOptionalConfig(options.config);
   const stateDir = resolveStateDir(config?.stateDir !== undefined ? { configured: config.stateDir } : {});
-  const { store, where, learning } = openStore(config, stateDir);
+  const { store, where, learning } = await openStore(config, stateDir);
   try {
     if (store.ready && !(await store.ready(2_000))) {
       process.stderr.write(`automcp: the learned-evidence store (${where}) does not answer; check session.redisUrl\n`);
@@ -69,7 +69,7 @@ export async function learnedCounts(
   config: RuntimeConfig | undefined,
   stateDir: string,
 ): Promise<{ store: string; profiles: { profile: string; tools: number; pairs: number }[]; error?: string }> {
-  const { store, where, learning } = openStore(config, stateDir);
+  const { store, where, learning } = await openStore(config, stateDir);
   try {
     if (store.ready && !(await store.ready(2_000))) return { store: where, profiles: [], error: 'does not answer' };
     const learned = await readLearned({ store, settings: learningSettings(learning), topTerms: 0 });
@@ -84,7 +84,7 @@ export async function learnedCounts(
   }
 }
 
-function openStore(config: RuntimeConfig | undefined, stateDir: string) {
+async function openStore(config: RuntimeConfig | undefined, stateDir: string) {
   const session = config?.session ?? {
     store: 'memory' as const,
     ttlSeconds: 3600,
@@ -92,7 +92,7 @@ function openStore(config: RuntimeConfig | undefined, stateDir: string) {
     redisKeyPrefix: 'automcp:',
   };
   const learning = { session, ...(config?.learning ? { learning: config.learning } : {}) };
-  const store = createEvidenceStore({ config: learning, stateDir })!;
+  const store = (await createEvidenceStore({ config: learning, stateDir }))!;
   const where = store.kind === 'redis' ? 'redis' : `${stateDir}/learned`;
   return { store, where, learning };
 }

@@ -10,6 +10,7 @@ import v8 from 'node:v8';
 import { Command, InvalidArgumentError } from 'commander';
 import { VERSION } from '../gateway/server.js';
 import { describeFailure } from './failure.js';
+import { addAdoptCommands } from './adopt.js';
 import { applyHeapGrowing, type HeapGrowing } from './heap.js';
 import { checkServeOptions, DEFAULT_HOST, DEFAULT_PORT } from './serveOptions.js';
 
@@ -190,6 +191,8 @@ runs
     const { runShowCommand } = await import('./runs.js');
     process.exitCode = await runShowCommand(runId, { ...command.parent?.opts(), ...options });
   });
+
+addAdoptCommands(program);
 
 try {
   await program.parseAsync(process.argv);

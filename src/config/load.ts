@@ -3,10 +3,12 @@
  * is a {@link ConfigError} naming the file, the key path and what was expected.
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { load, YAMLException } from 'js-yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { parseDotenv } from './dotenv.js';
 import { expandEnv, formatPath } from './expand.js';
 import {
   PROFILE_NAME,
@@ -60,20 +62,73 @@ export type Profile = ProfileFile & { name: string };
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** Resolves `--config`: a runtime.yaml, or a folder that holds one. */
-export async function resolveConfigPath(path: string | undefined, env: Env = process.env): Promise<string> {
-  const given = resolve(path ?? env.AUTOMCP_CONFIG ?? 'runtime.yaml');
-  const info = await stat(given).catch(() => undefined);
-  if (info === undefined) throw new ConfigError(given, ['file not found (pass --config with runtime.yaml or its folder)']);
-  return info.isDirectory() ? join(given, 'runtime.yaml') : given;
+/**
+ * Where automcp keeps a user's own configuration when there is no `./runtime.yaml`:
+ * `$XDG_CONFIG_HOME/automcp` (an absolute value only, as the XDG spec says), else `~/.config/automcp`;
+ * on Windows without XDG_CONFIG_HOME, `%APPDATA%\automcp`.
+ */
+export function userConfigDir(env: Env = process.env, platform: NodeJS.Platform = process.platform): string {
+  const xdg = env.XDG_CONFIG_HOME;
+  if (xdg && isAbsolute(xdg)) return join(xdg, 'automcp');
+  if (platform === 'win32' && env.APPDATA) return join(env.APPDATA, 'automcp');
+  return join(env.HOME || homedir(), '.config', 'automcp');
 }
 
-/** Reads and validates runtime.yaml. */
+/**
+ * Finds runtime.yaml: `--config` (a file or its folder), else `$AUTOMCP_CONFIG`, else `./runtime.yaml`,
+ * else `runtime.yaml` in {@link userConfigDir}. Undefined when nothing was given and neither default exists.
+ */
+export async function findConfigPath(path: string | undefined, env: Env = process.env): Promise<string | undefined> {
+  const given = path ?? (env.AUTOMCP_CONFIG || undefined);
+  if (given !== undefined) {
+    const info = await stat(resolve(given)).catch(() => undefined);
+    if (info === undefined) return undefined;
+    return info.isDirectory() ? join(resolve(given), 'runtime.yaml') : resolve(given);
+  }
+  for (const candidate of [resolve('runtime.yaml'), join(userConfigDir(env), 'runtime.yaml')]) {
+    if (await stat(candidate).catch(() => undefined)) return candidate;
+  }
+  return undefined;
+}
+
+/** Resolves `--config` along the lookup order of {@link findConfigPath}; a ConfigError when nothing is found. */
+export async function resolveConfigPath(path: string | undefined, env: Env = process.env): Promise<string> {
+  const found = await findConfigPath(path, env);
+  if (found !== undefined) return found;
+  const given = path ?? (env.AUTOMCP_CONFIG || undefined);
+  if (given !== undefined) {
+    throw new ConfigError(resolve(given), ['file not found (pass --config with runtime.yaml or its folder)']);
+  }
+  const user = join(userConfigDir(env), 'runtime.yaml');
+  throw new ConfigError(resolve('runtime.yaml'), [
+    `file not found, nor ${user} (pass --config with runtime.yaml or its folder, or run \`automcp init\`)`,
+  ]);
+}
+
+/**
+ * Reads and validates runtime.yaml. `${VAR}` takes its value from the environment, else from the `.env`
+ * file beside runtime.yaml (the process environment wins).
+ */
 export async function loadConfig(options: { path?: string; env?: Env } = {}): Promise<RuntimeConfig> {
   const env = options.env ?? process.env;
   const file = await resolveConfigPath(options.path, env);
   const raw = await readText(file);
-  return parseRuntime({ file, text: raw, env });
+  return parseRuntime({ file, text: raw, env: { ...(await readDotenv(join(dirname(file), '.env'))), ...definedOnly(env) } });
+}
+
+async function readDotenv(file: string): Promise<Record<string, string>> {
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw new ConfigError(file, [`cannot read: ${error.message}`]);
+  });
+  if (text === undefined) return {};
+  const { values, problems } = parseDotenv(text);
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return Object.fromEntries(values);
+}
+
+function definedOnly(env: Env): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
 /** Validates runtime.yaml text; `file` only names it in errors and anchors relative paths. */

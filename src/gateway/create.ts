@@ -169,7 +169,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...(options.chatModel ? { chatModel: options.chatModel } : {}),
   });
   const llm = createLlmSelection({ model: selectorModel, logger });
-  const learner = createLearner({
+  const learner = await createLearner({
     config,
     logger,
     ...(stateDir !== undefined ? { stateDir } : {}),

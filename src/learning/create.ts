@@ -7,11 +7,13 @@ import type { Logger } from '../logging/logger.js';
 import type { Clock } from '../session/memory.js';
 import { FileEvidenceStore } from './fileStore.js';
 import { DEFAULT_LEARNING, Learner, type LearningSettings } from './learner.js';
-import { RedisEvidenceStore } from './redisStore.js';
 import type { EvidenceStore } from './store.js';
 
-/** The evidence store `config` calls for; undefined when evidence lives in memory only. */
-export function createEvidenceStore({
+/**
+ * The evidence store `config` calls for; undefined when evidence lives in memory only. The Redis store
+ * (and the Redis client under it) is loaded only when sessions live in Redis.
+ */
+export async function createEvidenceStore({
   config,
   stateDir,
   logger,
@@ -21,11 +23,12 @@ export function createEvidenceStore({
   stateDir?: string;
   logger?: Logger;
   now?: () => number;
-}): EvidenceStore | undefined {
+}): Promise<EvidenceStore | undefined> {
   const settings = learningSettings(config);
   const halfLifeMs = settings.halfLifeDays * 86_400_000;
   const { session } = config;
   if (session.store === 'redis' && session.redisUrl !== undefined) {
+    const { RedisEvidenceStore } = await import('./redisStore.js');
     return new RedisEvidenceStore({
       url: session.redisUrl,
       keyPrefix: session.redisKeyPrefix,
@@ -39,7 +42,7 @@ export function createEvidenceStore({
 }
 
 /** The learner of a gateway built from `config`. */
-export function createLearner({
+export async function createLearner({
   config,
   stateDir,
   logger,
@@ -49,9 +52,9 @@ export function createLearner({
   stateDir?: string;
   logger?: Logger;
   clock?: Clock;
-}): Learner {
+}): Promise<Learner> {
   const now = clock ? () => clock.now() : Date.now;
-  const store = createEvidenceStore({
+  const store = await createEvidenceStore({
     config,
     ...(stateDir !== undefined ? { stateDir } : {}),
     ...(logger ? { logger } : {}),
