@@ -46,6 +46,8 @@ export interface HttpGatewayOptions {
   idleMs: number;
   /** Milliseconds now (injectable so idle expiry is testable without sleeping). */
   now?: () => number;
+  /** Serves the dashboard at `/ui` (ui/server.ts), which checks the same tokens itself. */
+  ui?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
 
 interface McpSession {
@@ -150,6 +152,7 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
       res.writeHead(200, { 'Content-Type': contentType }).end(body);
       return;
     }
+    if (options.ui && (path === '/ui' || path.startsWith('/ui/'))) return options.ui(req, res);
     if (path !== '/mcp') return sendJson(res, 404, { error: 'not_found', message: 'MCP is served at /mcp' });
     // Without tokens, only loopback names may reach /mcp: a web page that rebinds its DNS to 127.0.0.1 cannot.
     if (!auth.required && !isLoopbackHost(hostname(req))) {

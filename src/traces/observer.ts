@@ -7,10 +7,10 @@
  * catalog would have cost (the dashboard's savings chart). Counting a large catalog takes a while, so a
  * {@link TokenTally} counts in later event-loop turns (each catalog once per etag, each definition once
  * per hash) and fills the record in; the store's write waits for that, the call itself never does.
+ * The tokenizer is loaded at the first selection, so a gateway that never selects never loads it.
  */
 import type { GatewayObserver } from '../gateway/observer.js';
 import { TokenTally } from '../http/tokenTally.js';
-import { countJsonTokens } from '../tokens/count.js';
 import { evalTrace, selectionTrace } from './record.js';
 import type { TraceStore } from './store.js';
 
@@ -28,23 +28,38 @@ export function createTraceObserver({
   /** Record each selection's token cost (default true). */
   countTokens?: boolean;
 }): GatewayObserver {
-  const tally = countTokens
-    ? new TokenTally({ count: safeCount, response: () => undefined, catalog: () => undefined })
-    : undefined;
-  if (tally) store.waitBeforeWriting?.(() => tally.settled());
+  let tally: Promise<TokenTally> | undefined;
+  // The latest queued selection: the tally resolves once, so its turn comes after every earlier one.
+  let queued: Promise<void> = Promise.resolve();
+  if (countTokens) {
+    store.waitBeforeWriting?.(async () => {
+      await queued;
+      await (await tally)?.settled();
+    });
+  }
   return {
     onSelection: (event) => {
       const record = selectionTrace(event, now());
       store.append(record);
-      if (!tally || !event.catalog) return;
-      tally.add({
-        output: event.output,
-        catalogKey: `${event.profile.name}\u0000${event.output.etag}`,
-        catalog: event.catalog,
-        counted: ({ response, catalog }) => {
-          record.tokens = { sent: response, ...(catalog !== undefined ? { catalog } : {}) };
-        },
-      });
+      const catalog = event.catalog;
+      if (!countTokens || !catalog) return;
+      tally ??= import('../tokens/count.js').then(
+        ({ countJsonTokens }) =>
+          new TokenTally({ count: safeCount(countJsonTokens), response: () => undefined, catalog: () => undefined }),
+      );
+      queued = tally
+        .then((counter) =>
+          counter.add({
+            output: event.output,
+            catalogKey: `${event.profile.name}\u0000${event.output.etag}`,
+            catalog,
+            counted: ({ response, catalog: full }) => {
+              record.tokens = { sent: response, ...(full !== undefined ? { catalog: full } : {}) };
+            },
+          }),
+        )
+        // Counts are a nicety: a record without them is still written.
+        .catch(() => undefined);
     },
     onEval: (event) => store.append(evalTrace(event, now(), includeArguments)),
   };
@@ -54,10 +69,12 @@ export function createTraceObserver({
  * A definition that contains a tokenizer's special token (`<|endoftext|>`) makes the tokenizer throw;
  * such a text is counted with the marker broken up, which differs by a token or two.
  */
-function safeCount(value: unknown): number {
-  try {
-    return countJsonTokens(value);
-  } catch {
-    return countJsonTokens(JSON.stringify(value).replaceAll('<|', '< |'));
-  }
+function safeCount(count: (value: unknown) => number): (value: unknown) => number {
+  return (value) => {
+    try {
+      return count(value);
+    } catch {
+      return count(JSON.stringify(value).replaceAll('<|', '< |'));
+    }
+  };
 }
