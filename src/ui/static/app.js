@@ -45,7 +45,7 @@ async function api(path, init = {}) {
 }
 
 function show(...nodes) {
-  main.replaceChildren(...nodes);
+  main.replaceChildren(...nodes.filter((node) => node !== null && node !== undefined));
 }
 
 function login(wrong) {
@@ -230,6 +230,7 @@ async function runPage(id) {
       h('p', { class: 'muted' }, head.join(' · ')),
     );
     if (llm?.error) blocks.push(h('p', { class: 'bad' }, `model answer not used: ${llm.error}`));
+    if (!llm) blocks.push(h('p', { class: 'muted' }, 'No model took part: the lexical ranking stood.'));
     blocks.push(
       h(
         'table',
@@ -373,9 +374,9 @@ function chart({ buckets, bucketMs }) {
   const legend = h(
     'div',
     { class: 'legend' },
-    h('span', {}, h('span', { class: 'swatch', style: 'background:#d1d5db' }), 'full catalog tokens'),
-    h('span', {}, h('span', { class: 'swatch', style: 'background:#2563eb' }), 'tokens sent by automatic_mcp'),
-    h('span', {}, h('span', { class: 'swatch', style: 'background:#15803d;border-radius:50%' }), 'names-only hits'),
+    h('span', {}, h('span', { class: 'swatch catalog' }), 'full catalog tokens'),
+    h('span', {}, h('span', { class: 'swatch sent' }), 'tokens sent by automatic_mcp'),
+    h('span', {}, h('span', { class: 'swatch names' }), 'names-only hits'),
     h('span', {}, `one bar per ${bucketMs >= 3_600_000 ? `${bucketMs / 3_600_000} h` : `${bucketMs / 60_000} min`}`),
   );
   return h(
@@ -395,7 +396,7 @@ function tryPage() {
     { name: 'profile' },
     me.profiles.map((name) => h('option', { value: name, selected: name === me.profile }, name)),
   );
-  const limit = h('input', { name: 'limit', type: 'number', min: 1, max: 50, placeholder: 'profile’s', style: 'width:6rem' });
+  const limit = h('input', { name: 'limit', type: 'number', min: 1, max: 50, placeholder: 'profile’s', class: 'narrow' });
   const result = h('div', { id: 'try-result' });
   const form = h(
     'form',
