@@ -3,7 +3,8 @@
  * serves MCP: a request that initializes opens an MCP session (Mcp-Session-Id) with its own transport
  * and gateway connection, bound to the caller that opened it; a request without a session id is
  * stateless and gets a fresh transport and connection of its own. `/healthz`, `/readyz` and
- * `/metrics` need no token. node:http is enough for four routes; a framework would add nothing here.
+ * `/metrics` need no token; `/ui` (the dashboard, ui/server.ts) checks the same tokens for its data.
+ * node:http is enough for five routes; a framework would add nothing here.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server as NodeServer, type ServerResponse } from 'node:http';

@@ -279,6 +279,13 @@ describe('automcp ui', () => {
         .end();
     });
     expect(status).toBe(403);
+    // Without tokens, a request another site's form could send (not JSON) is refused.
+    const form = await fetch(`${base}/ui/api/try`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'query=read',
+    });
+    expect(form.status).toBe(415);
   });
 
   it('tries a selection for a chosen profile with a gateway of its own', async () => {
