@@ -156,6 +156,9 @@ export const tracesSchema = z.strictObject({
     .default(7)
     .describe('how many days run traces are kept (0.01–3650)'),
   includeArguments: boolean().default(false).describe('true to also keep the arguments and results of automatic_eval calls'),
+  countTokens: boolean()
+    .default(true)
+    .describe("false to leave out each selection's token counts (the dashboard's savings; the tokenizer costs ~30 MB)"),
 });
 
 /** runtime.yaml as a whole. */

@@ -198,7 +198,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     : options.traces || undefined;
   const observer = combineObservers(
     options.observer,
-    traces ? createTraceObserver({ store: traces, includeArguments: config.traces.includeArguments, now }) : undefined,
+    traces
+      ? createTraceObserver({
+          store: traces,
+          includeArguments: config.traces.includeArguments,
+          countTokens: config.traces.countTokens,
+          now,
+        })
+      : undefined,
   );
   // randomUUID draws from a cached pool of random bytes; randomBytes(4) asks the system on every call.
   const newId = options.newId ?? (() => randomUUID().slice(0, 8));

@@ -154,6 +154,19 @@ describe('run traces of a gateway', () => {
     });
   });
 
+  it('leaves the token counts out with traces.countTokens: false', async () => {
+    running = await startInProcessGateway({
+      servers: [notes()],
+      config: runtime({ countTokens: false }),
+      gatewayOptions: { stateDir },
+    });
+    const client = await running.connect(makeProfile('default'));
+    await automaticMcp(client, { query: 'save a note' });
+    const [record] = await running.gateway.traces!.list();
+    expect(record).toMatchObject({ kind: 'selection', chosen: expect.arrayContaining(['notes.save_note']) });
+    expect(record).not.toHaveProperty('tokens');
+  });
+
   it('answers queries by caller, time and tool, newest first', async () => {
     running = await startInProcessGateway({ servers: [notes()], config: runtime(), gatewayOptions: { stateDir } });
     const alice = await running.connect(makeProfile('default'), { caller: 'alice' });

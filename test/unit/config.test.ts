@@ -434,7 +434,13 @@ describe('files on disk', () => {
 
 describe('traces', () => {
   it('defaults to on, 32 MB, 7 days, no argument values', () => {
-    expect(runtime('version: 1\n').traces).toEqual({ enabled: true, maxMegabytes: 32, maxDays: 7, includeArguments: false });
+    expect(runtime('version: 1\n').traces).toEqual({
+      enabled: true,
+      maxMegabytes: 32,
+      maxDays: 7,
+      includeArguments: false,
+      countTokens: true,
+    });
   });
 
   it('takes every key, numbers from ${VAR} included', () => {
@@ -444,7 +450,7 @@ describe('traces', () => {
         MB: '250',
       },
     );
-    expect(config.traces).toEqual({ enabled: false, maxMegabytes: 250, maxDays: 0.5, includeArguments: true });
+    expect(config.traces).toEqual({ enabled: false, maxMegabytes: 250, maxDays: 0.5, includeArguments: true, countTokens: true });
   });
 
   it('names the key and what it expects when a value is wrong, and refuses unknown keys', () => {
@@ -453,7 +459,7 @@ describe('traces', () => {
     ]);
     expect(() => runtime('version: 1\ntraces: {maxDays: forever}\n')).toThrow(/traces\.maxDays: .*expected number/);
     expect(configError(() => runtime('version: 1\ntraces: {includeArgs: true}\n')).problems).toEqual([
-      'traces: unknown key "includeArgs" (expected one of: enabled, maxMegabytes, maxDays, includeArguments)',
+      'traces: unknown key "includeArgs" (expected one of: enabled, maxMegabytes, maxDays, includeArguments, countTokens)',
     ]);
   });
 });
