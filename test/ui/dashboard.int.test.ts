@@ -210,6 +210,16 @@ describe('the dashboard of serve --http', () => {
     expect(catalog).toBeGreaterThan(sent);
     expect(cards[4]).toMatch(/^[1-9]\d*names-only hits$/);
     expect(await page.locator('.chart rect.sent').count()).toBeGreaterThanOrEqual(1);
+    // The style sheet applies (the page's Content-Security-Policy allows its own, and no inline style).
+    expect(
+      await page
+        .locator('.swatch.sent')
+        .evaluate(
+          (node) =>
+            (globalThis as unknown as { getComputedStyle(element: unknown): { backgroundColor: string } }).getComputedStyle(node)
+              .backgroundColor,
+        ),
+    ).toBe('rgb(37, 99, 235)');
     await shot(page, 'savings');
     await page.close();
   });
