@@ -30,6 +30,7 @@ const CHROMIUM = process.env.AUTOMCP_CHROMIUM ?? '/usr/bin/chromium';
 const TOKEN_ALICE = 'alice-dashboard-token-1111';
 const TOKEN_BOB = 'bob-dashboard-token-2222';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const MARKUP = `<img src=x onerror="document.title='injected'">`;
 const SHOTS = process.env.AUTOMCP_UI_SCREENSHOTS === '1' ? join(REPO_ROOT, 'docs', 'img') : undefined;
 
 let config: TempConfig;
@@ -96,7 +97,8 @@ beforeAll(async () => {
   await evalTool(alice, 'echo.echo', { message: 'hi' }, { sessionId: 'conv-1' });
   await evalTool(alice, 'filesystem.read_text_file', { path: join(files, 'notes.md') }, { sessionId: 'conv-1' });
   await evalTool(alice, 'echo.nothing', {}, { sessionId: 'conv-1' });
-  bobSelection = (await selectTools(bob, { query: 'bob wants an echo' })).runId;
+  // Request text is whatever a conversation said: the pages must show markup in it as text.
+  bobSelection = (await selectTools(bob, { query: `bob wants an echo ${MARKUP}` })).runId;
   // Traces are written in the background: wait until all seven of alice's and bob's are readable.
   await waitFor(
     async () => {
@@ -268,7 +270,9 @@ describe('automcp ui', () => {
     await page.locator('table.runs').waitFor();
     const text = await page.locator('main').textContent();
     expect(text).toContain('read the notes file');
-    expect(text).toContain('bob wants an echo');
+    expect(text).toContain(`bob wants an echo ${MARKUP}`);
+    expect(await page.locator('main img').count()).toBe(0);
+    expect(await page.title()).toBe('automcp');
     await page.locator('input[name=caller]').fill('bob');
     await page.getByRole('button', { name: 'Filter' }).click();
     // Bob's selection, and the one the try page made for him above (a try is a recorded run).
