@@ -19,7 +19,10 @@ let selected: string;
 let evaluated: string;
 
 beforeAll(async () => {
-  config = await writeConfigDir({ runtime: { stateDir: './state', servers: { echo: fixtureServer('echo') } } });
+  // countTokens: a stdio gateway records token counts only when asked to.
+  config = await writeConfigDir({
+    runtime: { stateDir: './state', servers: { echo: fixtureServer('echo') }, traces: { countTokens: true } },
+  });
   runsDir = join(config.dir, 'state', 'runs');
   const first = await serveGateway({ configDir: config.dir });
   try {

@@ -33,7 +33,7 @@ export async function serveHttpCommand(options: ServeHttpOptions): Promise<void>
   }
   const auth = await createCallerAuth({ config, fallback: profile });
   const metrics = createGatewayMetrics();
-  const serving = await startServing({ config, profile, logger, observer: metrics.observer });
+  const serving = await startServing({ config, profile, logger, observer: metrics.observer, traceTokens: true });
   const { gateway } = serving;
   let ready = false;
   const http = await startHttpGateway({

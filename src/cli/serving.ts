@@ -33,6 +33,8 @@ export async function startServing(options: {
   profile: Profile;
   logger: Logger;
   observer?: GatewayObserver;
+  /** Run traces carry token counts unless runtime.yaml says otherwise (`serve --http`, which loads the tokenizer anyway). */
+  traceTokens?: boolean;
 }): Promise<Serving> {
   const { config, profile, logger } = options;
   const stateDir = resolveStateDir({ ...(config.stateDir !== undefined ? { configured: config.stateDir } : {}) });
@@ -43,6 +45,7 @@ export async function startServing(options: {
     stateDir,
     guard,
     ...(options.observer ? { observer: options.observer } : {}),
+    ...(options.traceTokens !== undefined ? { traceTokens: options.traceTokens } : {}),
   });
   // A profile that insists on the model gets lexical answers when there is none; say so once, at start.
   if (profile.selection.mode === 'llm' && gateway.selectorState.kind === 'lexical') {

@@ -157,8 +157,10 @@ export const tracesSchema = z.strictObject({
     .describe('how many days run traces are kept (0.01–3650)'),
   includeArguments: boolean().default(false).describe('true to also keep the arguments and results of automatic_eval calls'),
   countTokens: boolean()
-    .default(true)
-    .describe("false to leave out each selection's token counts (the dashboard's savings; the tokenizer costs ~30 MB)"),
+    .optional()
+    .describe(
+      "true or false: record each selection's token counts (default: only with serve --http; the tokenizer costs ~30 MB)",
+    ),
 });
 
 /** runtime.yaml as a whole. */

@@ -83,6 +83,8 @@ export interface GatewayOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Told once per tool call, e.g. by metrics. */
   observer?: GatewayObserver;
+  /** Whether run traces carry token counts when `traces.countTokens` is unset (true for `serve --http`). */
+  traceTokens?: boolean;
   /**
    * Where the catalog cache and trusted hashes live; default `config.stateDir`. Without either, there
    * is no cache (every server starts at boot) and trust lasts as long as the process.
@@ -202,7 +204,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       ? createTraceObserver({
           store: traces,
           includeArguments: config.traces.includeArguments,
-          countTokens: config.traces.countTokens,
+          countTokens: config.traces.countTokens ?? options.traceTokens ?? false,
           now,
         })
       : undefined,

@@ -7,10 +7,10 @@
  * catalog would have cost (the dashboard's savings chart). Counting a large catalog takes a while, so a
  * {@link TokenTally} counts in later event-loop turns (each catalog once per etag, each definition once
  * per hash) and fills the record in; the store's write waits for that, the call itself never does.
- * The tokenizer is loaded at the first selection, so a gateway that never selects never loads it.
+ * The tokenizer is loaded at the first selection, and only when counting is on (`traces.countTokens`).
  */
 import type { GatewayObserver } from '../gateway/observer.js';
-import { TokenTally } from '../http/tokenTally.js';
+import type { TokenTally } from '../http/tokenTally.js';
 import { evalTrace, selectionTrace } from './record.js';
 import type { TraceStore } from './store.js';
 
@@ -43,9 +43,10 @@ export function createTraceObserver({
       store.append(record);
       const catalog = event.catalog;
       if (!countTokens || !catalog) return;
-      tally ??= import('../tokens/count.js').then(
-        ({ countJsonTokens }) =>
-          new TokenTally({ count: safeCount(countJsonTokens), response: () => undefined, catalog: () => undefined }),
+      // Loaded at the first selection that counts, so a gateway that never does loads neither.
+      tally ??= Promise.all([import('../http/tokenTally.js'), import('../tokens/count.js')]).then(
+        ([{ TokenTally: Tally }, { countJsonTokens }]) =>
+          new Tally({ count: safeCount(countJsonTokens), response: () => undefined, catalog: () => undefined }),
       );
       queued = tally
         .then((counter) =>

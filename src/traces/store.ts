@@ -37,13 +37,7 @@ export interface TraceStore {
 }
 
 /** Defaults of runtime.yaml's `traces:` block. */
-export const TRACE_DEFAULTS = {
-  enabled: true,
-  maxMegabytes: 32,
-  maxDays: 7,
-  includeArguments: false,
-  countTokens: true,
-} as const;
+export const TRACE_DEFAULTS = { enabled: true, maxMegabytes: 32, maxDays: 7, includeArguments: false } as const;
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;

@@ -76,7 +76,7 @@ describe('run traces of a gateway', () => {
     const chat = new ScriptedChatModel([choose('notes.save_note', 'notes.list_notes')]);
     running = await startInProcessGateway({
       servers: [notes()],
-      config: runtime({}, { candidates: 3, llm: { provider: 'openai', model: 'gpt-4.1-mini' } }),
+      config: runtime({ countTokens: true }, { candidates: 3, llm: { provider: 'openai', model: 'gpt-4.1-mini' } }),
       gatewayOptions: { chatModel: chat, env: {}, stateDir },
     });
     const client = await running.connect(makeProfile('default'), { caller: 'alice' });

@@ -304,6 +304,7 @@ describe('automcp ui', () => {
 
   it('tries a selection for a chosen profile with a gateway of its own', async () => {
     const page = await openPage(`${base}/ui/try`);
+    await page.locator('select[name=profile]').waitFor();
     expect(await page.locator('select[name=profile] option').allTextContents()).toEqual(['default', 'echo-only']);
     await page.locator('select[name=profile]').selectOption('echo-only');
     await page.locator('textarea[name=query]').fill('add two numbers');

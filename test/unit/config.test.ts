@@ -434,13 +434,7 @@ describe('files on disk', () => {
 
 describe('traces', () => {
   it('defaults to on, 32 MB, 7 days, no argument values', () => {
-    expect(runtime('version: 1\n').traces).toEqual({
-      enabled: true,
-      maxMegabytes: 32,
-      maxDays: 7,
-      includeArguments: false,
-      countTokens: true,
-    });
+    expect(runtime('version: 1\n').traces).toEqual({ enabled: true, maxMegabytes: 32, maxDays: 7, includeArguments: false });
   });
 
   it('takes every key, numbers from ${VAR} included', () => {
@@ -450,7 +444,7 @@ describe('traces', () => {
         MB: '250',
       },
     );
-    expect(config.traces).toEqual({ enabled: false, maxMegabytes: 250, maxDays: 0.5, includeArguments: true, countTokens: true });
+    expect(config.traces).toEqual({ enabled: false, maxMegabytes: 250, maxDays: 0.5, includeArguments: true });
   });
 
   it('names the key and what it expects when a value is wrong, and refuses unknown keys', () => {
