@@ -24,6 +24,7 @@ import {
   type TempConfig,
 } from '../helpers/config.js';
 import { evalTool, selectTools, waitFor } from '../helpers/gateway.js';
+import { startFakeOpenAi, type FakeModelServer } from '../helpers/fakeProviders.js';
 import { connectHttpClient, startHttpServe, type HttpServed } from '../helpers/http.js';
 
 const CHROMIUM = process.env.AUTOMCP_CHROMIUM ?? '/usr/bin/chromium';
@@ -38,6 +39,7 @@ let files: string;
 let stateHome: string;
 let served: HttpServed;
 let browser: Browser;
+let model: FakeModelServer;
 const clients: Client[] = [];
 let aliceSelection: string;
 let bobSelection: string;
@@ -69,6 +71,11 @@ beforeAll(async () => {
   await writeFile(join(files, 'notes.md'), '# notes\n');
   const marker = join(files, 'refuse');
   await writeFile(marker, '');
+  // A local OpenAI-compatible model that picks the third candidate, then the first, so the run page
+  // has a model's choice and reasons to lay beside the lexical ranking.
+  model = await startFakeOpenAi((request) => ({
+    choose: [request.candidates[2], request.candidates[0]].filter((name): name is string => name !== undefined),
+  }));
   config = await writeConfigDir({
     runtime: {
       servers: {
@@ -77,6 +84,7 @@ beforeAll(async () => {
         // Refuses to start while the marker exists: the servers page shows its error and retry time.
         broken: fixtureServer('crash', { env: { CRASH_MARKER: marker } }),
       },
+      selector: { llm: { provider: 'openai', model: 'gpt-4.1-mini', apiKeyEnv: 'TEST_OPENAI_KEY', baseUrl: model.baseUrl } },
       callers: {
         alice: { profile: 'default', tokenSha256: sha256(TOKEN_ALICE) },
         bob: { profile: 'echo-only', tokenSha256: sha256(TOKEN_BOB) },
@@ -84,7 +92,7 @@ beforeAll(async () => {
     },
     profiles: { default: { description: 'every tool' }, 'echo-only': { tools: { allow: ['echo.*'] } } },
   });
-  served = await startHttpServe({ configDir: config.dir, env: { XDG_STATE_HOME: stateHome } });
+  served = await startHttpServe({ configDir: config.dir, env: { XDG_STATE_HOME: stateHome, TEST_OPENAI_KEY: 'sk-test' } });
   await waitFor(async () => (await fetch(`${served.base}/readyz`)).status === 200 || undefined, 30_000, 'readyz');
 
   const alice = await connectHttpClient(served.mcpUrl, TOKEN_ALICE);
@@ -116,6 +124,7 @@ afterAll(async () => {
   await browser?.close();
   await Promise.allSettled(clients.map((client) => client.close()));
   await served?.stop();
+  await model?.close();
   await config?.cleanup();
   for (const dir of [files, stateHome, shotDir]) if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -191,6 +200,11 @@ describe('the dashboard of serve --http', () => {
     expect(await first.nth(0).textContent()).toBe('1');
     expect(await first.nth(1).textContent()).toMatch(/^filesystem\./);
     expect(Number(await first.nth(2).textContent())).toBeGreaterThan(0);
+    // The model's choice and reason stand beside the ranking: its first pick was the third candidate.
+    const third = await page.locator('table.ranking tr').nth(3).locator('td').nth(1).textContent();
+    expect(await first.nth(3).textContent()).toBe(third);
+    expect(await first.nth(4).textContent()).toBe(`picked ${third!}`);
+    expect(await page.locator('main').textContent()).toContain('mode llm');
     expect(await page.locator('main').textContent()).toMatch(/tokens sent \(full catalog [\d,]+\)/);
     await shot(page, 'run');
 
@@ -248,7 +262,7 @@ describe('automcp ui', () => {
   beforeAll(async () => {
     ui = spawn(process.execPath, [CLI_PATH, 'ui', '--port', '0', '--config', config.dir], {
       cwd: REPO_ROOT,
-      env: { ...process.env, XDG_STATE_HOME: stateHome },
+      env: { ...process.env, XDG_STATE_HOME: stateHome, TEST_OPENAI_KEY: 'sk-test' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -310,7 +324,9 @@ describe('automcp ui', () => {
     await page.locator('textarea[name=query]').fill('add two numbers');
     await page.getByRole('button', { name: 'Select tools' }).click();
     await page.locator('table.tools').waitFor({ timeout: 30_000 });
-    expect(await page.locator('table.tools td.mono').first().textContent()).toBe('echo.add');
+    const names = await page.locator('table.tools td.mono').allTextContents();
+    expect(names).toContain('echo.add');
+    expect(names.every((name) => name.startsWith('echo.'))).toBe(true);
     expect(await page.locator('#try-result').textContent()).toContain('profile echo-only');
     await page.close();
   });
