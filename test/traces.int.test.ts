@@ -19,7 +19,10 @@ let selected: string;
 let evaluated: string;
 
 beforeAll(async () => {
-  config = await writeConfigDir({ runtime: { stateDir: './state', servers: { echo: fixtureServer('echo') } } });
+  // countTokens: a stdio gateway records token counts only when asked to.
+  config = await writeConfigDir({
+    runtime: { stateDir: './state', servers: { echo: fixtureServer('echo') }, traces: { countTokens: true } },
+  });
   runsDir = join(config.dir, 'state', 'runs');
   const first = await serveGateway({ configDir: config.dir });
   try {
@@ -105,6 +108,8 @@ describe('run traces of automcp serve', () => {
     expect(shown.stdout).toMatch(/profile default · mode lexical · limit 2/);
     expect(shown.stdout).toMatch(/^\s+1 {2}echo\.echo \(/m);
     expect(shown.stdout).toContain('selected: echo.echo');
+    // The token counts the gateway recorded after the call.
+    expect(shown.stdout).toMatch(/available \(etag \w+\) · \d+ tokens, full catalog \d+\n/);
 
     const json = await runCli(['runs', 'show', evaluated, '--config', config.dir, '--json']);
     expect(JSON.parse(json.stdout)).toMatchObject({ runId: evaluated, kind: 'eval', tool: 'echo.echo', outcome: 'ok' });

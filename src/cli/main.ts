@@ -194,10 +194,23 @@ runs
 
 addAdoptCommands(program);
 
+program
+  .command('ui')
+  .description('serve the dashboard (servers, runs, savings, try) on loopback, from the state directory')
+  .option(...configOption)
+  .option(...profileOption)
+  .option('--host <address>', 'loopback address to listen on (default: 127.0.0.1)')
+  .option('--port <n>', 'port to listen on (default: 8932; 0: any free port)', port)
+  .option('--verbose', 'debug logging on stderr')
+  .action(async (options) => {
+    const { uiCommand } = await import('./ui.js');
+    await uiCommand(options);
+  });
+
 try {
   await program.parseAsync(process.argv);
   // One-shot commands are done: do not wait on stray handles of stopped children.
-  if (program.args[0] !== 'serve') process.exit(process.exitCode ?? 0);
+  if (program.args[0] !== 'serve' && program.args[0] !== 'ui') process.exit(process.exitCode ?? 0);
 } catch (error) {
   process.stderr.write(describeFailure(error, { verbose: process.argv.includes('--verbose') }));
   process.exit(1);

@@ -104,7 +104,8 @@ function detail(run: TraceRecord): string {
 
 function selectionDetail(run: SelectionTrace): string {
   const request = `request "${run.request.query}"${run.request.fresh ? ' (fresh)' : ''}`;
-  const sent = `sent ${run.sent.full} full, ${run.sent.unchanged} unchanged, of ${run.totalAvailable} available (etag ${run.etag})`;
+  const tokens = run.tokens?.catalog !== undefined ? ` · ${run.tokens.sent} tokens, full catalog ${run.tokens.catalog}` : '';
+  const sent = `sent ${run.sent.full} full, ${run.sent.unchanged} unchanged, of ${run.totalAvailable} available (etag ${run.etag})${tokens}`;
   const table = explainRanking({
     profile: run.profile,
     mode: run.mode,

@@ -11,6 +11,8 @@ import { startHttpGateway } from '../http/server.js';
 import { loadAll, type ConfigOptions } from './context.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from './serveOptions.js';
 import { startServing } from './serving.js';
+import { createUiHandler } from '../ui/server.js';
+import { gatewaySource } from '../ui/sources.js';
 
 /** Options of `serve --http`. */
 export interface ServeHttpOptions extends ConfigOptions {
@@ -51,6 +53,7 @@ export async function serveHttpCommand(options: ServeHttpOptions): Promise<void>
     logger,
     observer: metrics.observer,
     remote: true,
+    traceTokens: true,
     profilesInUse: (next) => (next.callers.length > 0 ? next.callers.map((caller) => caller.profile) : [profile.name]),
     prepareReload: async (next) => {
       checkHost(next);
@@ -71,6 +74,7 @@ export async function serveHttpCommand(options: ServeHttpOptions): Promise<void>
     port: options.port ?? DEFAULT_PORT,
     isReady: () => ready,
     idleMs: config.session.ttlSeconds * 1000,
+    ui: createUiHandler({ auth, logger, source: gatewaySource({ gateway, config, profile, stateDir: serving.stateDir }) }),
   });
   logger.info(
     {

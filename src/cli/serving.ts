@@ -40,6 +40,8 @@ export async function startServing(options: {
   prepareReload?: (config: RuntimeConfig) => Promise<() => void>;
   /** Callers come over HTTP. */
   remote?: boolean;
+  /** Run traces carry token counts unless runtime.yaml says otherwise (`serve --http`, which loads the tokenizer anyway). */
+  traceTokens?: boolean;
 }): Promise<Serving> {
   const { config, profile, logger } = options;
   const stateDir = resolveStateDir({ ...(config.stateDir !== undefined ? { configured: config.stateDir } : {}) });
@@ -54,6 +56,7 @@ export async function startServing(options: {
     profilesInUse: options.profilesInUse ?? (() => [profile.name]),
     ...(options.prepareReload ? { prepareReload: options.prepareReload } : {}),
     ...(options.remote ? { remote: true } : {}),
+    ...(options.traceTokens !== undefined ? { traceTokens: options.traceTokens } : {}),
   });
   const { reloader } = gateway;
   // A profile that insists on the model gets lexical answers when there is none; say so once, at start.

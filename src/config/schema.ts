@@ -156,6 +156,11 @@ export const tracesSchema = z.strictObject({
     .default(7)
     .describe('how many days run traces are kept (0.01–3650)'),
   includeArguments: boolean().default(false).describe('true to also keep the arguments and results of automatic_eval calls'),
+  countTokens: boolean()
+    .optional()
+    .describe(
+      "true or false: record each selection's token counts (default: only with serve --http; the tokenizer costs ~30 MB)",
+    ),
 });
 
 /**

@@ -96,6 +96,8 @@ export interface GatewayOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Told once per tool call, e.g. by metrics. */
   observer?: GatewayObserver;
+  /** Whether run traces carry token counts when `traces.countTokens` is unset (true for `serve --http`). */
+  traceTokens?: boolean;
   /**
    * Where the catalog cache and trusted hashes live; default `config.stateDir`. Without either, there
    * is no cache (every server starts at boot) and trust lasts as long as the process.
@@ -228,7 +230,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     : options.traces || undefined;
   const observer = combineObservers(
     options.observer,
-    traces ? createTraceObserver({ store: traces, includeArguments: config.traces.includeArguments, now }) : undefined,
+    traces
+      ? createTraceObserver({
+          store: traces,
+          includeArguments: config.traces.includeArguments,
+          countTokens: config.traces.countTokens ?? options.traceTokens ?? false,
+          now,
+        })
+      : undefined,
   );
   // randomUUID draws from a cached pool of random bytes; randomBytes(4) asks the system on every call.
   const newId = options.newId ?? (() => randomUUID().slice(0, 8));

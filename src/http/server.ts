@@ -3,7 +3,8 @@
  * serves MCP: a request that initializes opens an MCP session (Mcp-Session-Id) with its own transport
  * and gateway connection, bound to the caller that opened it; a request without a session id is
  * stateless and gets a fresh transport and connection of its own. `/healthz`, `/readyz` and
- * `/metrics` need no token. node:http is enough for four routes; a framework would add nothing here.
+ * `/metrics` need no token; `/ui` (the dashboard, ui/server.ts) checks the same tokens for its data.
+ * node:http is enough for five routes; a framework would add nothing here.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server as NodeServer, type ServerResponse } from 'node:http';
@@ -46,6 +47,8 @@ export interface HttpGatewayOptions {
   idleMs: number;
   /** Milliseconds now (injectable so idle expiry is testable without sleeping). */
   now?: () => number;
+  /** Serves the dashboard at `/ui` (ui/server.ts), which checks the same tokens itself. */
+  ui?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
 
 interface McpSession {
@@ -150,6 +153,7 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
       res.writeHead(200, { 'Content-Type': contentType }).end(body);
       return;
     }
+    if (options.ui && (path === '/ui' || path.startsWith('/ui/'))) return options.ui(req, res);
     if (path !== '/mcp') return sendJson(res, 404, { error: 'not_found', message: 'MCP is served at /mcp' });
     // Without tokens, only loopback names may reach /mcp: a web page that rebinds its DNS to 127.0.0.1 cannot.
     if (!auth.required && !isLoopbackHost(hostname(req))) {

@@ -21,6 +21,8 @@ export interface TalliedSelection {
   catalogKey: string;
   /** The caller's catalog; read once per key, in the counting turn. */
   catalog: (() => readonly (CatalogTool | ToolDefinition)[]) | undefined;
+  /** Told this selection's own counts once they are known (run traces record them). */
+  counted?: (tokens: { response: number; catalog: number | undefined }) => void;
 }
 
 /** Definitions tokenized per event-loop turn (a few milliseconds' work). */
@@ -69,8 +71,11 @@ export class TokenTally {
       this.#counted = 0;
       while (this.#queue.length > 0) {
         const selection = this.#queue.shift()!;
-        this.#response(await this.#responseTokens(selection.output));
-        if (selection.catalog) this.#catalog(await this.#catalogTokens(selection.catalogKey, selection.catalog));
+        const response = await this.#responseTokens(selection.output);
+        this.#response(response);
+        const catalog = selection.catalog ? await this.#catalogTokens(selection.catalogKey, selection.catalog) : undefined;
+        if (catalog !== undefined) this.#catalog(catalog);
+        selection.counted?.({ response, catalog });
       }
     } finally {
       this.#running = undefined;

@@ -34,6 +34,12 @@ export interface SelectionTrace {
   /** The model's part: its name, choice with reasons, dropped names, latency, tokens, or why it fell back. */
   llm?: LlmTrace;
   durationMs: number;
+  /**
+   * cl100k tokens of the response as sent, and of the caller's whole catalog at that etag (what a client
+   * would load without the gateway); counted after the call, off its path. Absent in records written
+   * before it was added, or when the catalog was unknown.
+   */
+  tokens?: { sent: number; catalog?: number };
 }
 
 /** One `automatic_eval` call. */

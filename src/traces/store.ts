@@ -29,6 +29,11 @@ export interface TraceStore {
   flush(): Promise<void>;
   /** Writes what is queued and stops taking records. */
   close(): Promise<void>;
+  /**
+   * Each write first waits for `pending` (records still being completed in the background, like a
+   * selection's token counts), so what is written is whole. Optional: a reader has nothing to wait for.
+   */
+  waitBeforeWriting?(pending: () => Promise<void>): void;
 }
 
 /** Defaults of runtime.yaml's `traces:` block. */
@@ -89,6 +94,7 @@ class FileTraceStore implements TraceStore {
   #failing = false;
   #dropping = false;
   #closed = false;
+  #pending: (() => Promise<void>) | undefined;
 
   constructor(options: TraceStoreOptions) {
     this.dir = options.dir;
@@ -145,8 +151,13 @@ class FileTraceStore implements TraceStore {
     this.#closed = true;
   }
 
+  waitBeforeWriting(pending: () => Promise<void>): void {
+    this.#pending = pending;
+  }
+
   async #write(): Promise<void> {
     if (this.#buffer.length === 0) return;
+    await this.#pending?.().catch(() => undefined);
     const records = this.#buffer;
     this.#buffer = [];
     try {

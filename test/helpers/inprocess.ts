@@ -161,7 +161,7 @@ export async function startInProcessGateway({
   config?: RuntimeConfig;
   fail?: ReadonlySet<string>;
   /** More createGateway options: a chat model, the environment its key is read from, a logger, a state directory. */
-  gatewayOptions?: Pick<GatewayOptions, 'chatModel' | 'env' | 'logger' | 'stateDir' | 'traces'>;
+  gatewayOptions?: Pick<GatewayOptions, 'chatModel' | 'env' | 'logger' | 'stateDir' | 'traces' | 'traceTokens'>;
   /** Told once per tool call. */
   observer?: GatewayObserver;
   /** A session store instead of the configured one. */

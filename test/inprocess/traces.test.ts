@@ -8,6 +8,7 @@ import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseRuntime, type RuntimeConfig } from '../../src/config/load.js';
+import { countJsonTokens } from '../../src/tokens/count.js';
 import type { EvalTrace, SelectionTrace } from '../../src/traces/record.js';
 import { choose, ScriptedChatModel } from '../helpers/fakeChatModels.js';
 import { makeTempDir } from '../helpers/config.js';
@@ -75,7 +76,7 @@ describe('run traces of a gateway', () => {
     const chat = new ScriptedChatModel([choose('notes.save_note', 'notes.list_notes')]);
     running = await startInProcessGateway({
       servers: [notes()],
-      config: runtime({}, { candidates: 3, llm: { provider: 'openai', model: 'gpt-4.1-mini' } }),
+      config: runtime({ countTokens: true }, { candidates: 3, llm: { provider: 'openai', model: 'gpt-4.1-mini' } }),
       gatewayOptions: { chatModel: chat, env: {}, stateDir },
     });
     const client = await running.connect(makeProfile('default'), { caller: 'alice' });
@@ -109,6 +110,12 @@ describe('run traces of a gateway', () => {
         usage: { totalTokens: 110 },
       },
     });
+    // The token cost is counted off the call's path and written with the record: the response as sent
+    // and the caller's whole catalog (counted per definition, so within a few tokens of the whole text).
+    const tokens = (selected as SelectionTrace).tokens!;
+    expect(Math.abs(tokens.sent - countJsonTokens(output))).toBeLessThanOrEqual(3);
+    const catalog = countJsonTokens(running.gateway.core.fullCatalog(makeProfile('default')));
+    expect(Math.abs(tokens.catalog! - catalog)).toBeLessThanOrEqual(3);
     const candidates = (selected as SelectionTrace).candidates;
     expect(candidates.map((entry) => entry.rank)).toEqual(candidates.map((_, index) => index + 1));
     expect(candidates[0]!.name).toBe('notes.save_note');
@@ -145,6 +152,19 @@ describe('run traces of a gateway', () => {
       arguments: { title: 'pin', body: SECRET },
       result: { content: [{ type: 'text', text: `saved pin (${SECRET})` }] },
     });
+  });
+
+  it('leaves the token counts out with traces.countTokens: false', async () => {
+    running = await startInProcessGateway({
+      servers: [notes()],
+      config: runtime({ countTokens: false }),
+      gatewayOptions: { stateDir },
+    });
+    const client = await running.connect(makeProfile('default'));
+    await automaticMcp(client, { query: 'save a note' });
+    const [record] = await running.gateway.traces!.list();
+    expect(record).toMatchObject({ kind: 'selection', chosen: expect.arrayContaining(['notes.save_note']) });
+    expect(record).not.toHaveProperty('tokens');
   });
 
   it('answers queries by caller, time and tool, newest first', async () => {

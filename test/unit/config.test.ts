@@ -462,7 +462,7 @@ describe('traces', () => {
     ]);
     expect(() => runtime('version: 1\ntraces: {maxDays: forever}\n')).toThrow(/traces\.maxDays: .*expected number/);
     expect(configError(() => runtime('version: 1\ntraces: {includeArgs: true}\n')).problems).toEqual([
-      'traces: unknown key "includeArgs" (expected one of: enabled, maxMegabytes, maxDays, includeArguments)',
+      'traces: unknown key "includeArgs" (expected one of: enabled, maxMegabytes, maxDays, includeArguments, countTokens)',
     ]);
   });
 });
