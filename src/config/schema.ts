@@ -214,6 +214,15 @@ export const profileSchema = z.strictObject({
         ),
     })
     .prefault({}),
+  roots: z
+    .array(
+      z.strictObject({
+        uri: z.string().startsWith('file://', 'expected a file:// URI'),
+        name: z.string().optional(),
+      }),
+    )
+    .optional()
+    .describe("roots every caller of this profile gives downstream servers, in place of its client's own"),
   eval: z
     .strictObject({
       timeoutMs: timeoutMs.default(60_000),

@@ -12,6 +12,7 @@ import type { Logger } from '../logging/logger.js';
 import type { CatalogCache } from '../state/catalogCache.js';
 import { DEFAULT_IDLE_TIMEOUT_SECONDS, DownstreamConnection, type CallOptions, type ConnectionState } from './connection.js';
 import { DefinitionPins, type HeldTool } from './pins.js';
+import type { UpstreamPeer } from './relay.js';
 import type { TransportFactory } from './transport.js';
 import { TrustStore } from '../state/trustFile.js';
 
@@ -201,6 +202,11 @@ export class DownstreamRegistry {
       );
     }
     return connection.call(options);
+  }
+
+  /** Forwards `notifications/roots/list_changed` of `peer` to every server process it has used. */
+  rootsChanged(peer: UpstreamPeer): void {
+    for (const connection of this.#connections.values()) void connection.rootsChanged(peer);
   }
 
   /** Each server's state, in configuration order. */

@@ -11,6 +11,7 @@ import { splitQualifiedName } from '../catalog/naming.js';
 import { isAllowed, type CallerViews } from '../catalog/view.js';
 import type { ToolDefinition } from '../catalog/types.js';
 import type { CancelSignal } from '../downstream/connection.js';
+import type { CallRelay } from '../downstream/relay.js';
 import type { DownstreamRegistry } from '../downstream/registry.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
@@ -63,6 +64,8 @@ export interface SelectionRequestContext {
 export interface EvalRequestContext {
   signal?: CancelSignal;
   onProgress?: (progress: Progress) => void;
+  /** Where the server's requests to the client during this call go (downstream/relay.ts). */
+  relay?: CallRelay;
 }
 
 /** What an `automatic_eval` learned on the way, for its log record and report. */
@@ -357,6 +360,7 @@ export class GatewayCore {
       timeoutMs,
       ...(request.signal ? { signal: request.signal } : {}),
       ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+      ...(request.relay ? { relay: request.relay } : {}),
     });
     // The tool's own result, as it came: agent frameworks hand `_meta` to the model as text, so the
     // server and the time go to the log record and the observer, and into `_meta` only on request.
