@@ -51,6 +51,10 @@ export const serverSchema = z
     pinDefinitions: boolean()
       .optional()
       .describe('true to hold back a tool whose definition changed until `automcp trust <server>`'),
+    instances: z
+      .enum(['shared', 'per-caller'])
+      .optional()
+      .describe('shared (one process for every caller) or per-caller (one process per caller, started on its first call)'),
   })
   .superRefine((server, ctx) => {
     if ((server.command === undefined) === (server.url === undefined)) {

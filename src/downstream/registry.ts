@@ -68,6 +68,10 @@ export class DownstreamRegistry {
   readonly #lists = new Map<string, Tool[]>();
   /** The last live list of each pinned server being applied, so the next one waits its turn. */
   readonly #pinnedApplies = new Map<string, Promise<void>>();
+  /** `instances: per-caller` servers: each caller's own connection, by server then caller. */
+  readonly #instances = new Map<string, Map<string, DownstreamConnection>>();
+  /** What a new connection needs besides its spec. */
+  readonly #make: (spec: ServerSpec) => DownstreamConnection;
 
   constructor(options: RegistryOptions) {
     this.#catalog = options.catalog;
@@ -75,10 +79,8 @@ export class DownstreamRegistry {
     this.#cache = options.cache;
     this.#useCache = options.useCache ?? true;
     this.#pins = new DefinitionPins({ trust: options.trust ?? new TrustStore(), catalog: this.#catalog, logger: this.#logger });
-    for (const spec of options.servers) {
-      if (spec.enabled === false) continue;
-      this.#catalog.declareServer(spec.name, spec.description ?? '');
-      const connection = new DownstreamConnection({
+    this.#make = (spec) =>
+      new DownstreamConnection({
         spec,
         logger: options.logger,
         transports: options.transports,
@@ -88,8 +90,31 @@ export class DownstreamRegistry {
         ...(options.sleep ? { sleep: options.sleep } : {}),
         onTools: (tools) => this.#applyLive(spec, tools),
       });
-      this.#connections.set(spec.name, connection);
+    for (const spec of options.servers) {
+      if (spec.enabled === false) continue;
+      this.#catalog.declareServer(spec.name, spec.description ?? '');
+      this.#connections.set(spec.name, this.#make(spec));
     }
+  }
+
+  /**
+   * The connection that serves `caller` on `server`: the server's own, or for an `instances:
+   * per-caller` server the caller's, made on its first use (it starts on the call, like any lazy
+   * server). The server's own connection still lists the tools for the catalog.
+   */
+  connectionFor(server: string, caller: string | undefined): DownstreamConnection | undefined {
+    const shared = this.#connections.get(server);
+    if (!shared || shared.spec.instances !== 'per-caller' || caller === undefined) return shared;
+    let byCaller = this.#instances.get(server);
+    if (!byCaller) this.#instances.set(server, (byCaller = new Map()));
+    let own = byCaller.get(caller);
+    if (!own) byCaller.set(caller, (own = this.#make(shared.spec)));
+    return own;
+  }
+
+  /** Every connection: the servers' own, then the per-caller ones. */
+  #all(): DownstreamConnection[] {
+    return [...this.#connections.values(), ...[...this.#instances.values()].flatMap((byCaller) => [...byCaller.values()])];
   }
 
   /**
@@ -137,7 +162,7 @@ export class DownstreamRegistry {
    */
   async tick(): Promise<void> {
     const stops: Promise<unknown>[] = [this.#refreshTrust()];
-    for (const connection of this.#connections.values()) {
+    for (const connection of this.#all()) {
       const { spec } = connection;
       if (spec.lazy === false) {
         if (connection.state === 'idle' || connection.retryDue({ dropped: true }))
@@ -195,7 +220,7 @@ export class DownstreamRegistry {
 
   /** Forwards a call to `server`. Not async itself: the connection's promise is handed on as it is. */
   call(server: string, options: CallOptions): Promise<CallToolResult> {
-    const connection = this.#connections.get(server);
+    const connection = this.connectionFor(server, options.relay?.peer.caller);
     if (!connection) {
       return Promise.reject(
         new GatewayError('DOWNSTREAM_UNAVAILABLE', `server "${server}" is not configured`, { data: { server } }),
@@ -206,7 +231,7 @@ export class DownstreamRegistry {
 
   /** Forwards `notifications/roots/list_changed` of `peer` to every server process it has used. */
   rootsChanged(peer: UpstreamPeer): void {
-    for (const connection of this.#connections.values()) void connection.rootsChanged(peer);
+    for (const connection of this.#all()) void connection.rootsChanged(peer);
   }
 
   /** Each server's state, in configuration order. */
@@ -229,7 +254,7 @@ export class DownstreamRegistry {
 
   /** Stops every server, and lets trust writes in progress finish. */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.#connections.values()].map((connection) => connection.close()));
+    await Promise.allSettled(this.#all().map((connection) => connection.close()));
     await this.#pins.settled();
   }
 

@@ -138,7 +138,7 @@ function serveRelay(server: Server, peer: GatewayPeer, context: CallerContext, r
   server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
     const { uri } = request.params;
     const name = peer.serverOf(uri);
-    const connection = name === undefined ? undefined : registry?.connection(name);
+    const connection = name === undefined ? undefined : registry?.connectionFor(name, peer.caller);
     if (!connection) {
       throw new McpError(
         ErrorCode.InvalidParams,
