@@ -57,6 +57,14 @@ function text(result: CallToolResult): string {
 let config: TempConfig;
 let capable: ServedGateway;
 let plain: ServedGateway;
+/** A capable client whose profile pins roots. */
+let pinned: ServedGateway;
+const pinnedScript: Script = {
+  elicit: () => ({ action: 'cancel' }),
+  roots: [{ uri: 'file:///tmp/client-root' }],
+  logs: [],
+  sampled: [],
+};
 const script: Script = {
   elicit: () => ({ action: 'cancel' }),
   roots: [{ uri: 'file:///tmp/first-root', name: 'first' }],
@@ -67,16 +75,20 @@ const script: Script = {
 beforeAll(async () => {
   config = await writeConfigDir({
     runtime: { servers: { everything: everythingServer() } },
-    profiles: { default: { eval: { timeoutMs: EVAL_TIMEOUT_MS } } },
+    profiles: {
+      default: { eval: { timeoutMs: EVAL_TIMEOUT_MS } },
+      pinned: { roots: [{ uri: 'file:///srv/pinned-root', name: 'pinned' }] },
+    },
   });
-  [capable, plain] = await Promise.all([
+  [capable, plain, pinned] = await Promise.all([
     serveGateway({ configDir: config.dir, client: capableClient(script) }),
     serveGateway({ configDir: config.dir }),
+    serveGateway({ configDir: config.dir, profile: 'pinned', client: capableClient(pinnedScript) }),
   ]);
 });
 
 afterAll(async () => {
-  await Promise.all([capable?.close(), plain?.close()]);
+  await Promise.all([capable?.close(), plain?.close(), pinned?.close()]);
   await config?.cleanup();
 });
 
@@ -171,5 +183,13 @@ describe('a client that declares none of them', () => {
     await expect(plain.client.readResource({ uri: link!.type === 'resource_link' ? link!.uri : '' })).rejects.toThrow(
       /no tool returned/,
     );
+  });
+});
+
+describe('a profile that pins roots', () => {
+  it('gives the server the profile’s roots instead of the client’s', async () => {
+    const result = await evalTool(pinned.client, 'everything.get-roots-list', {});
+    expect(text(result)).toContain('file:///srv/pinned-root');
+    expect(text(result)).not.toContain('file:///tmp/client-root');
   });
 });
