@@ -25,7 +25,7 @@ import { evalTool, errorPayload, serveGateway, type ServedGateway } from './help
 const EVAL_TIMEOUT_MS = 1_500;
 
 interface Script {
-  elicit: (request: { mode?: string }) => ElicitResult | Promise<ElicitResult>;
+  elicit: (request: { mode?: string }, signal: AbortSignal) => ElicitResult | Promise<ElicitResult>;
   roots: Root[];
   logs: LoggingMessageNotification['params'][];
   sampled: string[];
@@ -42,7 +42,7 @@ function capableClient(script: Script): Client {
     script.sampled.push(text);
     return { model: 'fake-model', role: 'assistant', content: { type: 'text', text: `sampled: ${text}` } };
   });
-  client.setRequestHandler(ElicitRequestSchema, async (request) => script.elicit(request.params));
+  client.setRequestHandler(ElicitRequestSchema, async (request, extra) => script.elicit(request.params, extra.signal));
   client.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: script.roots }));
   client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
     script.logs.push(notification.params);
@@ -131,6 +131,25 @@ describe('a client that declares sampling, elicitation and roots', () => {
     const result = await evalTool(capable.client, 'everything.trigger-elicitation-request', {});
     expect(result.isError).toBeFalsy();
     expect(text(result)).toContain('declined');
+  });
+
+  it('cancels the elicitation a person is answering when the call is cancelled', async () => {
+    let asked = false;
+    let cancelled = false;
+    script.elicit = (_request, signal) =>
+      new Promise<ElicitResult>((resolve) => {
+        asked = true;
+        signal.addEventListener('abort', () => {
+          cancelled = true;
+          resolve({ action: 'cancel' });
+        });
+      });
+    const controller = new AbortController();
+    const call = evalTool(capable.client, 'everything.trigger-elicitation-request', {}, { signal: controller.signal });
+    await expect.poll(() => asked, { timeout: 10_000 }).toBe(true);
+    controller.abort('the user gave up');
+    await expect(call).rejects.toThrow();
+    await expect.poll(() => cancelled, { timeout: 10_000 }).toBe(true);
   });
 
   it('gives the server the client’s roots, and their changes', async () => {

@@ -267,7 +267,7 @@ export class DownstreamConnection {
             onProgress(progress);
           };
         }
-        endRelay = this.#relay.begin({ ...options.relay, hold: () => timer.hold() });
+        endRelay = this.#relay.begin({ ...options.relay, hold: () => timer.hold(), signal: request.signal });
       }
       try {
         if (lane) return await lane.call(options.tool, options.arguments, request).then((result) => this.#saw(options, result));

@@ -66,6 +66,8 @@ export interface CallRelay {
 interface ActiveCall extends CallRelay {
   /** Pauses the call's timeout until the returned function is called. */
   hold: () => () => void;
+  /** Aborted when the call is cancelled or times out: requests related to it end with it. */
+  signal?: AbortSignal;
 }
 
 /** The relay of one downstream connection: which peers use it, which calls are in flight. */
@@ -174,7 +176,10 @@ export class DownstreamRelay {
     // A person may take a while to answer: the call's own timeout waits.
     const release = capability === 'elicitation' ? call?.hold() : undefined;
     try {
-      return await peer.request(request, call?.requestId, signal);
+      // A request related to a call does not outlive it: cancelling the call cancels the request
+      // upstream too (the server that asked may never cancel it itself).
+      const ends = call?.signal ? AbortSignal.any([signal, call.signal]) : signal;
+      return await peer.request(request, call?.requestId, ends);
     } finally {
       release?.();
     }
