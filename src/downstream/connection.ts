@@ -255,19 +255,11 @@ export class DownstreamConnection {
       if (options.onProgress) request.onprogress = options.onProgress;
       const lane = this.#clientOnly.has(options.tool) ? undefined : this.#lanes.get(client);
       if (options.relay) {
-        // The timeout is kept here rather than by the SDK, so that an elicitation can pause it.
-        deadline = new CallDeadline(options.timeoutMs);
-        const { onProgress } = options;
-        const timer = deadline;
+        // The timeout is kept by the deadline rather than the SDK, so that an elicitation can pause it.
+        deadline = new CallDeadline(options.timeoutMs, options.signal);
+        deadline.govern(request, options.onProgress);
         request.timeout = NO_TIMEOUT_MS;
-        request.signal = options.signal ? AbortSignal.any([options.signal, timer.signal]) : timer.signal;
-        if (onProgress) {
-          request.onprogress = (progress) => {
-            timer.touch();
-            onProgress(progress);
-          };
-        }
-        endRelay = this.#relay.begin({ ...options.relay, hold: () => timer.hold(), signal: request.signal });
+        endRelay = this.#relay.begin({ ...options.relay, deadline });
       }
       try {
         if (lane) return await lane.call(options.tool, options.arguments, request).then((result) => this.#saw(options, result));

@@ -25,10 +25,12 @@ import {
   type CallToolResult,
   type ClientCapabilities,
   type LoggingMessageNotification,
+  type Progress,
   type RequestId,
   type Root,
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Logger } from '../logging/logger.js';
 
 /** What downstream clients declare: everything the relay can pass on to an upstream client. */
@@ -62,12 +64,10 @@ export interface CallRelay {
   requestId: RequestId;
 }
 
-/** A call in flight, with what pauses its timeout. */
+/** A call in flight, with its timeout. */
 interface ActiveCall extends CallRelay {
-  /** Pauses the call's timeout until the returned function is called. */
-  hold: () => () => void;
-  /** Aborted when the call is cancelled or times out: requests related to it end with it. */
-  signal?: AbortSignal;
+  /** Held while an elicitation waits; its signal ends requests related to the call. */
+  deadline: Pick<CallDeadline, 'hold' | 'signal'>;
 }
 
 /** The relay of one downstream connection: which peers use it, which calls are in flight. */
@@ -174,11 +174,11 @@ export class DownstreamRelay {
       );
     }
     // A person may take a while to answer: the call's own timeout waits.
-    const release = capability === 'elicitation' ? call?.hold() : undefined;
+    const release = capability === 'elicitation' ? call?.deadline.hold() : undefined;
     try {
       // A request related to a call does not outlive it: cancelling the call cancels the request
       // upstream too (the server that asked may never cancel it itself).
-      const ends = call?.signal ? AbortSignal.any([signal, call.signal]) : signal;
+      const ends = call ? AbortSignal.any([signal, call.deadline.signal]) : signal;
       return await peer.request(request, call?.requestId, ends);
     } finally {
       release?.();
@@ -187,18 +187,35 @@ export class DownstreamRelay {
 }
 
 /**
- * A call's timeout that progress restarts and a held elicitation pauses. Its signal aborts with the
- * SDK's own timeout error, so a timed-out call maps to DOWNSTREAM_TIMEOUT as before.
+ * A call's end: its timeout, which progress restarts and a held elicitation pauses, or the upstream
+ * request's cancellation. Its signal aborts with the SDK's own timeout error on time-out, so a
+ * timed-out call maps to DOWNSTREAM_TIMEOUT as before, and with the upstream reason on cancellation.
  */
 export class CallDeadline {
   readonly #controller = new AbortController();
   readonly #ms: number;
+  readonly #upstream: AbortSignal | undefined;
+  readonly #cancel = () => this.#controller.abort(this.#upstream?.reason);
   #timer: NodeJS.Timeout | undefined;
   #holds = 0;
 
-  constructor(ms: number) {
+  constructor(ms: number, upstream?: AbortSignal) {
     this.#ms = ms;
+    this.#upstream = upstream;
+    if (upstream?.aborted) this.#controller.abort(upstream.reason);
+    else upstream?.addEventListener('abort', this.#cancel, { once: true });
     this.#arm();
+  }
+
+  /** Makes `request` end with this deadline, and restart it on each progress notification. */
+  govern(request: RequestOptions, onProgress: ((progress: Progress) => void) | undefined): void {
+    request.signal = this.#controller.signal;
+    if (onProgress) {
+      request.onprogress = (progress) => {
+        this.touch();
+        onProgress(progress);
+      };
+    }
   }
 
   /** Aborted when the deadline passes. */
@@ -227,6 +244,7 @@ export class CallDeadline {
   /** Stops the countdown for good. */
   dispose(): void {
     clearTimeout(this.#timer);
+    this.#upstream?.removeEventListener('abort', this.#cancel);
   }
 
   #arm(): void {

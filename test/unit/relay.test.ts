@@ -34,6 +34,9 @@ function fakePeer(caller: string, capabilities: ClientCapabilities) {
   return { peer, asked };
 }
 
+/** A deadline that never ends. */
+const idle = () => ({ signal: new AbortController().signal, hold: () => () => undefined });
+
 let server: Server;
 let client: Client;
 let relay: DownstreamRelay;
@@ -60,7 +63,7 @@ describe('DownstreamRelay', () => {
 
   it('sends a request to the one peer that uses the server, related to its call in flight', async () => {
     const { peer, asked } = fakePeer('alice', { sampling: {} });
-    const end = relay.begin({ peer, requestId: 41, hold: () => () => undefined });
+    const end = relay.begin({ peer, requestId: 41, deadline: idle() });
     const answer = await sample();
     end();
     expect(answer.model).toBe('model-of-alice');
@@ -71,7 +74,7 @@ describe('DownstreamRelay', () => {
     const alice = fakePeer('alice', { sampling: {} });
     const bob = fakePeer('bob', { sampling: {} });
     relay.use(bob.peer);
-    const end = relay.begin({ peer: alice.peer, requestId: 1, hold: () => () => undefined });
+    const end = relay.begin({ peer: alice.peer, requestId: 1, deadline: idle() });
     await expect(sample()).rejects.toThrow(/\(bob, alice\) share this server process, so the request cannot be attributed/);
     end();
     expect(alice.asked).toEqual([]);
@@ -94,9 +97,12 @@ describe('DownstreamRelay', () => {
     const end = relay.begin({
       peer,
       requestId: 7,
-      hold: () => {
-        events.push('hold');
-        return () => events.push('release');
+      deadline: {
+        signal: new AbortController().signal,
+        hold: () => {
+          events.push('hold');
+          return () => void events.push('release');
+        },
       },
     });
     const answer = await server.elicitInput({ message: 'name?', requestedSchema: { type: 'object', properties: {} } });
