@@ -84,6 +84,7 @@ export class DownstreamRelay {
 
   /** Records a call in flight; the returned function ends it. */
   begin(call: ActiveCall): () => void {
+    this.#prune();
     this.#users.add(call.peer);
     this.#calls.add(call);
     return () => this.#calls.delete(call);
@@ -91,7 +92,18 @@ export class DownstreamRelay {
 
   /** Marks `peer` as a user of this process (a resource read, for instance). */
   use(peer: UpstreamPeer): void {
+    this.#prune();
     this.#users.add(peer);
+  }
+
+  /** How many connections the relay holds as users of the process (closed ones go at the next call). */
+  get users(): number {
+    return this.#users.size;
+  }
+
+  /** Forgets connections that have closed (every stateless HTTP request is one), so none is kept alive. */
+  #prune(): void {
+    for (const peer of this.#users) if (peer.closed) this.#users.delete(peer);
   }
 
   /** True when `peer` has used the process: its roots changes concern this server. */
@@ -132,7 +144,7 @@ export class DownstreamRelay {
 
   /** The peer (and call) a request belongs to, or a refusal. */
   #target(): { peer?: UpstreamPeer; call?: ActiveCall; reason?: string } {
-    for (const peer of this.#users) if (peer.closed) this.#users.delete(peer);
+    this.#prune();
     if (this.#users.size === 0) return { reason: 'no client has called this server yet' };
     if (this.#users.size > 1) {
       const callers = [...new Set([...this.#users].map((peer) => peer.caller))].join(', ');

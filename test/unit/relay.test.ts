@@ -81,6 +81,16 @@ describe('DownstreamRelay', () => {
     expect(bob.asked).toEqual([]);
   });
 
+  it('forgets connections that closed, so they are neither kept alive nor block attribution', async () => {
+    const gone = { ...fakePeer('gone', { sampling: {} }).peer, closed: true };
+    const { peer, asked } = fakePeer('alice', { sampling: {} });
+    relay.use(gone);
+    relay.use(peer);
+    expect(relay.users).toBe(1);
+    await sample();
+    expect(asked.map((entry) => entry.method)).toEqual(['sampling/createMessage']);
+  });
+
   it('tells the server that the calling client lacks the capability', async () => {
     const { peer, asked } = fakePeer('carol', {});
     relay.use(peer);
