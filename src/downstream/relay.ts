@@ -17,6 +17,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
   CreateMessageRequestSchema,
+  ElicitationCompleteNotificationSchema,
   ElicitRequestSchema,
   ErrorCode,
   ListRootsRequestSchema,
@@ -28,6 +29,7 @@ import {
   type Progress,
   type RequestId,
   type Root,
+  type ServerNotification,
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
@@ -52,6 +54,8 @@ export interface UpstreamPeer {
   capabilities(): ClientCapabilities | undefined;
   /** Sends `request` to the client, related to the upstream request `relatedRequestId` when given. */
   request(request: ServerRequest, relatedRequestId: RequestId | undefined, signal: AbortSignal): Promise<unknown>;
+  /** Sends a notification to the client (the end of a URL elicitation), related as `request` is. */
+  notify(notification: ServerNotification, relatedRequestId: RequestId | undefined): void;
   /** Sends a log message if the client's `logging/setLevel` level lets it through. */
   log(params: LoggingMessageNotification['params'], relatedRequestId: RequestId | undefined): void;
   /** Told each result a tool of `server` returned to this peer: its resource URIs become readable. */
@@ -130,6 +134,13 @@ export class DownstreamRelay {
       const { peer } = this.#attribute(request.method);
       if (peer.pinnedRoots) return { roots: [...peer.pinnedRoots] };
       return this.#relay(request, extra.signal, 'roots') as Promise<never>;
+    });
+    // The server's word that a URL elicitation finished out of band goes where the elicitation went.
+    client.setNotificationHandler(ElicitationCompleteNotificationSchema, (notification) => {
+      const target = this.#target();
+      if (target.peer?.capabilities()?.elicitation?.url !== undefined) {
+        target.peer.notify(notification, target.call?.requestId);
+      }
     });
     client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
       const params = { ...notification.params, logger: this.#server };

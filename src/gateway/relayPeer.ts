@@ -14,6 +14,7 @@ import {
   type LoggingMessageNotification,
   type RequestId,
   type Root,
+  type ServerNotification,
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { UpstreamPeer } from '../downstream/relay.js';
@@ -71,14 +72,17 @@ export class GatewayPeer implements UpstreamPeer {
     });
   }
 
+  notify(notification: ServerNotification, relatedRequestId: RequestId | undefined): void {
+    this.#server
+      .notification(notification, relatedRequestId !== undefined ? { relatedRequestId } : undefined)
+      .catch((error: unknown) =>
+        this.#logger.debug({ err: error, method: notification.method }, 'could not relay a notification'),
+      );
+  }
+
   log(params: LoggingMessageNotification['params'], relatedRequestId: RequestId | undefined): void {
     if (this.#level !== undefined && LEVELS.indexOf(params.level) < LEVELS.indexOf(this.#level)) return;
-    this.#server
-      .notification(
-        { method: 'notifications/message', params },
-        relatedRequestId !== undefined ? { relatedRequestId } : undefined,
-      )
-      .catch((error: unknown) => this.#logger.debug({ err: error }, 'could not relay a log message'));
+    this.notify({ method: 'notifications/message', params }, relatedRequestId);
   }
 
   sawResult(server: string, result: CallToolResult): void {

@@ -29,6 +29,7 @@ function fakePeer(caller: string, capabilities: ClientCapabilities) {
       return { model: `model-of-${caller}`, role: 'assistant', content: { type: 'text', text: caller } };
     },
     log: vi.fn(),
+    notify: vi.fn(),
     sawResult: vi.fn(),
   };
   return { peer, asked };
@@ -89,6 +90,17 @@ describe('DownstreamRelay', () => {
     expect(relay.users).toBe(1);
     await sample();
     expect(asked.map((entry) => entry.method)).toEqual(['sampling/createMessage']);
+  });
+
+  it('passes the end of a URL elicitation to the client it went to', async () => {
+    const { peer } = fakePeer('frank', { elicitation: { url: {} } });
+    relay.use(peer);
+    await server.createElicitationCompletionNotifier('e42')();
+    await vi.waitFor(() => expect(peer.notify).toHaveBeenCalled());
+    expect(peer.notify).toHaveBeenCalledWith(
+      { method: 'notifications/elicitation/complete', params: { elicitationId: 'e42' } },
+      undefined,
+    );
   });
 
   it('tells the server that the calling client lacks the capability', async () => {
