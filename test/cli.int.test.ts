@@ -113,7 +113,7 @@ describe('automcp demo', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/up\s+filesystem\s+14 tools/);
     expect(result.stdout).toMatch(/up\s+memory\s+9 tools/);
-    expect(result.stdout).toMatch(/up\s+everything\s+13 tools/);
+    expect(result.stdout).toMatch(/up\s+everything\s+17 tools/);
     // The repeat comes back names-only; the create-then-read and the bad call behave as shown.
     const again = result.stdout.slice(result.stdout.indexOf('(task 1 again)'));
     expect(again).toMatch(/unchanged\s+memory\./);

@@ -51,6 +51,10 @@ export const serverSchema = z
     pinDefinitions: boolean()
       .optional()
       .describe('true to hold back a tool whose definition changed until `automcp trust <server>`'),
+    instances: z
+      .enum(['shared', 'per-caller'])
+      .optional()
+      .describe('shared (one process for every caller) or per-caller (one process per caller, started on its first call)'),
   })
   .superRefine((server, ctx) => {
     if ((server.command === undefined) === (server.url === undefined)) {
@@ -260,6 +264,15 @@ export const profileSchema = z.strictObject({
         ),
     })
     .prefault({}),
+  roots: z
+    .array(
+      z.strictObject({
+        uri: z.string().startsWith('file://', 'expected a file:// URI'),
+        name: z.string().optional(),
+      }),
+    )
+    .optional()
+    .describe("roots every caller of this profile gives downstream servers, in place of its client's own"),
   eval: z
     .strictObject({
       timeoutMs: timeoutMs.default(60_000),

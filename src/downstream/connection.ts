@@ -11,6 +11,7 @@ import {
   ToolListChangedNotificationSchema,
   type CallToolResult,
   type Progress,
+  type ReadResourceResult,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
@@ -22,6 +23,7 @@ import { VERSION } from '../version.js';
 import { RestartPolicy } from './backoff.js';
 import { callError, messageOf } from './callErrors.js';
 import { Lifecycle, reportedState, type ConnectionState } from './lifecycle.js';
+import { CallDeadline, DownstreamRelay, RELAYED_CAPABILITIES, type CallRelay, type UpstreamPeer } from './relay.js';
 import { needsClient, ToolCallLane } from './toolCalls.js';
 import type { TransportFactory } from './transport.js';
 
@@ -44,7 +46,12 @@ export interface CallOptions {
   /** The upstream request's signal: cancelling it cancels the downstream call. */
   signal?: CancelSignal;
   onProgress?: (progress: Progress) => void;
+  /** The upstream call this one serves: what the server asks of the client during it goes there (relay.ts). */
+  relay?: CallRelay;
 }
+
+/** The longest timer Node allows: the SDK's own timeout, when a {@link CallDeadline} keeps the real one. */
+const NO_TIMEOUT_MS = 2 ** 31 - 1;
 
 /** A downstream server and its SDK client. */
 export class DownstreamConnection {
@@ -62,6 +69,8 @@ export class DownstreamConnection {
   #transport: Transport | undefined;
   /** Where the connection is; every state change goes through its transition table (lifecycle.ts). */
   readonly #lifecycle = new Lifecycle();
+  /** Who uses this server process, and the calls in flight: where its requests to the client go. */
+  readonly #relay: DownstreamRelay;
   /** The start in progress (its backoff wait included), shared by every caller that needs the server. */
   #starting: Promise<Client> | undefined;
   /** The stop in progress, which a shutdown joins and a call waits out. */
@@ -101,6 +110,7 @@ export class DownstreamConnection {
     this.#transports = options.transports;
     this.#onTools = options.onTools;
     this.#startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+    this.#relay = new DownstreamRelay(options.spec.name, this.#logger);
   }
 
   /** The server's configured name. */
@@ -229,6 +239,8 @@ export class DownstreamConnection {
 
   /** Forwards a tools/call; downstream failures become {@link GatewayError}s that name the server. */
   async call(options: CallOptions): Promise<CallToolResult> {
+    let deadline: CallDeadline | undefined;
+    let endRelay: (() => void) | undefined;
     this.#inFlight += 1;
     this.#lastUsedAt = this.#now();
     try {
@@ -242,21 +254,61 @@ export class DownstreamConnection {
       if (options.signal) request.signal = options.signal;
       if (options.onProgress) request.onprogress = options.onProgress;
       const lane = this.#clientOnly.has(options.tool) ? undefined : this.#lanes.get(client);
+      if (options.relay) {
+        // The timeout is kept by the deadline rather than the SDK, so that an elicitation can pause it.
+        deadline = new CallDeadline(options.timeoutMs, options.signal);
+        deadline.govern(request, options.onProgress);
+        request.timeout = NO_TIMEOUT_MS;
+        endRelay = this.#relay.begin({ ...options.relay, deadline });
+      }
       try {
-        if (lane) return await lane.call(options.tool, options.arguments, request);
-        return (await client.callTool(
-          { name: options.tool, arguments: options.arguments },
-          undefined,
-          request,
-        )) as CallToolResult;
+        if (lane) return await lane.call(options.tool, options.arguments, request).then((result) => this.#saw(options, result));
+        return this.#saw(
+          options,
+          (await client.callTool({ name: options.tool, arguments: options.arguments }, undefined, request)) as CallToolResult,
+        );
       } catch (error) {
         if (options.signal?.aborted) throw error;
         throw callError({ server: this.name, error, timeoutMs: options.timeoutMs });
       }
     } finally {
+      deadline?.dispose();
+      endRelay?.();
       this.#inFlight -= 1;
       this.#lastUsedAt = this.#now();
     }
+  }
+
+  #saw(options: CallOptions, result: CallToolResult): CallToolResult {
+    options.relay?.peer.sawResult(this.name, result);
+    return result;
+  }
+
+  /** Reads a resource for `peer` (a URI one of this server's tools returned to it). */
+  async readResource(uri: string, peer: UpstreamPeer, timeoutMs: number, signal?: AbortSignal): Promise<ReadResourceResult> {
+    this.#inFlight += 1;
+    this.#lastUsedAt = this.#now();
+    try {
+      const client = await this.ensureAvailable();
+      this.#relay.use(peer);
+      try {
+        return await client.readResource({ uri }, { timeout: timeoutMs, ...(signal ? { signal } : {}) });
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        throw callError({ server: this.name, error, timeoutMs });
+      }
+    } finally {
+      this.#inFlight -= 1;
+      this.#lastUsedAt = this.#now();
+    }
+  }
+
+  /** Tells the server that `peer`'s roots changed, if `peer` is who it asks for roots. */
+  async rootsChanged(peer: UpstreamPeer): Promise<void> {
+    if (!this.#client || this.#lifecycle.state !== 'up' || !this.#relay.usedBy(peer)) return;
+    await this.#client.sendRootsListChanged().catch((error: unknown) => {
+      this.#logger.warn({ err: messageOf(error) }, 'could not forward roots/list_changed');
+    });
   }
 
   /** Stops the server for being unused; the next call starts it again. No-op while calls run. */
@@ -293,6 +345,7 @@ export class DownstreamConnection {
       await transport?.close().catch(() => undefined);
       await this.#starting?.catch(() => undefined);
     } finally {
+      this.#relay.reset();
       this.#pid = undefined;
       this.#stopping = undefined;
       this.#lifecycle.apply('stopped');
@@ -347,7 +400,9 @@ export class DownstreamConnection {
   async #connect(kind: 'primary' | 'sse-fallback'): Promise<Client> {
     const transport = this.#transports(this.spec, kind);
     this.#transport = transport;
-    const client = new Client({ name: 'automcp', version: VERSION }, { capabilities: {} });
+    // Declared whether or not a client that can honour them is connected yet (see relay.ts).
+    const client = new Client({ name: 'automcp', version: VERSION }, { capabilities: RELAYED_CAPABILITIES });
+    this.#relay.install(client);
     client.onerror = (error) => {
       // The SDK reports unparseable stdout lines here and carries on; say which server sent them.
       const garbage = error instanceof SyntaxError || (error as { name?: string }).name === 'ZodError';
@@ -364,6 +419,7 @@ export class DownstreamConnection {
       this.#transport = undefined;
       this.#pid = undefined;
       this.#lastError = 'connection closed';
+      this.#relay.reset();
       this.#policy.recordFailure();
       this.#logger.warn('server connection closed; the next call restarts it');
     };

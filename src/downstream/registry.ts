@@ -13,6 +13,7 @@ import type { Logger } from '../logging/logger.js';
 import type { CatalogCache } from '../state/catalogCache.js';
 import { DEFAULT_IDLE_TIMEOUT_SECONDS, DownstreamConnection, type CallOptions, type ConnectionState } from './connection.js';
 import { DefinitionPins, type HeldTool } from './pins.js';
+import type { UpstreamPeer } from './relay.js';
 import type { TransportFactory } from './transport.js';
 import { TrustStore } from '../state/trustFile.js';
 
@@ -85,6 +86,8 @@ export class DownstreamRegistry {
   readonly #options: RegistryOptions;
   /** Set by {@link close}: a shutdown does not wait for calls in flight on retired connections. */
   #closing = false;
+  /** `instances: per-caller` servers: each caller's own connection, by server then caller. */
+  readonly #instances = new Map<string, Map<string, DownstreamConnection>>();
 
   constructor(options: RegistryOptions) {
     this.#options = options;
@@ -114,6 +117,26 @@ export class DownstreamRegistry {
       onTools: (tools) => (this.#connections.get(spec.name) === connection ? this.#applyLive(spec, tools) : undefined),
     });
     return connection;
+  }
+
+  /**
+   * The connection that serves `caller` on `server`: the server's own, or for an `instances:
+   * per-caller` server the caller's, made on its first use (it starts on the call, like any lazy
+   * server). The server's own connection still lists the tools for the catalog.
+   */
+  connectionFor(server: string, caller: string | undefined): DownstreamConnection | undefined {
+    const shared = this.#connections.get(server);
+    if (!shared || shared.spec.instances !== 'per-caller' || caller === undefined) return shared;
+    let byCaller = this.#instances.get(server);
+    if (!byCaller) this.#instances.set(server, (byCaller = new Map()));
+    let own = byCaller.get(caller);
+    if (!own) byCaller.set(caller, (own = this.#createConnection(shared.spec)));
+    return own;
+  }
+
+  /** Every connection: the servers' own, then the per-caller ones. */
+  #all(): DownstreamConnection[] {
+    return [...this.#connections.values(), ...[...this.#instances.values()].flatMap((byCaller) => [...byCaller.values()])];
   }
 
   /**
@@ -201,7 +224,9 @@ export class DownstreamRegistry {
     const connection = this.#createConnection(previous.spec);
     this.#connections.set(name, connection);
     this.#fromCache.delete(name);
-    await this.#retire(previous, { drain: false });
+    const instances = [...(this.#instances.get(name)?.values() ?? [])];
+    this.#instances.delete(name);
+    await Promise.all([previous, ...instances].map((stopped) => this.#retire(stopped, { drain: false })));
     await connection.ensure().catch(() => undefined);
     return this.status().find((status) => status.name === name);
   }
@@ -217,6 +242,9 @@ export class DownstreamRegistry {
   }
 
   #forget(name: string): void {
+    // Each caller's own process of the server goes with it; a caller's next call makes a new one.
+    for (const instance of this.#instances.get(name)?.values() ?? []) void this.#retire(instance, { drain: true });
+    this.#instances.delete(name);
     this.#lists.delete(name);
     this.#fromCache.delete(name);
     this.#pinnedApplies.delete(name);
@@ -254,7 +282,7 @@ export class DownstreamRegistry {
    */
   async tick(): Promise<void> {
     const stops: Promise<unknown>[] = [this.#refreshTrust()];
-    for (const connection of this.#connections.values()) {
+    for (const connection of this.#all()) {
       const { spec } = connection;
       if (spec.lazy === false) {
         if (connection.state === 'idle' || connection.retryDue({ dropped: true }))
@@ -314,13 +342,18 @@ export class DownstreamRegistry {
 
   /** Forwards a call to `server`. Not async itself: the connection's promise is handed on as it is. */
   call(server: string, options: CallOptions): Promise<CallToolResult> {
-    const connection = this.#connections.get(server);
+    const connection = this.connectionFor(server, options.relay?.peer.caller);
     if (!connection) {
       return Promise.reject(
         new GatewayError('DOWNSTREAM_UNAVAILABLE', `server "${server}" is not configured`, { data: { server } }),
       );
     }
     return connection.call(options);
+  }
+
+  /** Forwards `notifications/roots/list_changed` of `peer` to every server process it has used. */
+  rootsChanged(peer: UpstreamPeer): void {
+    for (const connection of this.#all()) void connection.rootsChanged(peer);
   }
 
   /** Each server's state, in configuration order. */
@@ -344,10 +377,7 @@ export class DownstreamRegistry {
   /** Stops every server, and lets trust writes in progress finish. */
   async close(): Promise<void> {
     this.#closing = true;
-    await Promise.allSettled([
-      ...[...this.#connections.values()].map((connection) => connection.close()),
-      ...[...this.#retiring].map((stop) => stop),
-    ]);
+    await Promise.allSettled([...this.#all().map((connection) => connection.close()), ...[...this.#retiring]]);
     await this.#pins.settled();
   }
 

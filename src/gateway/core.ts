@@ -11,6 +11,7 @@ import { splitQualifiedName } from '../catalog/naming.js';
 import { isAllowed, type CallerViews } from '../catalog/view.js';
 import type { ToolDefinition } from '../catalog/types.js';
 import type { CancelSignal } from '../downstream/connection.js';
+import type { CallRelay } from '../downstream/relay.js';
 import type { DownstreamRegistry } from '../downstream/registry.js';
 import { GatewayError } from '../errors.js';
 import type { Learner } from '../learning/learner.js';
@@ -64,6 +65,8 @@ export interface SelectionRequestContext {
 export interface EvalRequestContext {
   signal?: CancelSignal;
   onProgress?: (progress: Progress) => void;
+  /** Where the server's requests to the client during this call go (downstream/relay.ts). */
+  relay?: CallRelay;
 }
 
 /** What an `automatic_eval` learned on the way, for its log record and report. */
@@ -395,6 +398,7 @@ export class GatewayCore {
       timeoutMs,
       ...(request.signal ? { signal: request.signal } : {}),
       ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+      ...(request.relay ? { relay: request.relay } : {}),
     });
     // The call reached the tool: the session's recent requests become evidence for it.
     const session = this.sessionKeyFor(context, input.sessionId);

@@ -323,7 +323,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         },
         ...(stateless ? {} : { connectionId: connectionId ?? `#c_${newId()}${newId()}` }),
       };
-      const server = createGatewayServer({ core, context, logger });
+      const server = createGatewayServer({ core, context, logger, registry });
       server.onclose = () => servers.delete(server);
       servers.add(server);
       await server.connect(transport);

@@ -8,19 +8,26 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   CallToolRequestSchema,
   ErrorCode,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
   McpError,
+  ReadResourceRequestSchema,
+  RootsListChangedNotificationSchema,
+  SetLevelRequestSchema,
   type CallToolResult,
   type Implementation,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerOptions } from '@modelcontextprotocol/sdk/server/index.js';
+import type { DownstreamRegistry } from '../downstream/registry.js';
 import { isGatewayError, type GatewayError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { VERSION } from '../version.js';
 import type { CallerContext, GatewayCore } from './core.js';
 import { ResponseDelivery } from './delivery.js';
 import { routeToolCalls, type ToolCallHandler } from './dispatch.js';
+import { GatewayPeer } from './relayPeer.js';
 import { selectionResult, upstreamTools } from './selectionOutput.js';
 import { AUTOMATIC_EVAL, AUTOMATIC_MCP } from './tools.js';
 
@@ -37,10 +44,13 @@ export function createGatewayServer({
   core,
   context,
   logger,
+  registry,
 }: {
   core: GatewayCore;
   context: CallerContext;
   logger: Logger;
+  /** For resources/read of links tools returned, and roots changes; without it neither is relayed. */
+  registry?: DownstreamRegistry;
 }): Server {
   // The profile's output form decides whether automatic_mcp declares an outputSchema; a connection's
   // profile is fixed, so its list never changes.
@@ -65,6 +75,7 @@ export function createGatewayServer({
         return await core.automaticEval(args, caller, {
           signal: extra.signal,
           ...(extra.sendProgress ? { onProgress: extra.sendProgress } : {}),
+          relay: { peer, requestId: extra.requestId },
         });
       }
     } catch (error) {
@@ -79,13 +90,21 @@ export function createGatewayServer({
   const server = new GatewayServer(
     { name: 'automcp', version: VERSION },
     {
-      capabilities: { tools: { listChanged: false } },
+      // logging: downstream servers' log messages; resources: read-only, for links tools returned.
+      capabilities: { tools: { listChanged: false }, logging: {}, resources: {} },
       instructions:
         'automcp fronts many MCP servers. Call automatic_mcp with your task to get the few tools it needs, then automatic_eval to run one.',
     },
     callTool,
   );
+  const peer = new GatewayPeer({
+    server,
+    caller: context.caller,
+    ...(context.profile.roots ? { roots: context.profile.roots } : {}),
+    logger,
+  });
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: tools.map((tool) => ({ ...tool })) }));
+  serveRelay(server, peer, context, registry);
   // The SDK's route, for tools/call requests the short route leaves to it (see dispatch.ts).
   server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
     const token = request.params._meta?.progressToken;
@@ -104,6 +123,41 @@ export function createGatewayServer({
     });
   });
   return server;
+}
+
+/**
+ * What the relay adds to the upstream surface: the client's log level, its roots changes, and
+ * `resources/read` of URIs that tools returned to this connection. The resource lists stay empty:
+ * the surface is two tools and no catalog.
+ */
+function serveRelay(server: Server, peer: GatewayPeer, context: CallerContext, registry: DownstreamRegistry | undefined): void {
+  server.setRequestHandler(SetLevelRequestSchema, async (request) => {
+    peer.setLevel(request.params.level);
+    return {};
+  });
+  server.setNotificationHandler(RootsListChangedNotificationSchema, async () => {
+    // Pinned roots never change with the client's.
+    if (!peer.pinnedRoots) registry?.rootsChanged(peer);
+  });
+  server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: [] }));
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({ resourceTemplates: [] }));
+  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+    const { uri } = request.params;
+    const name = peer.serverOf(uri);
+    const connection = name === undefined ? undefined : registry?.connectionFor(name, peer.caller);
+    if (!connection) {
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `automcp reads only resources that a tool returned to this connection, and no tool returned "${uri}"; call the tool that returns it first`,
+      );
+    }
+    try {
+      return await connection.readResource(uri, peer, context.profile.eval.timeoutMs, extra.signal);
+    } catch (error) {
+      if (!isGatewayError(error)) throw error;
+      throw new McpError(ErrorCode.InternalError, error.message, error.toPayload());
+    }
+  });
 }
 
 /** The SDK server, with plain tools/call requests answered on a shorter route (see dispatch.ts). */

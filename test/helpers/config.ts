@@ -30,6 +30,7 @@ export interface ServerEntry {
   lazy?: boolean;
   idleTimeoutSeconds?: number;
   pinDefinitions?: boolean;
+  instances?: 'shared' | 'per-caller';
 }
 
 /** The fixture servers in test/fixtures/servers. */

@@ -60,6 +60,7 @@ export async function serveGateway({
   profile,
   env = {},
   extraArgs = [],
+  client: given,
 }: {
   /** runtime.yaml or its folder. */
   configDir: string;
@@ -67,6 +68,8 @@ export async function serveGateway({
   env?: Record<string, string>;
   /** More `serve` flags, such as --verbose. */
   extraArgs?: string[];
+  /** The SDK client to connect (its capabilities and handlers); by default one that declares none. */
+  client?: Client;
 }): Promise<ServedGateway> {
   // Hermetic: a gateway never reads or writes the user's state directory (catalog cache, status files).
   const state = env.XDG_STATE_HOME === undefined ? makeTempStateDir() : undefined;
@@ -83,7 +86,7 @@ export async function serveGateway({
   (transport.stderr as Readable | null)?.on('data', (chunk: Buffer) => {
     captured += chunk.toString('utf8');
   });
-  const client = new Client({ name: 'automcp-int-test', version: '0.0.0' }, { capabilities: {} });
+  const client = given ?? new Client({ name: 'automcp-int-test', version: '0.0.0' }, { capabilities: {} });
   const logLines = () => parseLogLines(captured);
   const served: ServedGateway = {
     client,

@@ -115,6 +115,14 @@ describe('parseRuntime', () => {
     expect(error.problems[0]).toContain('debug');
   });
 
+  it('reads the instances of a server, and names the choices for a bad one', () => {
+    const servers = runtime('version: 1\nservers:\n  b:\n    command: x\n    instances: per-caller\n').servers;
+    expect(servers[0]?.instances).toBe('per-caller');
+    const problem = configError(() => runtime('version: 1\nservers:\n  b:\n    command: x\n    instances: each\n')).problems[0];
+    expect(problem).toContain('servers.b.instances');
+    expect(problem).toContain('per-caller');
+  });
+
   it('reports every problem at once', () => {
     const error = configError(() => runtime('version: 1\nfoo: 1\nsession:\n  maxSessions: 0\n'));
     expect(error.problems.length).toBeGreaterThanOrEqual(2);
@@ -329,6 +337,15 @@ describe('parseProfile', () => {
     expect(error.problems[0]).toContain('tools');
     expect(error.problems[0]).toContain('"allw"');
     expect(error.problems[0]).toMatch(/allow.*deny.*readOnly.*pinned/);
+  });
+
+  it('reads pinned roots, and rejects a root that is not a file:// URI', () => {
+    expect(profile('roots:\n  - uri: file:///srv/build\n    name: build\n').roots).toEqual([
+      { uri: 'file:///srv/build', name: 'build' },
+    ]);
+    const problem = configError(() => profile('roots:\n  - uri: https://example.com\n')).problems[0];
+    expect(problem).toContain('roots[0].uri');
+    expect(problem).toContain('file://');
   });
 
   it('rejects an out-of-range limit and a bad mode', () => {
