@@ -14,24 +14,9 @@ fail() {
   exit 1
 }
 
-command -v apt-get >/dev/null 2>&1 || fail "redis-server is not installed and apt-get is not available here."
+# shellcheck source=apt.sh
+source "$(dirname "$0")/apt.sh"
 
-# Root runs apt-get directly; anyone else through sudo, which without a terminal (CI) must not wait
-# for a password prompt.
-if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null 2>&1; then
-  fail "redis-server is not installed, and installing it needs root (no sudo found)."
-fi
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then
-    "$@"
-  elif [ -t 0 ]; then
-    sudo "$@"
-  else
-    sudo -n "$@"
-  fi
-}
-
-export DEBIAN_FRONTEND=noninteractive
 echo "ensure-redis: redis-server not found; installing the Debian package redis-server" >&2
 
 # policy-rc.d answering 101 tells the package scripts not to start the service: the tests start their own.
@@ -47,14 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-install() {
-  as_root apt-get install -y --no-install-recommends redis-server
-}
-# A fresh machine may have no package lists yet: update once and try again.
-if ! install; then
-  as_root apt-get update || fail "apt-get update failed."
-  install || fail "apt-get install redis-server failed."
-fi
+apt_install redis-server
 
 command -v redis-server >/dev/null 2>&1 || fail "redis-server was installed but is not on PATH."
 echo "ensure-redis: $(redis-server --version)" >&2
