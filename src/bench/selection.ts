@@ -15,6 +15,7 @@ import { GatewayCore } from '../gateway/core.js';
 import { createSilentLogger } from '../logging/logger.js';
 import { countJsonTokens, countTokens } from '../tokens/count.js';
 import type { LexicalIndex } from '../selection/lexical.js';
+import { createLlmDecompose } from '../selection/decompose.js';
 import { createLlmRerank, type ChatSelector } from '../selection/llm.js';
 import type { PromptMessage } from '../selection/prompts.js';
 import { GraphSelector, type Selection, type SelectionRequest, type Selector } from '../selection/selector.js';
@@ -48,6 +49,10 @@ export interface SelectionBenchOptions {
    * knows the labels (bench/oracle.ts) and its Recall@k is reported as the ceiling, not a model result.
    */
   model?: { chat: ChatSelector['chat']; label: string; timeoutMs: number; oracle: boolean };
+  /** With a model: the decompose stage first (runtime.yaml `selector.decompose`). */
+  decompose?: boolean | 'always';
+  /** With a model: compact candidate lines (runtime.yaml `selector.compact`). */
+  compact?: boolean;
 }
 
 /** What the model path cost and could reach, per selection. */
@@ -109,23 +114,28 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
   const views = new CallerViews({ catalog, hasher });
   const logger = createSilentLogger();
   const meter = { calls: 0, tokens: 0 };
-  const rerank = options.model
-    ? createLlmRerank({
-        logger,
-        model: {
-          chat: options.model.chat,
-          label: options.model.label,
-          timeoutMs: options.model.timeoutMs,
-          scrub: (text) => text,
-          onCall: (messages: PromptMessage[]) => {
-            meter.calls += 1;
-            meter.tokens += messages.reduce((sum, [, text]) => sum + countTokens(text), 0);
-          },
-        },
-      })
-    : undefined;
+  const chat: ChatSelector | undefined = options.model && {
+    chat: options.model.chat,
+    label: options.model.label,
+    timeoutMs: options.model.timeoutMs,
+    scrub: (text) => text,
+    ...(options.compact ? { compact: true } : {}),
+    onCall: (messages: PromptMessage[]) => {
+      meter.calls += 1;
+      meter.tokens += messages.reduce((sum, [, text]) => sum + countTokens(text), 0);
+    },
+  };
+  const rerank = chat && createLlmRerank({ logger, model: chat });
+  const decompose =
+    chat && options.decompose ? createLlmDecompose({ logger, model: chat, always: options.decompose === 'always' }) : undefined;
   const selector = new TimedSelector(
-    new GraphSelector({ catalog, views, candidates: options.candidates, ...(rerank ? { rerank } : {}) }),
+    new GraphSelector({
+      catalog,
+      views,
+      candidates: options.candidates,
+      ...(rerank ? { rerank } : {}),
+      ...(decompose ? { decompose } : {}),
+    }),
   );
   const core = new GatewayCore({
     catalog,

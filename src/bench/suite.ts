@@ -43,6 +43,9 @@ export interface SuiteOptions {
   onSet?: (label: string) => void;
   /** The chat model behind the LLM node for a set (the oracle needs the set's labels); none: lexical. */
   modelFor?: (dataset: Dataset) => Promise<SelectionBenchOptions['model'] | undefined>;
+  /** With a model: the decompose stage and compact lines (runtime.yaml `selector.decompose`, `selector.compact`). */
+  decompose?: boolean | 'always';
+  compact?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -88,6 +91,8 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteSet[]> {
       half: options.half,
       sample: options.sample ?? SUITE_SAMPLE,
       ...(model ? { model } : {}),
+      ...(options.decompose ? { decompose: options.decompose } : {}),
+      ...(options.compact ? { compact: true } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     results.push({ label, report });

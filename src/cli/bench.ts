@@ -66,6 +66,8 @@ function selectionCommand(heap: HeapGrowing): Command {
         const model = await benchModelFor(options, dataset);
         const report = await runSelectionBench({
           ...(model ? { model } : {}),
+          ...(options.decompose ? { decompose: options.decompose } : {}),
+          ...(options.compact ? { compact: true } : {}),
           dataset,
           distractors,
           profile,
@@ -122,6 +124,8 @@ function suiteCommand(): Command {
           ks: options.k,
           sample: options.sample,
           modelFor: (dataset) => benchModelFor(options, dataset),
+          ...(options.decompose ? { decompose: options.decompose } : {}),
+          ...(options.compact ? { compact: true } : {}),
           onSet: (label) => {
             progress.done();
             progress = createProgress(label);
@@ -182,17 +186,24 @@ function overheadCommand(): Command {
     });
 }
 
-async function profileFor(options: { config?: string; profile?: string }): Promise<{ profile: Profile; candidates: number }> {
+async function profileFor(options: {
+  config?: string;
+  profile?: string;
+  candidates?: number;
+}): Promise<{ profile: Profile; candidates: number }> {
   if (options.config === undefined && options.profile === undefined) {
     const defaults = runtimeSchema.parse({ version: 1 });
-    return { profile: { ...profileSchema.parse({}), name: 'default' }, candidates: defaults.selector.candidates };
+    return {
+      profile: { ...profileSchema.parse({}), name: 'default' },
+      candidates: options.candidates ?? defaults.selector.candidates,
+    };
   }
   const config = await loadConfig(options.config !== undefined ? { path: options.config } : {});
   const profile = await loadProfile({
     profilesDir: config.profilesDir,
     ...(options.profile !== undefined ? { name: options.profile } : {}),
   });
-  return { profile, candidates: config.selector.candidates };
+  return { profile, candidates: options.candidates ?? config.selector.candidates };
 }
 
 async function reportingDatasetErrors(body: () => Promise<void>): Promise<void> {

@@ -15,23 +15,34 @@ export interface BenchModelOptions {
   baseUrl?: string;
   apiKeyEnv?: string;
   timeoutMs: number;
+  decompose?: boolean | 'always';
+  compact?: boolean;
+  candidates?: number;
 }
 
 /** Adds `--model` and its settings to a bench command. */
 export function addModelOptions(command: Command): Command {
   return command
     .addOption(
-      new Option('--model <which>', 'a chat model behind the LLM node: oracle (knows the labels: the ceiling) or a provider').choices([
-        'oracle',
-        'openai',
-        'anthropic',
-        'ollama',
-      ]),
+      new Option(
+        '--model <which>',
+        'a chat model behind the LLM node: oracle (knows the labels: the ceiling) or a provider',
+      ).choices(['oracle', 'openai', 'anthropic', 'ollama']),
     )
     .option('--model-name <name>', 'the provider model, as selector.llm.model (required with a provider)')
     .option('--base-url <url>', 'as selector.llm.baseUrl (an OpenAI-compatible server, a remote Ollama)')
     .option('--api-key-env <name>', 'as selector.llm.apiKeyEnv: the variable holding the key')
-    .option('--timeout-ms <n>', 'as selector.llm.timeoutMs', timeout, 10_000);
+    .option('--timeout-ms <n>', 'as selector.llm.timeoutMs', timeout, 10_000)
+    .option(
+      '--decompose [when]',
+      "with --model: state the request's needs first and retrieve per need; 'always' also for one-need requests (selector.decompose)",
+      (value: string) => {
+        if (value !== 'always') throw new InvalidArgumentError("expected no value or 'always'");
+        return value;
+      },
+    )
+    .option('--compact', 'with --model: compact candidate lines, name and first clause (selector.compact)')
+    .option('--candidates <n>', 'candidates shown to the model (overrides selector.candidates)', timeout);
 }
 
 /** What `runSelectionBench` gets for `dataset`, or undefined without `--model`. */

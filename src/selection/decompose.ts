@@ -4,7 +4,8 @@
  * retrieval can rank each need on its own. A task-level request mixes several needs, and one ranking of
  * all its words serves none of them well.
  *
- * It is bounded like the LLM node: a request that reads as one need is not sent at all (no extra call);
+ * It is bounded like the LLM node: a request that reads as one need is not sent at all (no extra call)
+ * unless `selector.decompose` is `always`;
  * an error, a malformed answer or no answer within half the model's `timeoutMs` leaves the needs unset,
  * so retrieval ranks the request as before. The deadline it sets covers both model calls: the choice
  * that follows gets what this stage left of `timeoutMs`, never less than half.
@@ -31,11 +32,22 @@ export function looksSingleNeed(query: string): boolean {
   return words.length <= SINGLE_NEED_WORDS && !JOINS.test(query);
 }
 
-/** Builds the decompose node. */
-export function createLlmDecompose({ model, logger }: { model: ChatSelector; logger: Logger }): RerankNode {
+/**
+ * Builds the decompose node. With `always`, a request that reads as one need is sent too: its need,
+ * restated in the words tool descriptions use, is ranked next to the request (one more call each time).
+ */
+export function createLlmDecompose({
+  model,
+  logger,
+  always = false,
+}: {
+  model: ChatSelector;
+  logger: Logger;
+  always?: boolean;
+}): RerankNode {
   return async (state: SelectionStateType, options: RerankOptions = {}): Promise<SelectionStateUpdate> => {
     const deadlineAt = Date.now() + model.timeoutMs;
-    if (looksSingleNeed(state.query)) return { deadlineAt, needs: undefined };
+    if (!always && looksSingleNeed(state.query)) return { deadlineAt, needs: undefined };
     const answer = await askModel({
       model,
       messages: buildNeedsPrompt(state.query),

@@ -5,8 +5,8 @@
  * - decompose (optional, `selector.decompose`): the model states the request's needs; nothing, or one
  *   need, leaves retrieval as it was.
  * - retrieve: the lexical ranker proposes up to `candidates` tools from that scope; with two or more
- *   needs it ranks each need and the whole request, and interleaves the lists so that every need keeps
- *   its best tools among the candidates (and each candidate carries the needs it was found for).
+ *   needs (or one, restated) it ranks each need and the whole request, and interleaves the lists so that
+ *   every need keeps its best tools among the candidates (each candidate carries the needs that found it).
  * - rerank (optional): a node that may reorder or cut the candidates — the LLM node of llm.ts, which
  *   reads the task and the caller's profile. It writes `chosen`, `mode` and its trace; without it, when
  *   the profile's `selection.mode` is `lexical`, or when it gives nothing usable, finalize keeps the
@@ -127,7 +127,7 @@ export function createSelectionGraph(deps: SelectionGraphDeps): SelectionGraph {
       let candidates = index.search(state.query, { limit: k });
       if (deps.learned) candidates = deps.learned({ ...state, index, candidates, limit: k });
       const base = { mode: 'lexical' as const, chosen: undefined, llm: undefined };
-      if (!state.needs || state.needs.length < 2) return { ...base, candidates, serves: undefined };
+      if (!state.needs || state.needs.length === 0) return { ...base, candidates, serves: undefined };
       const lists = state.needs.map((need) => index.search(need, { limit: k }));
       return { ...base, ...interleave([...lists, candidates], k, state.needs.length) };
     },

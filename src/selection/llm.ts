@@ -15,6 +15,7 @@ import type { Runnable } from '@langchain/core/runnables';
 import type { Logger } from '../logging/logger.js';
 import type { CatalogTool } from '../catalog/types.js';
 import { SelectionCache, type SelectionCacheKey } from './cache.js';
+import { createLlmDecompose } from './decompose.js';
 import type { LlmTrace, RerankNode, RerankOptions, SelectionStateType, SelectionStateUpdate } from './graph.js';
 import {
   buildSelectionPrompt,
@@ -48,8 +49,21 @@ export interface ModelAnswer {
  * What the gateway wires from a resolved selector model: the rerank node with its cache (when there is
  * a model) and the probe of `automcp check --probe` (which, without a model, says why there is none).
  */
-export function createLlmSelection({ model, logger }: { model: SelectorModel; logger: Logger }): {
+export function createLlmSelection({
+  model,
+  logger,
+  decompose = false,
+  compact = false,
+}: {
+  model: SelectorModel;
+  logger: Logger;
+  /** runtime.yaml `selector.decompose`: state the request's needs first (decompose.ts). */
+  decompose?: boolean | 'always';
+  /** runtime.yaml `selector.compact`: compact candidate lines. */
+  compact?: boolean;
+}): {
   rerank?: RerankNode;
+  decompose?: RerankNode;
   probe(): Promise<ProbeResult>;
 } {
   const { chat, label } = model;
@@ -57,9 +71,10 @@ export function createLlmSelection({ model, logger }: { model: SelectorModel; lo
     const reason = model.state.kind === 'lexical' ? model.state.reason : 'none configured';
     return { probe: async () => ({ ok: false, latencyMs: 0, error: `no chat model: ${reason}` }) };
   }
-  const selector: ChatSelector = { chat, label, timeoutMs: model.timeoutMs, scrub: model.scrub };
+  const selector: ChatSelector = { chat, label, timeoutMs: model.timeoutMs, scrub: model.scrub, ...(compact ? { compact } : {}) };
   return {
     rerank: createLlmRerank({ model: selector, logger, cache: new SelectionCache() }),
+    ...(decompose ? { decompose: createLlmDecompose({ model: selector, logger, always: decompose === 'always' }) } : {}),
     probe: () => probeSelectorModel(selector),
   };
 }
@@ -231,7 +246,10 @@ export async function askModel({
   }
 }
 
-const runnables = { choice: new WeakMap<BaseChatModel, Runnable<PromptMessage[], unknown>>(), needs: new WeakMap<BaseChatModel, Runnable<PromptMessage[], unknown>>() };
+const runnables = {
+  choice: new WeakMap<BaseChatModel, Runnable<PromptMessage[], unknown>>(),
+  needs: new WeakMap<BaseChatModel, Runnable<PromptMessage[], unknown>>(),
+};
 
 /** The model with an answer schema bound, built once per model (binding converts the schema each time). */
 function structured(chat: BaseChatModel, schema: 'choice' | 'needs'): Runnable<PromptMessage[], unknown> {
