@@ -43,7 +43,8 @@ export class OracleChatModel extends BaseChatModel {
     const tools = ((options as { tools?: { function?: { name?: string }; name?: string }[] }).tools ?? []).map(
       (tool) => tool.function?.name ?? tool.name,
     );
-    const task = /^Task: (.*)$/m.exec(text)?.[1] ?? '';
+    // Both prompts put the request after "Task: ", ended by a blank line or the message.
+    const task = /(?:^|\n)Task: ([\s\S]*?)(?:\n\n|$)/.exec(text)?.[1] ?? '';
     const labels = this.#labels.get(flat(task));
     let name = CHOICE_NAME;
     let args: Record<string, unknown>;

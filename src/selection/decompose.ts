@@ -11,6 +11,7 @@
  * that follows gets what this stage left of `timeoutMs`, never less than half.
  */
 import type { Logger } from '../logging/logger.js';
+import type { SelectionCache } from './cache.js';
 import type { RerankNode, RerankOptions, SelectionStateType, SelectionStateUpdate } from './graph.js';
 import { askModel, type ChatSelector } from './llm.js';
 import { buildNeedsPrompt, clip, MAX_NEEDS } from './prompts.js';
@@ -40,14 +41,21 @@ export function createLlmDecompose({
   model,
   logger,
   always = false,
+  cache,
 }: {
   model: ChatSelector;
   logger: Logger;
   always?: boolean;
+  /** The LLM node's cache: a choice it already holds needs no needs. */
+  cache?: SelectionCache;
 }): RerankNode {
   return async (state: SelectionStateType, options: RerankOptions = {}): Promise<SelectionStateUpdate> => {
     const deadlineAt = Date.now() + model.timeoutMs;
     if (!always && looksSingleNeed(state.query)) return { deadlineAt, needs: undefined };
+    const key = { profile: state.profile, query: state.query, etag: state.view.etag, limit: state.limit };
+    const hit = cache?.get(key);
+    // The cached choice was made over these needs' candidates: replay them rather than ask again.
+    if (hit) return { deadlineAt, needs: hit.needs ? [...hit.needs] : undefined };
     const answer = await askModel({
       model,
       messages: buildNeedsPrompt(state.query),

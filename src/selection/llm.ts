@@ -72,9 +72,10 @@ export function createLlmSelection({
     return { probe: async () => ({ ok: false, latencyMs: 0, error: `no chat model: ${reason}` }) };
   }
   const selector: ChatSelector = { chat, label, timeoutMs: model.timeoutMs, scrub: model.scrub, ...(compact ? { compact } : {}) };
+  const cache = new SelectionCache();
   return {
-    rerank: createLlmRerank({ model: selector, logger, cache: new SelectionCache() }),
-    ...(decompose ? { decompose: createLlmDecompose({ model: selector, logger, always: decompose === 'always' }) } : {}),
+    rerank: createLlmRerank({ model: selector, logger, cache }),
+    ...(decompose ? { decompose: createLlmDecompose({ model: selector, logger, always: decompose === 'always', cache }) } : {}),
     probe: () => probeSelectorModel(selector),
   };
 }
@@ -139,7 +140,11 @@ export function createLlmRerank({
       return { mode: 'fallback', llm };
     }
     const names = read.chosen.map((entry) => entry.name);
-    cache?.set(key, { chosen: names, reasons: Object.fromEntries(read.chosen.map((entry) => [entry.name, entry.reason])) });
+    cache?.set(key, {
+      chosen: names,
+      reasons: Object.fromEntries(read.chosen.map((entry) => [entry.name, entry.reason])),
+      ...(state.needs ? { needs: [...state.needs] } : {}),
+    });
     return { chosen: names, mode: 'llm', llm };
   };
 }

@@ -5,6 +5,7 @@ import { loadHasher, type Hasher } from '../../src/catalog/hash.js';
 import { CallerViews } from '../../src/catalog/view.js';
 import { runtimeSchema } from '../../src/config/schema.js';
 import { createSilentLogger } from '../../src/logging/logger.js';
+import { SelectionCache } from '../../src/selection/cache.js';
 import { createLlmDecompose, looksSingleNeed, readNeeds } from '../../src/selection/decompose.js';
 import { interleave, type RerankNode } from '../../src/selection/graph.js';
 import type { RankedTool } from '../../src/selection/lexical.js';
@@ -39,7 +40,15 @@ const profile = makeProfile('default');
 const QUERY = 'write the weekly report summary and get it over to Bob';
 const NEEDS = { args: { needs: ['write a weekly report summary', 'send an email'] } };
 
-function setup(answers: ScriptedAnswer[], { decompose = true, always = false, timeoutMs = 2_000 } = {}) {
+function setup(
+  answers: ScriptedAnswer[],
+  {
+    decompose = true,
+    always = false,
+    timeoutMs = 2_000,
+    cache,
+  }: { decompose?: boolean; always?: boolean; timeoutMs?: number; cache?: SelectionCache } = {},
+) {
   const calls: RecordedCall[] = [];
   const model: ChatSelector = {
     chat: new ScriptedChatModel(answers, calls),
@@ -54,8 +63,8 @@ function setup(answers: ScriptedAnswer[], { decompose = true, always = false, ti
     catalog,
     views: new CallerViews({ catalog, hasher }),
     candidates: 3,
-    rerank: createLlmRerank({ model, logger }),
-    ...(decompose ? { decompose: createLlmDecompose({ model, logger, always }) } : {}),
+    rerank: createLlmRerank({ model, logger, ...(cache ? { cache } : {}) }),
+    ...(decompose ? { decompose: createLlmDecompose({ model, logger, always, ...(cache ? { cache } : {}) }) } : {}),
   });
   return { selector, calls };
 }
@@ -82,6 +91,15 @@ describe('the decompose node', () => {
     expect(selection.mode).toBe('llm');
     expect(names(selection.tools)).toEqual(['reports.report_0', 'mail.send_email']);
     expect(selection.llm?.needs).toEqual(['write a weekly report summary', 'send an email']);
+  });
+
+  it('a choice the cache holds costs no call at all, decomposition included', async () => {
+    const { selector, calls } = setup([NEEDS, choose('mail.send_email')], { cache: new SelectionCache() });
+    await selector.select({ query: QUERY, profile, limit: 3 });
+    const again = await selector.select({ query: QUERY, profile, limit: 3 });
+    expect(calls).toHaveLength(2);
+    expect(again.llm?.cached).toBe(true);
+    expect(names(again.tools)).toEqual(['mail.send_email']);
   });
 
   it('a request that reads as one need costs no extra call, unless decompose is always', async () => {
