@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { SelectionBenchOptions } from '../bench/selection.js';
 import type { Dataset } from '../bench/dataset.js';
 import { resolveSelectorModel } from '../selection/providers.js';
+import { UsageError } from './failure.js';
 
 /** The parsed model options. */
 export interface BenchModelOptions {
@@ -55,7 +56,7 @@ export async function benchModelFor(
     const { OracleChatModel } = await import('../bench/oracle.js');
     return { chat: new OracleChatModel(dataset.queries), label: 'oracle', timeoutMs: options.timeoutMs, oracle: true };
   }
-  if (options.modelName === undefined) throw new InvalidArgumentError(`--model ${options.model} needs --model-name`);
+  if (options.modelName === undefined) throw new UsageError(`--model ${options.model} needs --model-name`);
   const resolved = await resolveSelectorModel({
     llm: {
       provider: options.model,
@@ -66,9 +67,7 @@ export async function benchModelFor(
     },
   });
   if (!resolved.chat || !resolved.label) {
-    throw new InvalidArgumentError(
-      `no chat model: ${resolved.state.kind === 'lexical' ? resolved.state.reason : 'none configured'}`,
-    );
+    throw new UsageError(`no chat model: ${resolved.state.kind === 'lexical' ? resolved.state.reason : 'none configured'}`);
   }
   return { chat: resolved.chat, label: resolved.label, timeoutMs: resolved.timeoutMs, oracle: false };
 }
