@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { loadHasher, type Hasher } from '../../src/catalog/hash.js';
 import { CallerViews } from '../../src/catalog/view.js';
+import { explainRanking } from '../../src/cli/explain.js';
 import { runtimeSchema } from '../../src/config/schema.js';
 import { createSilentLogger } from '../../src/logging/logger.js';
 import { SelectionCache } from '../../src/selection/cache.js';
@@ -187,5 +188,28 @@ describe('decomposition parts', () => {
     expect(runtimeSchema.parse({ version: 1 }).selector).toEqual({ candidates: 40 });
     expect(runtimeSchema.parse({ version: 1, selector: { decompose: 'always' } }).selector.decompose).toBe('always');
     expect(runtimeSchema.safeParse({ version: 1, selector: { decompose: 'sometimes' } }).success).toBe(false);
+  });
+});
+
+describe('select --explain', () => {
+  it('lists the needs the candidates were found for', () => {
+    const text = explainRanking({
+      profile: 'default',
+      mode: 'llm',
+      limit: 2,
+      candidates: [{ name: 'mail.send_email', score: 1 }],
+      llm: {
+        model: 'scripted:test',
+        candidates: 1,
+        chosen: [{ name: 'mail.send_email', reason: 'mail' }],
+        dropped: [],
+        cached: false,
+        latencyMs: 3,
+        needs: ['write a report', 'send an email'],
+      },
+      selected: ['mail.send_email'],
+      json: false,
+    });
+    expect(text).toContain('needs: 1. write a report · 2. send an email\n');
   });
 });
