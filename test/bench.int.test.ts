@@ -70,6 +70,27 @@ describe('automcp bench selection', () => {
     expect(result.stdout).toBe('');
   }, 60_000);
 
+  it('--model oracle prints candidate recall and the ceiling, labelled as such', async () => {
+    const result = await runCli(['bench', 'selection', '--dataset', TINY, '--model', 'oracle', '--k', '5']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('candidate recall 0.800: required tools among the 40 candidates a model is shown');
+    expect(result.stdout).toMatch(/model-path ceiling \(oracle: .*not a model result\): Recall@5 0\.800/);
+    expect(result.stdout).toMatch(/model calls per selection 0\.80 · prompt tokens \(cl100k\) mean \d+ · p95 \d+/);
+  }, 60_000);
+
+  it('a provider without a model name or a key is one line saying what to set', async () => {
+    const noName = await runCli(['bench', 'selection', '--dataset', TINY, '--model', 'openai']);
+    expect(noName.code).toBe(1);
+    expect(noName.stderr).toBe('automcp: --model openai needs --model-name\n');
+    const noKey = await runCli(['bench', 'selection', '--dataset', TINY, '--model', 'openai', '--model-name', 'm'], {
+      OPENAI_API_KEY: '',
+    });
+    expect(noKey.code).toBe(1);
+    expect(noKey.stderr).toBe(
+      'automcp: no chat model: environment variable OPENAI_API_KEY (selector.llm.apiKeyEnv) is not set\n',
+    );
+  }, 60_000);
+
   it('rejects a bad --k', async () => {
     const result = await runCli(['bench', 'selection', '--dataset', TINY, '--k', '0,5']);
     expect(result.code).not.toBe(0);

@@ -15,6 +15,9 @@ import { GatewayCore } from '../gateway/core.js';
 import { createSilentLogger } from '../logging/logger.js';
 import { countJsonTokens, countTokens } from '../tokens/count.js';
 import type { LexicalIndex } from '../selection/lexical.js';
+import { createLlmDecompose } from '../selection/decompose.js';
+import { createLlmRerank, type ChatSelector } from '../selection/llm.js';
+import type { PromptMessage } from '../selection/prompts.js';
 import { GraphSelector, type Selection, type SelectionRequest, type Selector } from '../selection/selector.js';
 import { MemorySessionStore } from '../session/memory.js';
 import { Bm25Index } from './bm25.js';
@@ -41,6 +44,29 @@ export interface SelectionBenchOptions {
   /** Run only this many queries, spread evenly over the chosen ones (the file may be sorted by tool). */
   sample?: number;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * A chat model behind the real LLM node; without it the run is lexical. With `oracle` set, the model
+   * knows the labels (bench/oracle.ts) and its Recall@k is reported as the ceiling, not a model result.
+   */
+  model?: { chat: ChatSelector['chat']; label: string; timeoutMs: number; oracle: boolean };
+  /** With a model: the decompose stage first (runtime.yaml `selector.decompose`). */
+  decompose?: boolean | 'always';
+  /** With a model: compact candidate lines (runtime.yaml `selector.compact`). */
+  compact?: boolean;
+}
+
+/** What the model path cost and could reach, per selection. */
+export interface ModelPathReport {
+  /** `provider:model`, or `oracle`. */
+  model: string;
+  /** True when the figures are the ceiling of the model path (a label-knowing model). */
+  oracle: boolean;
+  /** Model calls per selection, mean. */
+  callsPerSelection: number;
+  /** cl100k tokens of the messages sent per selection (all calls together). */
+  promptTokens: { mean: number; p95: number };
+  /** Selections whose model answer was not used (an error or timeout: lexical order kept). */
+  fallbacks: number;
 }
 
 /** What the selection benchmark measured. */
@@ -61,6 +87,13 @@ export interface SelectionReport {
    * out tools with no matching term). What lies above it needs meaning, not words.
    */
   lexicalReach: number;
+  /**
+   * Share of the required tools among the candidates a model is shown (the first `candidates` of the
+   * ranking retrieve hands on): what no model behind the graph can exceed. Measured with or without one.
+   */
+  candidateRecall: { candidates: number; recall: number };
+  /** Present when a model took part. */
+  modelPath?: ModelPathReport;
   tokens: { limit: number; meanResponse: number; fullCatalog: number; share: number };
   latencyMs: { p50: number; p95: number; mean: number };
   buildMs: number;
@@ -79,8 +112,31 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
   const hasher = await loadHasher();
   const catalog = catalogOf({ datasets: [dataset, ...distractors], hasher });
   const views = new CallerViews({ catalog, hasher });
-  const selector = new TimedSelector(new GraphSelector({ catalog, views, candidates: options.candidates }));
   const logger = createSilentLogger();
+  const meter = { calls: 0, tokens: 0 };
+  const chat: ChatSelector | undefined = options.model && {
+    chat: options.model.chat,
+    label: options.model.label,
+    timeoutMs: options.model.timeoutMs,
+    scrub: (text) => text,
+    ...(options.compact ? { compact: true } : {}),
+    onCall: (messages: PromptMessage[]) => {
+      meter.calls += 1;
+      meter.tokens += messages.reduce((sum, [, text]) => sum + countTokens(text), 0);
+    },
+  };
+  const rerank = chat && createLlmRerank({ logger, model: chat });
+  const decompose =
+    chat && options.decompose ? createLlmDecompose({ logger, model: chat, always: options.decompose === 'always' }) : undefined;
+  const selector = new TimedSelector(
+    new GraphSelector({
+      catalog,
+      views,
+      candidates: options.candidates,
+      ...(rerank ? { rerank } : {}),
+      ...(decompose ? { decompose } : {}),
+    }),
+  );
   const core = new GatewayCore({
     catalog,
     views,
@@ -109,9 +165,20 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
   const tally = new RecallTally(ks);
   let responseTokens = 0;
   let reach = 0;
+  let candidateRecall = 0;
+  const prompts: number[] = [];
+  let calls = 0;
+  let fallbacks = 0;
   const context = { caller: 'bench', profile, connectionId: 'bench' };
   for (const [index, query] of chosen.entries()) {
+    meter.calls = 0;
+    meter.tokens = 0;
     const output = await core.automaticMcp({ query: query.query, limit, fresh: true }, context);
+    const shown = (selector.last?.candidates ?? []).slice(0, options.candidates).map((entry) => entry.tool.name);
+    candidateRecall += recallAt(shown, query.expected, shown.length);
+    calls += meter.calls;
+    prompts.push(meter.tokens);
+    if (selector.last?.llm?.error !== undefined) fallbacks += 1;
     tally.add(
       [...output.tools, ...output.unchanged].map((tool) => tool.name),
       query.expected,
@@ -148,6 +215,21 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
     metrics: tally.summary(),
     baseline: baseline.summary(),
     lexicalReach: reach / Math.max(chosen.length, 1),
+    candidateRecall: { candidates: options.candidates, recall: candidateRecall / Math.max(chosen.length, 1) },
+    ...(options.model
+      ? {
+          modelPath: {
+            model: options.model.label,
+            oracle: options.model.oracle,
+            callsPerSelection: calls / Math.max(chosen.length, 1),
+            promptTokens: {
+              mean: prompts.reduce((sum, value) => sum + value, 0) / Math.max(prompts.length, 1),
+              p95: percentile(prompts, 95),
+            },
+            fallbacks,
+          },
+        }
+      : {}),
     tokens: { limit, meanResponse, fullCatalog, share: fullCatalog > 0 ? meanResponse / fullCatalog : 0 },
     latencyMs: {
       p50: percentile(latencies, 50),
@@ -190,6 +272,8 @@ function noTransports(): never {
 /** Times each selection (the graph run, without the session store) around the real selector. */
 class TimedSelector implements Selector {
   readonly latencies: number[] = [];
+  /** The last selection made. */
+  last: Selection | undefined;
   readonly #inner: Selector;
 
   constructor(inner: Selector) {
@@ -200,6 +284,7 @@ class TimedSelector implements Selector {
     const started = performance.now();
     const selection = await this.#inner.select(request);
     this.latencies.push(performance.now() - started);
+    this.last = selection;
     return selection;
   }
 

@@ -9,7 +9,7 @@ import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Profile } from '../config/load.js';
 import { DatasetError, loadDataset, type Dataset } from './dataset.js';
-import { runSelectionBench, type QueryHalf, type SelectionReport } from './selection.js';
+import { runSelectionBench, type QueryHalf, type SelectionBenchOptions, type SelectionReport } from './selection.js';
 
 /** The dataset files the suite reads, by their names in shared/datasets. */
 export const SUITE_FILES = {
@@ -41,6 +41,11 @@ export interface SuiteOptions {
   /** Queries per set at most (spread evenly); default {@link SUITE_SAMPLE}. */
   sample?: number;
   onSet?: (label: string) => void;
+  /** The chat model behind the LLM node for a set (the oracle needs the set's labels); none: lexical. */
+  modelFor?: (dataset: Dataset) => Promise<SelectionBenchOptions['model'] | undefined>;
+  /** With a model: the decompose stage and compact lines (runtime.yaml `selector.decompose`, `selector.compact`). */
+  decompose?: boolean | 'always';
+  compact?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -76,6 +81,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteSet[]> {
   const results: SuiteSet[] = [];
   for (const [label, dataset, extra] of sets) {
     options.onSet?.(label);
+    const model = await options.modelFor?.(dataset);
     const report = await runSelectionBench({
       dataset,
       distractors: extra,
@@ -84,6 +90,9 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteSet[]> {
       candidates: options.candidates,
       half: options.half,
       sample: options.sample ?? SUITE_SAMPLE,
+      ...(model ? { model } : {}),
+      ...(options.decompose ? { decompose: options.decompose } : {}),
+      ...(options.compact ? { compact: true } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     results.push({ label, report });

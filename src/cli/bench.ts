@@ -11,6 +11,7 @@ import { meanRecallDelta, resolveDatasets, runSuite, SUITE_SAMPLE, type SuiteSet
 import { loadConfig, loadProfile, type Profile } from '../config/load.js';
 import { profileSchema, runtimeSchema } from '../config/schema.js';
 import { startupCommand } from './benchStartup.js';
+import { addModelOptions, benchModelFor, type BenchModelOptions } from './benchModel.js';
 import type { HeapGrowing } from './heap.js';
 
 /**
@@ -26,7 +27,7 @@ export function createBenchCommand({ heap }: { heap: HeapGrowing }): Command {
   return bench;
 }
 
-interface SelectionOptions {
+interface SelectionOptions extends BenchModelOptions {
   dataset: string;
   distractors?: string[];
   config?: string;
@@ -39,7 +40,7 @@ interface SelectionOptions {
 }
 
 function selectionCommand(heap: HeapGrowing): Command {
-  return new Command('selection')
+  return addModelOptions(new Command('selection'))
     .description('rank every query of a dataset (CONTRACT §5 format) with the selection graph and score it')
     .requiredOption('--dataset <file>', 'dataset with servers and queries')
     .option('--distractors <files...>', 'datasets whose servers join the catalog (their queries are ignored)')
@@ -62,7 +63,11 @@ function selectionCommand(heap: HeapGrowing): Command {
           return;
         }
         const progress = createProgress(`selection ${dataset.name || options.dataset}`);
+        const model = await benchModelFor(options, dataset);
         const report = await runSelectionBench({
+          ...(model ? { model } : {}),
+          ...(options.decompose ? { decompose: options.decompose } : {}),
+          ...(options.compact ? { compact: true } : {}),
           dataset,
           distractors,
           profile,
@@ -81,7 +86,7 @@ function selectionCommand(heap: HeapGrowing): Command {
     });
 }
 
-interface SuiteOptions {
+interface SuiteOptions extends BenchModelOptions {
   datasets?: string;
   config?: string;
   profile?: string;
@@ -92,7 +97,7 @@ interface SuiteOptions {
 }
 
 function suiteCommand(): Command {
-  return new Command('suite')
+  return addModelOptions(new Command('suite'))
     .description(
       'the selection dev suite: MetaTool, toolgym-tasks, and each with the ToolGym catalog as distractors, next to plain BM25',
     )
@@ -118,6 +123,9 @@ function suiteCommand(): Command {
           half: options.half,
           ks: options.k,
           sample: options.sample,
+          modelFor: (dataset) => benchModelFor(options, dataset),
+          ...(options.decompose ? { decompose: options.decompose } : {}),
+          ...(options.compact ? { compact: true } : {}),
           onSet: (label) => {
             progress.done();
             progress = createProgress(label);
@@ -178,17 +186,24 @@ function overheadCommand(): Command {
     });
 }
 
-async function profileFor(options: { config?: string; profile?: string }): Promise<{ profile: Profile; candidates: number }> {
+async function profileFor(options: {
+  config?: string;
+  profile?: string;
+  candidates?: number;
+}): Promise<{ profile: Profile; candidates: number }> {
   if (options.config === undefined && options.profile === undefined) {
     const defaults = runtimeSchema.parse({ version: 1 });
-    return { profile: { ...profileSchema.parse({}), name: 'default' }, candidates: defaults.selector.candidates };
+    return {
+      profile: { ...profileSchema.parse({}), name: 'default' },
+      candidates: options.candidates ?? defaults.selector.candidates,
+    };
   }
   const config = await loadConfig(options.config !== undefined ? { path: options.config } : {});
   const profile = await loadProfile({
     profilesDir: config.profilesDir,
     ...(options.profile !== undefined ? { name: options.profile } : {}),
   });
-  return { profile, candidates: config.selector.candidates };
+  return { profile, candidates: options.candidates ?? config.selector.candidates };
 }
 
 async function reportingDatasetErrors(body: () => Promise<void>): Promise<void> {
@@ -235,6 +250,7 @@ function formatSelection(report: SelectionReport, heap: HeapGrowing): string {
       return `${String(m.k).padStart(4)}  ${fixed(m.recall, 3).padStart(8)}  ${fixed(m.complete, 3).padStart(10)}  ${fixed(m.serverRecall, 3).padStart(14)}  ${fixed(base.recall, 3).padStart(20)}  ${fixed(base.complete, 3).padStart(10)}  ${fixed(base.serverRecall, 3).padStart(14)}`;
     }),
     `lexical reach ${fixed(report.lexicalReach, 3)}: required tools that share a term with their query (the most any term-matching ranking can recall)`,
+    ...modelPathLines(report),
     '',
     `tokens: mean automatic_mcp response ${fixed(report.tokens.meanResponse, 0)} (limit ${report.tokens.limit}) · full catalog ${report.tokens.fullCatalog} · ${fixed(report.tokens.share * 100, 2)}%`,
     `selection latency: p50 ${fixed(report.latencyMs.p50, 2)} ms · p95 ${fixed(report.latencyMs.p95, 2)} ms · mean ${fixed(report.latencyMs.mean, 2)} ms`,
@@ -273,11 +289,32 @@ function formatSuite(sets: readonly SuiteSet[], k: number): string {
       row('plain BM25', report.baseline),
       row('delta', delta, true),
       `selection p50 ${fixed(report.latencyMs.p50, 2)} ms · p95 ${fixed(report.latencyMs.p95, 2)} ms · index build ${fixed(report.buildMs, 0)} ms · lexical reach ${fixed(report.lexicalReach, 3)}`,
+      ...modelPathLines(report),
       '',
     );
   }
   lines.push(`mean Recall@${k} delta over the ${sets.length} sets: ${signed(meanRecallDelta(sets, k))}`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Candidate recall, and with a model what the model path cost. An oracle's Recall@k is printed as the
+ * ceiling of the model path — what any model behind these candidates could reach at most.
+ */
+function modelPathLines(report: SelectionReport): string[] {
+  const lines = [
+    `candidate recall ${fixed(report.candidateRecall.recall, 3)}: required tools among the ${report.candidateRecall.candidates} candidates a model is shown`,
+  ];
+  const path = report.modelPath;
+  if (!path) return lines;
+  const top = report.metrics[report.metrics.length - 1]!;
+  lines.push(
+    path.oracle
+      ? `model-path ceiling (oracle: picks exactly the labelled tools it is shown, not a model result): Recall@${top.k} ${fixed(top.recall, 3)}`
+      : `model ${path.model}: Recall@${top.k} ${fixed(top.recall, 3)} · ${path.fallbacks} selections fell back to the lexical order`,
+    `model calls per selection ${fixed(path.callsPerSelection, 2)} · prompt tokens (cl100k) mean ${fixed(path.promptTokens.mean, 0)} · p95 ${fixed(path.promptTokens.p95, 0)}`,
+  );
+  return lines;
 }
 
 function signed(value: number): string {

@@ -44,7 +44,7 @@ export interface RuntimeConfig {
   /** `stateDir` from the file, resolved; absent means the user's state directory (see state/stateDir.ts). */
   stateDir?: string;
   servers: ServerSpec[];
-  selector: { candidates: number; llm?: LlmConfig };
+  selector: { candidates: number; llm?: LlmConfig; decompose?: boolean | 'always'; compact?: boolean };
   session: SessionConfig;
   /** Learning from use (halfLifeDays, maxEntries, sessionCap, weight); defaults when absent. */
   learning?: LearningConfig;

@@ -205,6 +205,13 @@ export const runtimeSchema = z.strictObject({
     .strictObject({
       candidates: integer(1, 500).default(40),
       llm: llmSchema.optional(),
+      /**
+       * With a model: state the request's needs first and retrieve per need — `true` for requests that
+       * read as several needs (one more call for those), `always` for every request. Off when absent.
+       */
+      decompose: z.union([z.boolean(), z.literal('always')]).optional(),
+      /** With a model: candidate lines of name and first clause only, so more candidates fit the same tokens. */
+      compact: z.boolean().optional(),
     })
     .prefault({}),
   session: sessionSchema.prefault({}),

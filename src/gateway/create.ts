@@ -170,7 +170,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...(options.env ? { env: options.env } : {}),
     ...(options.chatModel ? { chatModel: options.chatModel } : {}),
   });
-  const llm = createLlmSelection({ model: selectorModel, logger });
+  const llm = createLlmSelection({
+    model: selectorModel,
+    logger,
+    decompose: config.selector.decompose ?? false,
+    compact: config.selector.compact === true,
+  });
   const learner = await createLearner({
     config,
     logger,
@@ -183,6 +188,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     candidates: config.selector.candidates,
     learner,
     ...(llm.rerank ? { rerank: llm.rerank } : {}),
+    ...(llm.decompose ? { decompose: llm.decompose } : {}),
   });
   // A store built here is closed here; an injected one belongs to whoever injected it.
   const ownSessions = options.sessions === undefined;

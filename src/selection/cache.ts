@@ -12,6 +12,8 @@ import type { Profile } from '../config/load.js';
 export interface CachedChoice {
   chosen: readonly string[];
   reasons: Readonly<Record<string, string>>;
+  /** The needs the choice was made over: a hit replays them, so retrieval finds the same candidates. */
+  needs?: readonly string[];
 }
 
 /** What identifies one selection for the cache. */

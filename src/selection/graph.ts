@@ -1,8 +1,12 @@
 /**
- * Tool selection as a LangGraph `StateGraph`: scope → retrieve → [rerank] → finalize.
+ * Tool selection as a LangGraph `StateGraph`: scope → [decompose] → retrieve → [rerank] → finalize.
  *
  * - scope: the caller's profile narrows the catalog before anything is ranked (CONTRACT §2).
- * - retrieve: the lexical ranker proposes up to `candidates` tools from that scope.
+ * - decompose (optional, `selector.decompose`): the model states the request's needs; nothing, or one
+ *   need, leaves retrieval as it was.
+ * - retrieve: the lexical ranker proposes up to `candidates` tools from that scope; with two or more
+ *   needs (or one, restated) it ranks each need and the whole request, and interleaves the lists so that
+ *   every need keeps its best tools among the candidates (each candidate carries the needs that found it).
  * - rerank (optional): a node that may reorder or cut the candidates — the LLM node of llm.ts, which
  *   reads the task and the caller's profile. It writes `chosen`, `mode` and its trace; without it, when
  *   the profile's `selection.mode` is `lexical`, or when it gives nothing usable, finalize keeps the
@@ -38,6 +42,8 @@ export interface LlmTrace {
   /** True when the choice came from the selection cache and no model was called. */
   cached: boolean;
   latencyMs: number;
+  /** The needs the decompose node stated, when it ran and gave some. */
+  needs?: string[];
   /** Token usage the provider reported (LangChain `usage_metadata`). */
   usage?: { inputTokens: number; outputTokens: number; totalTokens: number };
   /** Why the answer was not used; set exactly when the run fell back to the lexical ranking. */
@@ -59,6 +65,12 @@ export interface SelectionStateType {
   /** The LLM node's trace; undefined when no model took part. */
   llm: LlmTrace | undefined;
   selected: CatalogTool[];
+  /** The request's needs as the decompose node stated them; undefined when it did not run or gave none. */
+  needs?: string[] | undefined;
+  /** Per candidate (same order), the needs (0-based) whose ranking found it; set with two or more needs. */
+  serves?: number[][] | undefined;
+  /** When the whole model path must be done (epoch ms); set by the decompose node, read by rerank. */
+  deadlineAt?: number | undefined;
 }
 
 /** The partial state a node returns. */
@@ -78,6 +90,8 @@ export interface SelectionGraphDeps {
   viewFor(profile: Profile): CallerView;
   indexFor(view: CallerView): LexicalIndex;
   rerank?: RerankNode;
+  /** States the request's needs before retrieval (llm.ts); runs only on runs that rerank. */
+  decompose?: RerankNode;
   /** Re-scores the lexical candidates with what was learned from use (learning/rank.ts); optional. */
   learned?: (input: {
     query: string;
@@ -112,7 +126,10 @@ export function createSelectionGraph(deps: SelectionGraphDeps): SelectionGraph {
       const index = deps.indexFor(state.view);
       let candidates = index.search(state.query, { limit: k });
       if (deps.learned) candidates = deps.learned({ ...state, index, candidates, limit: k });
-      return { candidates, mode: 'lexical' as const, chosen: undefined, llm: undefined };
+      const base = { mode: 'lexical' as const, chosen: undefined, llm: undefined };
+      if (!state.needs || state.needs.length === 0) return { ...base, candidates, serves: undefined };
+      const lists = state.needs.map((need) => index.search(need, { limit: k }));
+      return { ...base, ...interleave([...lists, candidates], k, state.needs.length) };
     },
     finalize: (state: SelectionStateType): SelectionStateUpdate => ({ selected: finalize(state), mode: finalMode(state) }),
   };
@@ -130,6 +147,37 @@ export function createSelectionGraph(deps: SelectionGraphDeps): SelectionGraph {
 }
 
 type Node = (state: SelectionStateType) => SelectionStateUpdate;
+
+/**
+ * Round-robin over the rankings, each tool once, up to `k`: the first tool of every list, then every
+ * second, and so on, so one need's many strong matches cannot crowd out another's. The lists before
+ * `needCount` are the needs'; a candidate records which of them found it (anywhere in their top `k`).
+ */
+export function interleave(
+  lists: readonly (readonly RankedTool[])[],
+  k: number,
+  needCount: number,
+): { candidates: RankedTool[]; serves: number[][] } {
+  const candidates: RankedTool[] = [];
+  const at = new Map<string, number>();
+  const longest = Math.max(0, ...lists.map((list) => list.length));
+  for (let rank = 0; rank < longest && candidates.length < k; rank++) {
+    for (const list of lists) {
+      const entry = list[rank];
+      if (entry === undefined || at.has(entry.tool.name) || candidates.length >= k) continue;
+      at.set(entry.tool.name, candidates.length);
+      candidates.push(entry);
+    }
+  }
+  const serves = candidates.map(() => [] as number[]);
+  lists.slice(0, needCount).forEach((list, need) => {
+    for (const entry of list) {
+      const position = at.get(entry.tool.name);
+      if (position !== undefined) serves[position]!.push(need);
+    }
+  });
+  return { candidates, serves };
+}
 
 /** scope → retrieve → finalize, each node's update merged into the state as LangGraph would. */
 function runLine(nodes: { scope: Node; retrieve: Node; finalize: Node }, input: SelectionInput): SelectionStateType {
@@ -156,9 +204,15 @@ async function compileGraph(
     mode: last<SelectionMode>(),
     llm: last<LlmTrace | undefined>(),
     selected: last<CatalogTool[]>(),
+    needs: last<string[] | undefined>(),
+    serves: last<number[][] | undefined>(),
+    deadlineAt: last<number | undefined>(),
   });
   const graph = new StateGraph(SelectionState)
     .addNode('scope', nodes.scope)
+    .addNode('decompose', async (state: SelectionStateType, config: LangGraphRunnableConfig) =>
+      deps.decompose ? deps.decompose(state, config.signal ? { signal: config.signal } : {}) : {},
+    )
     .addNode('retrieve', nodes.retrieve)
     // LangGraph hands each node a signal that aborts with the run's own (the invoke config's `signal`).
     .addNode('rerank', async (state: SelectionStateType, config: LangGraphRunnableConfig) =>
@@ -166,7 +220,13 @@ async function compileGraph(
     )
     .addNode('finalize', nodes.finalize)
     .addEdge(START, 'scope')
-    .addEdge('scope', 'retrieve')
+    // The decomposition is one more model call: only for runs that will ask the model anyway.
+    .addConditionalEdges(
+      'scope',
+      (state: SelectionStateType) => (deps.decompose && reranks(deps, state) ? 'decompose' : 'retrieve'),
+      ['decompose', 'retrieve'],
+    )
+    .addEdge('decompose', 'retrieve')
     // When the profile insists on the lexical ranking (selection.mode: lexical) no model is asked and
     // the step is skipped: every graph step costs LangGraph about 0.5 ms and 20 KB of bookkeeping that
     // only a full garbage collection frees. (Such runs do not reach LangGraph at all today; the edge

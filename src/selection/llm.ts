@@ -15,15 +15,31 @@ import type { Runnable } from '@langchain/core/runnables';
 import type { Logger } from '../logging/logger.js';
 import type { CatalogTool } from '../catalog/types.js';
 import { SelectionCache, type SelectionCacheKey } from './cache.js';
+import { createLlmDecompose } from './decompose.js';
 import type { LlmTrace, RerankNode, RerankOptions, SelectionStateType, SelectionStateUpdate } from './graph.js';
-import { buildSelectionPrompt, CHOICE_NAME, choiceSchema, clip, REASON_CHARS, type PromptMessage } from './prompts.js';
+import {
+  buildSelectionPrompt,
+  CHOICE_NAME,
+  choiceSchema,
+  clip,
+  NEEDS_NAME,
+  needsSchema,
+  REASON_CHARS,
+  type PromptMessage,
+} from './prompts.js';
 import type { SelectorModel } from './providers.js';
 
 /** The parts of a resolved selector model the node needs. */
-export type ChatSelector = Required<Pick<SelectorModel, 'chat' | 'label'>> & Pick<SelectorModel, 'timeoutMs' | 'scrub'>;
+export type ChatSelector = Required<Pick<SelectorModel, 'chat' | 'label'>> &
+  Pick<SelectorModel, 'timeoutMs' | 'scrub'> & {
+    /** Sees the messages of every model call (benchmarks count prompt tokens and calls with it). */
+    onCall?: (messages: PromptMessage[]) => void;
+    /** Compact candidate lines (prompts.ts `compactLine`). */
+    compact?: boolean;
+  };
 
 /** What one model call gave: the parsed answer and the provider's token usage, or an error. */
-interface ModelAnswer {
+export interface ModelAnswer {
   parsed?: unknown;
   usage?: LlmTrace['usage'];
   error?: string;
@@ -33,8 +49,21 @@ interface ModelAnswer {
  * What the gateway wires from a resolved selector model: the rerank node with its cache (when there is
  * a model) and the probe of `automcp check --probe` (which, without a model, says why there is none).
  */
-export function createLlmSelection({ model, logger }: { model: SelectorModel; logger: Logger }): {
+export function createLlmSelection({
+  model,
+  logger,
+  decompose = false,
+  compact = false,
+}: {
+  model: SelectorModel;
+  logger: Logger;
+  /** runtime.yaml `selector.decompose`: state the request's needs first (decompose.ts). */
+  decompose?: boolean | 'always';
+  /** runtime.yaml `selector.compact`: compact candidate lines. */
+  compact?: boolean;
+}): {
   rerank?: RerankNode;
+  decompose?: RerankNode;
   probe(): Promise<ProbeResult>;
 } {
   const { chat, label } = model;
@@ -42,9 +71,11 @@ export function createLlmSelection({ model, logger }: { model: SelectorModel; lo
     const reason = model.state.kind === 'lexical' ? model.state.reason : 'none configured';
     return { probe: async () => ({ ok: false, latencyMs: 0, error: `no chat model: ${reason}` }) };
   }
-  const selector: ChatSelector = { chat, label, timeoutMs: model.timeoutMs, scrub: model.scrub };
+  const selector: ChatSelector = { chat, label, timeoutMs: model.timeoutMs, scrub: model.scrub, ...(compact ? { compact } : {}) };
+  const cache = new SelectionCache();
   return {
-    rerank: createLlmRerank({ model: selector, logger, cache: new SelectionCache() }),
+    rerank: createLlmRerank({ model: selector, logger, cache }),
+    ...(decompose ? { decompose: createLlmDecompose({ model: selector, logger, always: decompose === 'always', cache }) } : {}),
     probe: () => probeSelectorModel(selector),
   };
 }
@@ -77,9 +108,19 @@ export function createLlmRerank({
       };
       return { chosen: [...hit.chosen], mode: 'llm', llm };
     }
-    const messages = buildSelectionPrompt({ query: state.query, profile: state.profile, candidates, limit: state.limit });
+    const needs = state.needs && state.needs.length > 1 ? state.needs : undefined;
+    const messages = buildSelectionPrompt({
+      query: state.query,
+      profile: state.profile,
+      candidates,
+      limit: state.limit,
+      ...(needs && state.serves ? { needs, serves: state.serves.slice(0, candidates.length) } : {}),
+      ...(model.compact ? { compact: true } : {}),
+    });
     const started = performance.now();
-    const answer = await askModel({ model, messages, ...(options.signal ? { signal: options.signal } : {}) });
+    // A decomposition before this call spent part of the one deadline that covers the whole model path.
+    const timeoutMs = state.deadlineAt !== undefined ? Math.max(1, state.deadlineAt - Date.now()) : model.timeoutMs;
+    const answer = await askModel({ model, messages, timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
     const latencyMs = Math.round(performance.now() - started);
     const read = answer.error === undefined ? readChoice(answer.parsed, candidates) : undefined;
     const error = answer.error ?? read?.error;
@@ -90,6 +131,7 @@ export function createLlmRerank({
       dropped: read?.dropped ?? [],
       cached: false,
       latencyMs,
+      ...(needs ? { needs: [...needs] } : {}),
       ...(answer.usage ? { usage: answer.usage } : {}),
       ...(error !== undefined ? { error } : {}),
     };
@@ -98,7 +140,11 @@ export function createLlmRerank({
       return { mode: 'fallback', llm };
     }
     const names = read.chosen.map((entry) => entry.name);
-    cache?.set(key, { chosen: names, reasons: Object.fromEntries(read.chosen.map((entry) => [entry.name, entry.reason])) });
+    cache?.set(key, {
+      chosen: names,
+      reasons: Object.fromEntries(read.chosen.map((entry) => [entry.name, entry.reason])),
+      ...(state.needs ? { needs: [...state.needs] } : {}),
+    });
     return { chosen: names, mode: 'llm', llm };
   };
 }
@@ -156,25 +202,32 @@ export async function probeSelectorModel(model: ChatSelector): Promise<ProbeResu
  * with an error (the run falls back to the lexical ranking); a cancellation rejects with the signal's
  * reason, because nobody is left to receive a fallback.
  */
-async function askModel({
+export async function askModel({
   model,
   messages,
   signal,
+  timeoutMs = model.timeoutMs,
+  schema = 'choice',
 }: {
   model: ChatSelector;
   messages: PromptMessage[];
   signal?: AbortSignal;
+  /** This call's deadline; the model's `timeoutMs` unless a stage shares it. */
+  timeoutMs?: number;
+  /** Which answer schema: the tool choice or the decomposition's needs. */
+  schema?: 'choice' | 'needs';
 }): Promise<ModelAnswer> {
   signal?.throwIfAborted();
+  model.onCall?.(messages);
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let cancel: (() => void) | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      const error = new Error(`no answer within ${model.timeoutMs} ms`);
+      const error = new Error(`no answer within ${timeoutMs} ms`);
       controller.abort(error);
       reject(error);
-    }, model.timeoutMs);
+    }, timeoutMs);
     if (signal) {
       cancel = () => {
         controller.abort(signal.reason);
@@ -185,7 +238,7 @@ async function askModel({
   });
   try {
     const result: unknown = await Promise.race([
-      structured(model.chat).invoke(messages, { signal: controller.signal }),
+      structured(model.chat, schema).invoke(messages, { signal: controller.signal }),
       deadline,
     ]);
     return unpack(result);
@@ -198,17 +251,21 @@ async function askModel({
   }
 }
 
-const runnables = new WeakMap<BaseChatModel, Runnable<PromptMessage[], unknown>>();
+const runnables = {
+  choice: new WeakMap<BaseChatModel, Runnable<PromptMessage[], unknown>>(),
+  needs: new WeakMap<BaseChatModel, Runnable<PromptMessage[], unknown>>(),
+};
 
-/** The model with the answer schema bound, built once per model (binding converts the schema each time). */
-function structured(chat: BaseChatModel): Runnable<PromptMessage[], unknown> {
-  let runnable = runnables.get(chat);
+/** The model with an answer schema bound, built once per model (binding converts the schema each time). */
+function structured(chat: BaseChatModel, schema: 'choice' | 'needs'): Runnable<PromptMessage[], unknown> {
+  let runnable = runnables[schema].get(chat);
   if (!runnable) {
-    runnable = chat.withStructuredOutput(choiceSchema, { name: CHOICE_NAME, includeRaw: true }) as Runnable<
-      PromptMessage[],
-      unknown
-    >;
-    runnables.set(chat, runnable);
+    runnable = (
+      schema === 'choice'
+        ? chat.withStructuredOutput(choiceSchema, { name: CHOICE_NAME, includeRaw: true })
+        : chat.withStructuredOutput(needsSchema, { name: NEEDS_NAME, includeRaw: true })
+    ) as Runnable<PromptMessage[], unknown>;
+    runnables[schema].set(chat, runnable);
   }
   return runnable;
 }
@@ -243,7 +300,7 @@ function unpack(result: unknown): ModelAnswer {
  */
 function fromRaw(raw: BaseMessage): unknown {
   const call = (raw as { tool_calls?: { name: string; args: unknown }[] }).tool_calls?.find(
-    (entry) => entry.name === CHOICE_NAME,
+    (entry) => entry.name === CHOICE_NAME || entry.name === NEEDS_NAME,
   );
   if (call) return call.args;
   if (typeof raw.content !== 'string') return null;

@@ -57,6 +57,11 @@ export interface PromptInput {
   profile: Pick<Profile, 'name' | 'description' | 'instructions'>;
   candidates: readonly CatalogTool[];
   limit: number;
+  /** The request's needs, when a decomposition stated them; `serves[i]` lists the needs (0-based) candidate i serves. */
+  needs?: readonly string[];
+  serves?: readonly (readonly number[])[];
+  /** Compact lines (qualified name and the description's first clause, no parameters): more candidates per token. */
+  compact?: boolean;
 }
 
 /** The messages sent to the chat model for one selection. */
@@ -66,13 +71,19 @@ export function buildSelectionPrompt(input: PromptInput): PromptMessage[] {
   ];
   const instructions = clip(input.profile.instructions ?? '', PROFILE_CHARS);
   if (instructions) profile.push(`Instructions for choosing: ${instructions}`);
-  const lines = input.candidates.map((tool, index) => `${index + 1}. ${candidateLine(tool)}`);
+  const needs = input.needs && input.needs.length > 1 ? input.needs : undefined;
+  const lines = input.candidates.map((tool, index) => {
+    const line = input.compact ? compactLine(tool) : candidateLine(tool);
+    const serves = needs ? input.serves?.[index] : undefined;
+    return `${index + 1}. ${line}${serves && serves.length > 0 ? ` (need ${serves.map((need) => need + 1).join(', ')})` : ''}`;
+  });
   const human = [
     ...profile,
     '',
     `Task: ${input.query}`,
+    ...(needs ? ['', 'Needs of the task:', ...needs.map((need, index) => `${index + 1}. ${need}`)] : []),
     '',
-    `Candidate tools (${input.candidates.length}; name: description [parameters]):`,
+    `Candidate tools (${input.candidates.length}; ${input.compact ? 'name: what it does' : 'name: description [parameters]'}${needs ? '; (need n) = found for need n' : ''}):`,
     ...lines,
   ].join('\n');
   return [
@@ -88,6 +99,47 @@ export function candidateLine(tool: CatalogTool): string {
   const shown = params.slice(0, MAX_PARAMS);
   const more = params.length > shown.length ? `, +${params.length - shown.length} more` : '';
   return `${tool.name}: ${description || '(no description)'} [${shown.join(', ')}${more}]`;
+}
+
+/** Longest first clause of a compact candidate line, in characters. */
+export const CLAUSE_CHARS = 80;
+
+/** One candidate in few tokens: `name: first clause of the description`. */
+export function compactLine(tool: CatalogTool): string {
+  const description = tool.definition.description.replace(/\s+/g, ' ').trim();
+  // The first clause: up to the first sentence end, or a semicolon, or a parenthesis.
+  const clause = /^(.+?)(?:[.!?](?:\s|$)|;|\s\(|$)/.exec(description)?.[1] ?? description;
+  return `${tool.name}: ${clip(clause, CLAUSE_CHARS) || '(no description)'}`;
+}
+
+/** The decomposition answer: the request's needs, each a short action + object phrase. */
+export const needsSchema = z
+  .object({
+    needs: z
+      .array(z.string().describe('one need: an action and its object, in at most 10 words, like "send an email"'))
+      .describe('the distinct needs of the task, 1 to 4, in the order they arise'),
+  })
+  .describe("The task's needs.");
+
+/** The name under which the decomposition schema is sent. */
+export const NEEDS_NAME = 'state_needs';
+
+/** Most needs a decomposition may state. */
+export const MAX_NEEDS = 4;
+
+const NEEDS_SYSTEM = [
+  'You prepare tool search for an AI agent.',
+  'The agent states its task; list the distinct things it needs tools for, 1 to 4 of them.',
+  'Each need is a short action and object phrase (at most 10 words), in plain words a tool description would use, like "send an email" or "read a PDF file".',
+  'One need when the task asks for one thing.',
+].join('\n');
+
+/** The messages of the decomposition call. */
+export function buildNeedsPrompt(query: string): PromptMessage[] {
+  return [
+    ['system', NEEDS_SYSTEM],
+    ['human', `Task: ${query}`],
+  ];
 }
 
 function parameterNames(tool: CatalogTool): string[] {

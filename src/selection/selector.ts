@@ -51,7 +51,15 @@ export class GraphSelector implements Selector {
   readonly #latest = new Map<string, LexicalIndex>();
   readonly #learner: Learner | undefined;
 
-  constructor(options: { catalog: Catalog; views: CallerViews; candidates: number; rerank?: RerankNode; learner?: Learner }) {
+  constructor(options: {
+    catalog: Catalog;
+    views: CallerViews;
+    candidates: number;
+    rerank?: RerankNode;
+    /** The decompose node (decompose.ts); runs only before a rerank. */
+    decompose?: RerankNode;
+    learner?: Learner;
+  }) {
     this.#catalog = options.catalog;
     this.#candidates = options.candidates;
     const learner = (this.#learner = options.learner);
@@ -59,6 +67,7 @@ export class GraphSelector implements Selector {
       viewFor: (profile) => options.views.forProfile(profile),
       indexFor: (view) => this.indexFor(view),
       ...(options.rerank ? { rerank: options.rerank } : {}),
+      ...(options.rerank && options.decompose ? { decompose: options.decompose } : {}),
       ...(learner
         ? {
             learned: ({ query, profile, view, candidates, limit }) => {
