@@ -52,6 +52,7 @@ beforeAll(async () => {
     'src',
     'profiles',
     'demo',
+    'scripts',
   ]) {
     await cp(join(REPO_ROOT, entry), join(copy, entry), { recursive: true });
   }
@@ -90,12 +91,22 @@ describe('the packed tarball, installed globally into an empty prefix', () => {
         files: { path: string }[];
       }[];
       const paths = info!.files.map((file) => file.path);
-      // Only what runs: the build (no source maps, no tests, no sources), profiles and the demo.
+      // Only what runs: the build (no source maps, no tests, no sources), the dashboard's static files,
+      // profiles and the demo.
       expect(paths).toEqual(
-        expect.arrayContaining(['dist/cli/main.js', 'demo/runtime.yaml', 'demo/files/welcome.md', 'profiles/default.yaml']),
+        expect.arrayContaining([
+          'dist/cli/main.js',
+          'dist/ui/static/index.html',
+          'demo/runtime.yaml',
+          'demo/files/welcome.md',
+          'profiles/default.yaml',
+        ]),
       );
       expect(
-        paths.filter((path) => !/^(dist\/.*\.(js|d\.ts)|demo\/.*|profiles\/.*\.yaml|package\.json|README\.md)$/.test(path)),
+        paths.filter(
+          (path) =>
+            !/^(dist\/.*\.(js|d\.ts)|dist\/ui\/static\/.*|demo\/.*|profiles\/.*\.yaml|package\.json|README\.md)$/.test(path),
+        ),
       ).toEqual([]);
 
       await run('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', join(root, info!.filename)], {
