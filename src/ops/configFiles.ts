@@ -3,12 +3,15 @@
  * gateways never lose each other's change), reads the file as it is on disk, checks the edited text
  * exactly as start-up would, keeps the previous file as `<file>.bak`, and replaces the file atomically
  * (temporary file, then rename), so a reader or the watcher never sees half of it. The edit works on
- * the raw document, before `${VAR}` expansion, so references to secrets stay references. YAML comments
- * are not kept (js-yaml does not read them); the `.bak` file keeps the last version that had them.
+ * the raw document, before `${VAR}` expansion, so references to secrets stay references. Only the
+ * values that changed are rewritten in the file's own YAML document (the `yaml` library keeps comments,
+ * order and formatting), so a person's comments around an unchanged server or rule survive the edit.
  */
 import { copyFile, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { dump, load } from 'js-yaml';
+import { isDeepStrictEqual } from 'node:util';
+import { load } from 'js-yaml';
+import { isMap, parseDocument, type Document } from 'yaml';
 import { withFileLock } from '../state/jsonFile.js';
 
 /** The raw YAML document of a file, or undefined when the file does not exist. */
@@ -50,7 +53,9 @@ export async function editYamlFile({
     const current = await readYamlDocument(file);
     const before = current ? structuredClone(current.doc) : undefined;
     const after = change(current ? current.doc : {}, current !== undefined);
-    const text = dump(after, { lineWidth: 120, noRefs: true });
+    const document = parseDocument(current?.text ?? '');
+    patch(document, [], before ?? {}, after);
+    const text = document.toString({ lineWidth: 120 });
     check(text);
     await mkdir(dirname(file), { recursive: true });
     let backup: string | undefined;
@@ -68,6 +73,26 @@ export async function editYamlFile({
     }
     return { file, ...(backup ? { backup } : {}), before, after };
   });
+}
+
+/**
+ * Rewrites in `document` only what differs between `before` and `after`: maps are walked key by key
+ * (keys gone are deleted, keys new or changed are set), so every unchanged node keeps its comments.
+ */
+function patch(document: Document, path: string[], before: unknown, after: unknown): void {
+  const node = path.length === 0 ? document.contents : document.getIn(path, true);
+  if (isPlainObject(before) && isPlainObject(after) && isMap(node)) {
+    for (const key of Object.keys(before)) if (!(key in after)) document.deleteIn([...path, key]);
+    for (const [key, value] of Object.entries(after)) patch(document, [...path, key], before[key], value);
+    return;
+  }
+  if (isDeepStrictEqual(before, after) && node !== null && node !== undefined) return;
+  if (path.length === 0) document.contents = document.createNode(after);
+  else document.setIn(path, after);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** True when `path` is `root` or inside it (no `..` escape). */
