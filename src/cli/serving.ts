@@ -76,6 +76,7 @@ export async function startServing(options: {
       ...(reloader.lastReload ? { last: reloader.lastReload } : {}),
       ...(reloader.refused ? { refusedEdit: reloader.refused } : {}),
     }),
+    embeddings: () => gateway.vectors?.status(),
   });
   const report = () => {
     reporter

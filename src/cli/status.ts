@@ -32,6 +32,12 @@ export async function statusCommand(options: { config?: string; json?: boolean }
       `gateway pid ${gateway.pid}, profile ${gateway.profile}, ${gateway.config} (since ${gateway.startedAt}, updated ${gateway.updatedAt})\n`,
     );
     for (const server of gateway.servers) process.stdout.write(`  ${formatServer(server)}\n`);
+    const vectors = gateway.embeddings;
+    if (vectors) {
+      process.stdout.write(
+        `  embeddings ${vectors.model}: ${vectors.embedded}/${vectors.total} tools embedded, ${vectors.state}${vectors.error !== undefined ? ` (${vectors.error})` : ''}\n`,
+      );
+    }
     const refused = gateway.reload?.refusedEdit;
     if (refused)
       process.stdout.write(`  refused edit (${refused.at}), still running the previous configuration: ${refused.message}\n`);

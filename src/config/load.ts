@@ -15,6 +15,7 @@ import {
   profileSchema,
   runtimeSchema,
   type LlmConfig,
+  type EmbeddingsConfig,
   type OpsConfig,
   type ProfileFile,
   type ServerConfig,
@@ -44,7 +45,13 @@ export interface RuntimeConfig {
   /** `stateDir` from the file, resolved; absent means the user's state directory (see state/stateDir.ts). */
   stateDir?: string;
   servers: ServerSpec[];
-  selector: { candidates: number; llm?: LlmConfig; decompose?: boolean | 'always'; compact?: boolean };
+  selector: {
+    candidates: number;
+    llm?: LlmConfig;
+    embeddings?: EmbeddingsConfig;
+    decompose?: boolean | 'always';
+    compact?: boolean;
+  };
   session: SessionConfig;
   /** Learning from use (halfLifeDays, maxEntries, sessionCap, weight); defaults when absent. */
   learning?: LearningConfig;

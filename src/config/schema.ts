@@ -88,6 +88,26 @@ export const llmSchema = z.strictObject({
   temperature: z.preprocess(fromText, z.number().min(0).max(2)).optional(),
 });
 
+/**
+ * `selector.embeddings`: the embedding model that ranks tools by meaning next to the lexical ranker.
+ * `openai` speaks any OpenAI-compatible `/v1/embeddings` (OpenAI, Ollama's /v1, LM Studio, vLLM, TEI,
+ * llama.cpp server); `ollama` speaks Ollama's own `/api/embed`.
+ */
+export const embeddingsSchema = z.strictObject({
+  provider: z.enum(['openai', 'ollama']).describe('openai (any OpenAI-compatible /v1/embeddings) or ollama (/api/embed)'),
+  model: z.string().min(1).describe('an embedding model name'),
+  baseUrl: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe('an http(s) URL (for openai, the part before /embeddings, e.g. http://127.0.0.1:8080/v1)'),
+  apiKeyEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .optional()
+    .describe('the name of an environment variable'),
+  timeoutMs: timeoutMs.default(5_000),
+});
+
 /** Caller names appear in logs, metrics and session keys; the same alphabet as profile names. */
 export const CALLER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -205,6 +225,8 @@ export const runtimeSchema = z.strictObject({
     .strictObject({
       candidates: integer(1, 500).default(40),
       llm: llmSchema.optional(),
+      /** An embedding model: tools ranked by meaning too, fused with the lexical ranking (docs/selection.md). */
+      embeddings: embeddingsSchema.optional(),
       /**
        * With a model: state the request's needs first and retrieve per need — `true` for requests that
        * read as several needs (one more call for those), `always` for every request. Off when absent.
@@ -261,7 +283,12 @@ export const profileSchema = z.strictObject({
   selection: z
     .strictObject({
       limit: integer(1, 50).default(8),
-      mode: z.enum(['auto', 'llm', 'lexical']).default('auto'),
+      mode: z
+        .enum(['auto', 'llm', 'hybrid', 'lexical'])
+        .default('auto')
+        .describe(
+          'auto (the chat model when configured, else embeddings with lexical when configured, else lexical), llm, hybrid (embeddings with lexical, no chat model) or lexical',
+        ),
       learn: boolean().default(true).describe('false to neither learn from use nor rank with what was learned'),
       output: z
         .enum(['both', 'structured', 'text'])
@@ -303,6 +330,8 @@ export type ServerConfig = z.infer<typeof serverSchema>;
 export type CallerConfig = z.infer<typeof callerSchema>;
 /** Validated `selector.llm`. */
 export type LlmConfig = z.infer<typeof llmSchema>;
+/** Validated `selector.embeddings`. */
+export type EmbeddingsConfig = z.infer<typeof embeddingsSchema>;
 /** Validated `ops`. */
 export type OpsConfig = z.infer<typeof opsSchema>;
 /** Validated runtime.yaml, before paths are resolved. */

@@ -23,6 +23,9 @@ import type { Learner } from '../learning/learner.js';
 import { createSilentLogger, type Logger } from '../logging/logger.js';
 import { createLlmSelection, type ProbeResult } from '../selection/llm.js';
 import { resolveSelectorModel, type SelectorState } from '../selection/providers.js';
+import { resolveEmbeddingModel, type Embedder, type EmbeddingsState } from '../selection/embeddings.js';
+import { createEmbeddingsStage } from '../selection/hybrid.js';
+import { ToolVectors } from '../selection/vectors.js';
 import { GraphSelector, type Selector } from '../selection/selector.js';
 import { createSessionStore } from '../session/create.js';
 import type { Clock } from '../session/memory.js';
@@ -48,6 +51,10 @@ export interface Gateway {
   readonly selectorState: SelectorState;
   /** Sends one small selection request to the chat model; without a model, reports why there is none. */
   probeSelector(): Promise<ProbeResult>;
+  /** Whether rankings fuse embeddings (which model) or not (and why). */
+  readonly embeddingsState: EmbeddingsState;
+  /** The tool vectors, when `selector.embeddings` is usable (their status is what `automcp status` shows). */
+  readonly vectors: ToolVectors | undefined;
   /** Where sessions are remembered (memory, or Redis shared with other processes); its size is the active-sessions figure. */
   readonly sessions: SessionStore;
   /** The run traces this gateway writes and can query; undefined when it keeps none. */
@@ -92,6 +99,8 @@ export interface GatewayOptions {
   startupGraceMs?: number;
   /** A chat model to select with instead of the one `selector.llm` names (tests, library users). */
   chatModel?: BaseChatModel;
+  /** An embedding model to rank with instead of the one `selector.embeddings` names (tests, library users). */
+  embedder?: Embedder;
   /** Where the key named by `selector.llm.apiKeyEnv` is read (default `process.env`). */
   env?: Readonly<Record<string, string | undefined>>;
   /** Told once per tool call, e.g. by metrics. */
@@ -176,6 +185,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     decompose: config.selector.decompose ?? false,
     compact: config.selector.compact === true,
   });
+  const embeddingModel = await resolveEmbeddingModel({
+    embeddings: config.selector.embeddings,
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.embedder ? { embedder: options.embedder } : {}),
+  });
+  const vectors = embeddingModel.embedder
+    ? new ToolVectors({ model: embeddingModel, logger, now, ...(stateDir !== undefined ? { stateDir } : {}) })
+    : undefined;
   const learner = await createLearner({
     config,
     logger,
@@ -189,6 +206,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     learner,
     ...(llm.rerank ? { rerank: llm.rerank } : {}),
     ...(llm.decompose ? { decompose: llm.decompose } : {}),
+    ...(vectors ? { embeddings: createEmbeddingsStage({ vectors }) } : {}),
   });
   // A store built here is closed here; an injected one belongs to whoever injected it.
   const ownSessions = options.sessions === undefined;
@@ -200,11 +218,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   let started: Promise<ServerStatus[]> | undefined;
   let startedAt = 0;
   let sweep: NodeJS.Timeout | undefined;
+  let stopVectors: (() => void) | undefined;
   let closed = false;
   const start = () => {
     if (!started) {
       startedAt = now();
       started = registry.start();
+      // Tool vectors follow the catalog, in the background: selections never wait for them.
+      if (vectors && !closed) {
+        vectors.sync(catalog.tools());
+        stopVectors = catalog.onChange(() => vectors.sync(catalog.tools()));
+      }
       if (sweepMs !== false && !closed) {
         sweep = setInterval(() => {
           registry.tick().catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'downstream sweep failed'));
@@ -304,6 +328,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       `selector.llm is not used: ${selectorModel.state.reason}; selection is lexical`,
     );
   }
+  if (config.selector.embeddings && embeddingModel.state.kind === 'off') {
+    logger.warn(
+      { provider: config.selector.embeddings.provider, model: config.selector.embeddings.model },
+      `selector.embeddings is not used: ${embeddingModel.state.reason}; ranking is lexical`,
+    );
+  }
   const servers = new Set<Server>();
 
   return {
@@ -313,6 +343,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     selector,
     selectorState: selectorModel.state,
     probeSelector: () => llm.probe(),
+    embeddingsState: embeddingModel.state,
+    vectors,
     sessions,
     traces,
     reloader,
@@ -339,6 +371,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       closed = true;
       reloader.unwatch();
       clearInterval(sweep);
+      stopVectors?.();
+      vectors?.close();
       await Promise.allSettled([...servers].map((server) => server.close()));
       await registry.close();
       await learner.close();

@@ -58,7 +58,7 @@ export const UPSTREAM_TOOLS = [
       type: 'object',
       properties: {
         runId: { type: 'string' },
-        mode: { type: 'string', enum: ['llm', 'lexical', 'fallback'] },
+        mode: { type: 'string', enum: ['llm', 'hybrid', 'lexical', 'fallback'] },
         etag: { type: 'string' },
         tools: { type: 'array', items: definitionSchema },
         unchanged: {

@@ -1,12 +1,16 @@
 /**
- * Tool selection as a LangGraph `StateGraph`: scope → [decompose] → retrieve → [rerank] → finalize.
+ * Tool selection as a LangGraph `StateGraph`: scope → [decompose] → [embed] → retrieve → [rerank] → finalize.
  *
  * - scope: the caller's profile narrows the catalog before anything is ranked (CONTRACT §2).
  * - decompose (optional, `selector.decompose`): the model states the request's needs; nothing, or one
  *   need, leaves retrieval as it was.
+ * - embed (optional, `selector.embeddings`; hybrid.ts): the request and its needs as vectors, for every
+ *   profile but a `selection.mode: lexical` one; nothing while tool vectors are missing or the service
+ *   is down, and retrieve then ranks lexically.
  * - retrieve: the lexical ranker proposes up to `candidates` tools from that scope; with two or more
  *   needs (or one, restated) it ranks each need and the whole request, and interleaves the lists so that
  *   every need keeps its best tools among the candidates (each candidate carries the needs that found it).
+ *   With query vectors, each ranking is the fusion of the lexical one with the ranking by meaning.
  * - rerank (optional): a node that may reorder or cut the candidates — the LLM node of llm.ts, which
  *   reads the task and the caller's profile. It writes `chosen`, `mode` and its trace; without it, when
  *   the profile's `selection.mode` is `lexical`, or when it gives nothing usable, finalize keeps the
@@ -15,7 +19,8 @@
  *   profile, a run the model did not choose for is marked `fallback`.
  *
  * LangGraph is loaded, and the graph compiled, on the first run that reranks. A run without a rerank
- * step (no model, or a profile with `selection.mode: lexical`) is the line scope → retrieve → finalize,
+ * step (no model, or a profile with `selection.mode: lexical` or `hybrid`) is the line scope → [embed] →
+ * retrieve → finalize,
  * and runs the same node functions in that order without it: LangGraph and the LangChain core under it
  * cost a process about 0.3 s and 35 MB to load, which a gateway without a model would pay for nothing.
  */
@@ -24,10 +29,14 @@ import type { Profile } from '../config/load.js';
 import { matchesAny } from '../catalog/glob.js';
 import type { CallerView } from '../catalog/view.js';
 import type { CatalogTool } from '../catalog/types.js';
+import type { EmbeddingsStage } from './hybrid.js';
 import type { LexicalIndex, RankedTool } from './lexical.js';
 
-/** How the tools were chosen (CONTRACT §1). */
-export type SelectionMode = 'llm' | 'lexical' | 'fallback';
+/**
+ * How the tools were chosen (CONTRACT §1); `hybrid` when no model chose and the ranking fused
+ * embeddings with the lexical one.
+ */
+export type SelectionMode = 'llm' | 'hybrid' | 'lexical' | 'fallback';
 
 /** What the LLM node did in one run: for logs and `automcp select --explain`. */
 export interface LlmTrace {
@@ -71,6 +80,10 @@ export interface SelectionStateType {
   serves?: number[][] | undefined;
   /** When the whole model path must be done (epoch ms); set by the decompose node, read by rerank. */
   deadlineAt?: number | undefined;
+  /** The request's vector, then each need's (same order as `needs`); set by the embed node. */
+  queryVectors?: Float32Array[] | undefined;
+  /** Why the embed node gave no vectors though it asked (an outage, a timeout); undefined otherwise. */
+  embeddingsError?: string | undefined;
 }
 
 /** The partial state a node returns. */
@@ -92,6 +105,8 @@ export interface SelectionGraphDeps {
   rerank?: RerankNode;
   /** States the request's needs before retrieval (llm.ts); runs only on runs that rerank. */
   decompose?: RerankNode;
+  /** The embeddings stage (hybrid.ts): the embed node, and the fusion retrieve applies with its vectors. */
+  embeddings?: EmbeddingsStage;
   /** Re-scores the lexical candidates with what was learned from use (learning/rank.ts); optional. */
   learned?: (input: {
     query: string;
@@ -124,21 +139,31 @@ export function createSelectionGraph(deps: SelectionGraphDeps): SelectionGraph {
     retrieve: (state: SelectionStateType): SelectionStateUpdate => {
       const k = Math.max(state.candidateCount, state.limit);
       const index = deps.indexFor(state.view);
-      let candidates = index.search(state.query, { limit: k });
+      const vectors = deps.embeddings && state.queryVectors;
+      // Text `at` of [request, ...needs]: its lexical ranking, fused with its ranking by meaning when there are vectors.
+      const rank = (text: string, at: number) => {
+        const lexical = index.search(text, { limit: k });
+        const vector = vectors ? vectors[at] : undefined;
+        return vector ? deps.embeddings!.fuse({ tools: state.view.tools, lexical, vector, limit: k }) : lexical;
+      };
+      let candidates = rank(state.query, 0);
       if (deps.learned) candidates = deps.learned({ ...state, index, candidates, limit: k });
-      const base = { mode: 'lexical' as const, chosen: undefined, llm: undefined };
+      const mode: SelectionMode = vectors ? 'hybrid' : state.embeddingsError !== undefined ? 'fallback' : 'lexical';
+      const base = { mode, chosen: undefined, llm: undefined };
       if (!state.needs || state.needs.length === 0) return { ...base, candidates, serves: undefined };
-      const lists = state.needs.map((need) => index.search(need, { limit: k }));
+      const lists = state.needs.map((need, at) => rank(need, at + 1));
       return { ...base, ...interleave([...lists, candidates], k, state.needs.length) };
     },
     finalize: (state: SelectionStateType): SelectionStateUpdate => ({ selected: finalize(state), mode: finalMode(state) }),
+    embed: async (state: SelectionStateType, options?: RerankOptions) =>
+      deps.embeddings && embeds(deps, state) ? deps.embeddings.embed(state, options) : {},
   };
   let compiled: Promise<SelectionGraph> | undefined;
   return {
     async invoke(input, options = {}) {
       if (!reranks(deps, input as SelectionStateType)) {
         options.signal?.throwIfAborted();
-        return runLine(nodes, input);
+        return runLine(nodes, input, options.signal);
       }
       compiled ??= compileGraph(deps, nodes);
       return (await compiled).invoke(input, options);
@@ -179,17 +204,24 @@ export function interleave(
   return { candidates, serves };
 }
 
-/** scope → retrieve → finalize, each node's update merged into the state as LangGraph would. */
-function runLine(nodes: { scope: Node; retrieve: Node; finalize: Node }, input: SelectionInput): SelectionStateType {
+/** The nodes the graph is made of besides the model's. */
+interface LineNodes {
+  scope: Node;
+  retrieve: Node;
+  finalize: Node;
+  embed: RerankNode;
+}
+
+/** scope → [embed] → retrieve → finalize, each node's update merged into the state as LangGraph would. */
+async function runLine(nodes: LineNodes, input: SelectionInput, signal?: AbortSignal): Promise<SelectionStateType> {
   let state = input as SelectionStateType;
-  for (const node of [nodes.scope, nodes.retrieve, nodes.finalize]) state = { ...state, ...node(state) };
+  state = { ...state, ...nodes.scope(state) };
+  state = { ...state, ...(await nodes.embed(state, signal ? { signal } : {})) };
+  for (const node of [nodes.retrieve, nodes.finalize]) state = { ...state, ...node(state) };
   return state;
 }
 
-async function compileGraph(
-  deps: SelectionGraphDeps,
-  nodes: { scope: Node; retrieve: Node; finalize: Node },
-): Promise<SelectionGraph> {
+async function compileGraph(deps: SelectionGraphDeps, nodes: LineNodes): Promise<SelectionGraph> {
   const { Annotation, END, START, StateGraph } = await import('@langchain/langgraph');
   // Every field is last-value-wins; the interface above is the state's type.
   const last = <T>() => Annotation<T>();
@@ -207,11 +239,16 @@ async function compileGraph(
     needs: last<string[] | undefined>(),
     serves: last<number[][] | undefined>(),
     deadlineAt: last<number | undefined>(),
+    queryVectors: last<Float32Array[] | undefined>(),
+    embeddingsError: last<string | undefined>(),
   });
   const graph = new StateGraph(SelectionState)
     .addNode('scope', nodes.scope)
     .addNode('decompose', async (state: SelectionStateType, config: LangGraphRunnableConfig) =>
       deps.decompose ? deps.decompose(state, config.signal ? { signal: config.signal } : {}) : {},
+    )
+    .addNode('embed', async (state: SelectionStateType, config: LangGraphRunnableConfig) =>
+      nodes.embed(state, config.signal ? { signal: config.signal } : {}),
     )
     .addNode('retrieve', nodes.retrieve)
     // LangGraph hands each node a signal that aborts with the run's own (the invoke config's `signal`).
@@ -223,10 +260,11 @@ async function compileGraph(
     // The decomposition is one more model call: only for runs that will ask the model anyway.
     .addConditionalEdges(
       'scope',
-      (state: SelectionStateType) => (deps.decompose && reranks(deps, state) ? 'decompose' : 'retrieve'),
-      ['decompose', 'retrieve'],
+      (state: SelectionStateType) => (deps.decompose && reranks(deps, state) ? 'decompose' : afterNeeds(deps, state)),
+      ['decompose', 'embed', 'retrieve'],
     )
-    .addEdge('decompose', 'retrieve')
+    .addConditionalEdges('decompose', (state: SelectionStateType) => afterNeeds(deps, state), ['embed', 'retrieve'])
+    .addEdge('embed', 'retrieve')
     // When the profile insists on the lexical ranking (selection.mode: lexical) no model is asked and
     // the step is skipped: every graph step costs LangGraph about 0.5 ms and 20 KB of bookkeeping that
     // only a full garbage collection frees. (Such runs do not reach LangGraph at all today; the edge
@@ -251,11 +289,27 @@ async function compileGraph(
  * and logs and metrics by mode show such a caller is not getting what its profile asks for.
  */
 function finalMode(state: SelectionStateType): SelectionMode {
-  return state.mode === 'lexical' && state.profile.selection.mode === 'llm' ? 'fallback' : state.mode;
+  const asked = state.profile.selection.mode;
+  if (asked === 'llm' && (state.mode === 'lexical' || state.mode === 'hybrid')) return 'fallback';
+  // Likewise a `hybrid` profile: a lexical answer there means the embeddings were not usable.
+  if (asked === 'hybrid' && state.mode === 'lexical') return 'fallback';
+  return state.mode;
 }
 
+/** A `hybrid` profile ranks with embeddings and lexical alone: no chat model is asked. */
 function reranks(deps: SelectionGraphDeps, state: SelectionStateType): boolean {
-  return deps.rerank !== undefined && state.profile.selection.mode !== 'lexical';
+  const asked = state.profile.selection.mode;
+  return deps.rerank !== undefined && asked !== 'lexical' && asked !== 'hybrid';
+}
+
+/** Every profile but a `lexical` one ranks with embeddings when they are configured. */
+function embeds(deps: SelectionGraphDeps, state: SelectionStateType): boolean {
+  return deps.embeddings !== undefined && state.profile.selection.mode !== 'lexical';
+}
+
+/** Where a run goes once its needs are known: embed when it ranks with embeddings, else retrieve. */
+function afterNeeds(deps: SelectionGraphDeps, state: SelectionStateType): 'embed' | 'retrieve' {
+  return embeds(deps, state) ? 'embed' : 'retrieve';
 }
 
 /**

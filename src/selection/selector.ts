@@ -10,6 +10,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { CallerView, CallerViews } from '../catalog/view.js';
 import type { CatalogTool } from '../catalog/types.js';
 import { createSelectionGraph, type LlmTrace, type RerankNode, type SelectionGraph, type SelectionMode } from './graph.js';
+import type { EmbeddingsStage } from './hybrid.js';
 import { LexicalIndex, type RankedTool } from './lexical.js';
 import type { Learner } from '../learning/learner.js';
 import { mergeEvidence } from '../learning/rank.js';
@@ -27,7 +28,7 @@ export interface SelectionRequest {
 export interface Selection {
   mode: SelectionMode;
   tools: CatalogTool[];
-  /** The lexical ranking, best first (what the LLM node chose from). */
+  /** The ranking retrieve handed on, best first (what the LLM node chose from): lexical, or fused with embeddings. */
   candidates: RankedTool[];
   view: CallerView;
   /** What the LLM node did; absent when no model took part. */
@@ -58,6 +59,8 @@ export class GraphSelector implements Selector {
     rerank?: RerankNode;
     /** The decompose node (decompose.ts); runs only before a rerank. */
     decompose?: RerankNode;
+    /** The embeddings stage (hybrid.ts): rankings fused with the ranking by meaning. */
+    embeddings?: EmbeddingsStage;
     learner?: Learner;
   }) {
     this.#catalog = options.catalog;
@@ -68,6 +71,7 @@ export class GraphSelector implements Selector {
       indexFor: (view) => this.indexFor(view),
       ...(options.rerank ? { rerank: options.rerank } : {}),
       ...(options.rerank && options.decompose ? { decompose: options.decompose } : {}),
+      ...(options.embeddings ? { embeddings: options.embeddings } : {}),
       ...(learner
         ? {
             learned: ({ query, profile, view, candidates, limit }) => {

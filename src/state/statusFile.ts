@@ -8,6 +8,7 @@ import { readdir, unlink } from 'node:fs/promises';
 import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerStatus } from '../downstream/registry.js';
+import type { EmbeddingsStatus } from '../selection/vectors.js';
 import { readJsonFile, writeJsonFile } from './jsonFile.js';
 
 /** What one running gateway reports. */
@@ -24,6 +25,8 @@ export interface GatewayStatus {
     last?: { at: string; outcome: string };
     refusedEdit?: { at: string; message: string; problems: string[] };
   };
+  /** Tool vectors (`selector.embeddings`): how many of the catalog's tools are embedded. */
+  embeddings?: EmbeddingsStatus;
 }
 
 /** Keeps one gateway's status file current. */
@@ -46,6 +49,7 @@ export function createStatusReporter({
   profile,
   status,
   reload,
+  embeddings,
   now = Date.now,
 }: {
   stateDir: string;
@@ -54,6 +58,8 @@ export function createStatusReporter({
   status: () => ServerStatus[];
   /** The reload state to report, if any. */
   reload?: () => GatewayStatus['reload'];
+  /** The tool vectors' status, when there are embeddings. */
+  embeddings?: () => EmbeddingsStatus | undefined;
   now?: () => number;
 }): StatusReporter {
   const file = statusFilePath(stateDir, process.pid);
@@ -64,7 +70,8 @@ export function createStatusReporter({
     async update() {
       const servers = status();
       const reloadState = reload?.();
-      const key = JSON.stringify([servers, reloadState]);
+      const vectors = embeddings?.();
+      const key = JSON.stringify([servers, reloadState, vectors]);
       if (key === last || removed) return;
       last = key;
       const report: GatewayStatus = {
@@ -75,6 +82,7 @@ export function createStatusReporter({
         updatedAt: new Date(now()).toISOString(),
         servers,
         ...(reloadState ? { reload: reloadState } : {}),
+        ...(vectors ? { embeddings: vectors } : {}),
       };
       await writeJsonFile(file, report);
       // A stop that raced this write must not leave the file behind.
