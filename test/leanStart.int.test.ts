@@ -99,4 +99,20 @@ describe('serve loads what its configuration uses', () => {
     expect(packages).not.toContain('@langchain/anthropic');
     expect(packages).not.toContain('@langchain/ollama');
   });
+
+  it('with selector.embeddings and no model: only the embeddings provider it names, and no LangGraph', async () => {
+    const urls = await loadedBy(
+      'ollama-embeddings',
+      { selector: { embeddings: { provider: 'ollama', model: 'embed-test', baseUrl: 'http://127.0.0.1:9' } } },
+      async (serve) => {
+        const selected = await serve.request('tools/call', { name: 'automatic_mcp', arguments: { query: 'echo a message' } });
+        expect(JSON.stringify(selected.result)).toContain('echo.echo');
+      },
+    );
+    const packages = new Set(urls.map(packageOf).filter((name) => name !== undefined));
+    expect(packages).toContain('@langchain/ollama');
+    for (const absent of ['@langchain/langgraph', '@langchain/openai', '@langchain/anthropic']) {
+      expect(packages, absent).not.toContain(absent);
+    }
+  });
 });
