@@ -19,6 +19,8 @@ import { createLlmDecompose } from '../selection/decompose.js';
 import { createLlmRerank, type ChatSelector } from '../selection/llm.js';
 import type { PromptMessage } from '../selection/prompts.js';
 import { GraphSelector, type Selection, type SelectionRequest, type Selector } from '../selection/selector.js';
+import { createEmbeddingsStage } from '../selection/hybrid.js';
+import type { ToolVectors } from '../selection/vectors.js';
 import { MemorySessionStore } from '../session/memory.js';
 import { Bm25Index } from './bm25.js';
 import { catalogOf, type Dataset } from './dataset.js';
@@ -53,6 +55,11 @@ export interface SelectionBenchOptions {
   decompose?: boolean | 'always';
   /** With a model: compact candidate lines (runtime.yaml `selector.compact`). */
   compact?: boolean;
+  /**
+   * Embeddings (runtime.yaml `selector.embeddings`): every tool is embedded before the first query, and
+   * each ranking is fused with the ranking by meaning at `weight` (Infinity: the ranking by meaning alone).
+   */
+  embeddings?: { vectors: ToolVectors; weight: number };
 }
 
 /** What the model path cost and could reach, per selection. */
@@ -94,6 +101,8 @@ export interface SelectionReport {
   candidateRecall: { candidates: number; recall: number };
   /** Present when a model took part. */
   modelPath?: ModelPathReport;
+  /** Present when rankings were fused with embeddings: the model and the weight of its ranking. */
+  embeddings?: { model: string; weight: number };
   tokens: { limit: number; meanResponse: number; fullCatalog: number; share: number };
   latencyMs: { p50: number; p95: number; mean: number };
   buildMs: number;
@@ -135,6 +144,9 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
       candidates: options.candidates,
       ...(rerank ? { rerank } : {}),
       ...(decompose ? { decompose } : {}),
+      ...(options.embeddings
+        ? { embeddings: createEmbeddingsStage({ vectors: options.embeddings.vectors, weight: options.embeddings.weight }) }
+        : {}),
     }),
   );
   const core = new GatewayCore({
@@ -155,9 +167,20 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
   const lexicalIndex = selector.indexFor(view);
   const buildMs = performance.now() - started;
   const fullCatalog = countJsonTokens(core.fullCatalog(profile));
+  if (options.embeddings) {
+    // Measured at steady state: every tool embedded first (tools already embedded are not asked again).
+    const { vectors } = options.embeddings;
+    vectors.sync(catalog.tools());
+    await vectors.idle();
+    if (!vectors.covers(view.tools)) {
+      throw new GatewayError(
+        'INVALID_INPUT',
+        `the embeddings service did not embed every tool: ${vectors.status().error ?? 'unknown error'}`,
+      );
+    }
+  }
 
-  const queries = dataset.queries.filter((_, index) => half === 'all' || index % 2 === (half === 'even' ? 0 : 1));
-  const chosen = spread(queries, options.sample ?? queries.length);
+  const chosen = chosenQueries(dataset, half, options.sample);
   // One unmeasured selection first: the first run of the graph pays for compiling code paths once.
   if (chosen[0])
     await core.automaticMcp({ query: chosen[0].query, limit, fresh: true }, { caller: 'bench', profile, connectionId: 'warmup' });
@@ -216,6 +239,7 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
     baseline: baseline.summary(),
     lexicalReach: reach / Math.max(chosen.length, 1),
     candidateRecall: { candidates: options.candidates, recall: candidateRecall / Math.max(chosen.length, 1) },
+    ...(options.embeddings ? { embeddings: { model: options.embeddings.vectors.label, weight: options.embeddings.weight } } : {}),
     ...(options.model
       ? {
           modelPath: {
@@ -256,6 +280,12 @@ function lexicalReach(index: LexicalIndex, query: string, expected: readonly (re
     expected,
     names.size,
   );
+}
+
+/** The queries a run answers: the half's, spread evenly down to `sample`. */
+export function chosenQueries(dataset: Dataset, half: QueryHalf, sample?: number): Dataset['queries'] {
+  const queries = dataset.queries.filter((_, index) => half === 'all' || index % 2 === (half === 'even' ? 0 : 1));
+  return spread(queries, sample ?? queries.length);
 }
 
 /** `count` entries of `items` at even steps, first included. */

@@ -12,6 +12,13 @@ import { loadConfig, loadProfile, type Profile } from '../config/load.js';
 import { profileSchema, runtimeSchema } from '../config/schema.js';
 import { startupCommand } from './benchStartup.js';
 import { addModelOptions, benchModelFor, type BenchModelOptions } from './benchModel.js';
+import {
+  addEmbeddingsOptions,
+  benchVectorsFor,
+  formatComparison,
+  formatSuiteComparison,
+  type BenchEmbeddingsOptions,
+} from './benchEmbeddings.js';
 import type { HeapGrowing } from './heap.js';
 
 /**
@@ -27,7 +34,7 @@ export function createBenchCommand({ heap }: { heap: HeapGrowing }): Command {
   return bench;
 }
 
-interface SelectionOptions extends BenchModelOptions {
+interface SelectionOptions extends BenchModelOptions, BenchEmbeddingsOptions {
   dataset: string;
   distractors?: string[];
   config?: string;
@@ -40,7 +47,7 @@ interface SelectionOptions extends BenchModelOptions {
 }
 
 function selectionCommand(heap: HeapGrowing): Command {
-  return addModelOptions(new Command('selection'))
+  return addEmbeddingsOptions(addModelOptions(new Command('selection')))
     .description('rank every query of a dataset (CONTRACT §5 format) with the selection graph and score it')
     .requiredOption('--dataset <file>', 'dataset with servers and queries')
     .option('--distractors <files...>', 'datasets whose servers join the catalog (their queries are ignored)')
@@ -64,6 +71,26 @@ function selectionCommand(heap: HeapGrowing): Command {
         }
         const progress = createProgress(`selection ${dataset.name || options.dataset}`);
         const model = await benchModelFor(options, dataset);
+        const embeddings = await benchVectorsFor(options);
+        if (embeddings) {
+          const { runEmbeddingsComparison } = await import('../bench/embeddings.js');
+          const variants = await runEmbeddingsComparison({
+            ...embeddings,
+            ...(model ? { model } : {}),
+            dataset,
+            distractors,
+            profile,
+            ks: options.k,
+            candidates,
+            half: options.half,
+            ...(options.sample !== undefined ? { sample: options.sample } : {}),
+            onProgress: progress.update,
+          });
+          progress.done();
+          const label = dataset.name || options.dataset;
+          process.stdout.write(options.json ? `${JSON.stringify({ variants }, null, 2)}\n` : formatComparison(label, variants));
+          return;
+        }
         const report = await runSelectionBench({
           ...(model ? { model } : {}),
           ...(options.decompose ? { decompose: options.decompose } : {}),
@@ -86,7 +113,7 @@ function selectionCommand(heap: HeapGrowing): Command {
     });
 }
 
-interface SuiteOptions extends BenchModelOptions {
+interface SuiteOptions extends BenchModelOptions, BenchEmbeddingsOptions {
   datasets?: string;
   config?: string;
   profile?: string;
@@ -97,7 +124,7 @@ interface SuiteOptions extends BenchModelOptions {
 }
 
 function suiteCommand(): Command {
-  return addModelOptions(new Command('suite'))
+  return addEmbeddingsOptions(addModelOptions(new Command('suite')))
     .description(
       'the selection dev suite: MetaTool, toolgym-tasks, and each with the ToolGym catalog as distractors, next to plain BM25',
     )
@@ -116,6 +143,31 @@ function suiteCommand(): Command {
         const datasets = await resolveDatasets(options.datasets);
         const { profile, candidates } = await profileFor(options);
         let progress = createProgress('suite');
+        const embeddings = await benchVectorsFor(options);
+        if (embeddings) {
+          const { runEmbeddingsSuite } = await import('../bench/embeddings.js');
+          const compared = await runEmbeddingsSuite({
+            ...embeddings,
+            datasets,
+            profile,
+            candidates,
+            half: options.half,
+            ks: options.k,
+            sample: options.sample,
+            onSet: (label) => {
+              progress.done();
+              progress = createProgress(label);
+            },
+            onProgress: (done, total) => progress.update(done, total),
+          });
+          progress.done();
+          process.stdout.write(
+            options.json
+              ? `${JSON.stringify({ datasets, half: options.half, sets: compared }, null, 2)}\n`
+              : formatSuiteComparison(compared),
+          );
+          return;
+        }
         const sets = await runSuite({
           datasets,
           profile,

@@ -77,12 +77,15 @@ export function createEmbeddingsStage({
       return { queryVectors: answer.vectors, embeddingsError: answer.error };
     },
     fuse: ({ tools, lexical, vector, limit }) =>
-      fuseRankings(
-        [
-          { ranked: lexical, weight: 1 },
-          { ranked: vectors.rank(tools, vector, limit), weight },
-        ],
-        limit,
-      ),
+      // An infinite weight is the ranking by meaning alone (benchmarks compare it).
+      !Number.isFinite(weight)
+        ? vectors.rank(tools, vector, limit)
+        : fuseRankings(
+            [
+              { ranked: lexical, weight: 1 },
+              { ranked: vectors.rank(tools, vector, limit), weight },
+            ],
+            limit,
+          ),
   };
 }

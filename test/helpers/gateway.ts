@@ -140,7 +140,7 @@ export type ReturnedTool = ToolDefinition & { hash: string };
 /** The structured output of automatic_mcp (CONTRACT §1). */
 export interface McpOutput {
   runId: string;
-  mode: 'llm' | 'lexical' | 'fallback';
+  mode: 'llm' | 'hybrid' | 'lexical' | 'fallback';
   etag: string;
   tools: ReturnedTool[];
   unchanged: { name: string; hash: string; [key: string]: unknown }[];
