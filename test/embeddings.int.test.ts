@@ -101,6 +101,17 @@ describe('selector.embeddings over an OpenAI-compatible /v1/embeddings', () => {
     expect(status).toContain(`${documents.length}/${documents.length} tools embedded`);
     await first.close();
 
+    // One-shot commands read the cache: `select` ranks by meaning at once; `check --probe` proves the model.
+    const selected = await runCli(['select', '--config', config.dir, '--profile', 'hybrid', '--json', TASK], { EMBED_KEY: KEY });
+    expect(JSON.parse(selected.stdout)).toMatchObject({ mode: 'hybrid' });
+    const checked = await runCli(['check', '--config', config.dir, '--probe', '--json'], { EMBED_KEY: KEY });
+    expect(JSON.parse(checked.stdout).embeddings).toMatchObject({
+      kind: 'on',
+      provider: 'openai',
+      model: 'fake-embed',
+      probe: { ok: true, dimension: 64 },
+    });
+
     // A restart embeds nothing: the vectors come from the state directory.
     openai.requests.length = 0;
     const second = await serve(config, 'hybrid');

@@ -9,6 +9,7 @@ import { parseAutomaticMcpInput } from '../gateway/tools.js';
 import { countJsonTokens } from '../tokens/count.js';
 import { withGateway, type ConfigOptions } from './context.js';
 import { explainSelection, selectorReport } from './explain.js';
+import type { EmbeddingsState } from '../selection/embeddings.js';
 import { UsageError } from './failure.js';
 
 /** Options of `select`. */
@@ -109,9 +110,11 @@ export async function checkCommand(options: ConfigOptions & { json?: boolean; pr
     const probe = options.probe ? await gateway.probeSelector() : undefined;
     const selector = selectorReport({ state: gateway.selectorState, candidates: config.selector.candidates, probe });
     const sessions = (await gateway.sessions.status?.()) ?? { store: config.session.store, ok: true, detail: '' };
+    const embeddingsProbe = options.probe ? await gateway.vectors?.probe() : undefined;
+    const embeddings = embeddingsReport(gateway.embeddingsState, config.selector.embeddings !== undefined, embeddingsProbe);
     if (options.json) {
       process.stdout.write(
-        `${JSON.stringify({ config: config.file, profile: profile.name, profiles, servers: status, sessions, selector: selector.json }, null, 2)}\n`,
+        `${JSON.stringify({ config: config.file, profile: profile.name, profiles, servers: status, sessions, selector: selector.json, ...(embeddings ? { embeddings: embeddings.json } : {}) }, null, 2)}\n`,
       );
     } else {
       process.stdout.write(`config ${config.file} is valid; serving profile ${profile.name}\n`);
@@ -124,12 +127,33 @@ export async function checkCommand(options: ConfigOptions & { json?: boolean; pr
       }
       process.stdout.write(`  ${sessions.ok ? 'ok ' : 'ERR'} session store ${sessions.store}: ${sessions.detail}\n`);
       process.stdout.write(selector.text);
+      if (embeddings) process.stdout.write(embeddings.text);
     }
-    return failed.length === 0 && badProfiles.length === 0 && sessions.ok && probe?.ok !== false ? 0 : 1;
+    const probesOk = probe?.ok !== false && embeddingsProbe?.ok !== false;
+    return failed.length === 0 && badProfiles.length === 0 && sessions.ok && probesOk ? 0 : 1;
   });
 }
 
 function firstLine(text: string): string {
   const line = text.split('\n')[0] ?? '';
   return line.length > 90 ? `${line.slice(0, 87)}...` : line;
+}
+
+/** `selector.embeddings` for `automcp check`: the model, or why there is none; undefined when not configured. */
+function embeddingsReport(
+  state: EmbeddingsState,
+  configured: boolean,
+  probe: { ok: boolean; latencyMs: number; dimension?: number; error?: string } | undefined,
+): { text: string; json: Record<string, unknown> } | undefined {
+  if (!configured) return undefined;
+  let text =
+    state.kind === 'on'
+      ? `embeddings: ${state.provider} ${state.model}${state.baseUrl ? ` at ${state.baseUrl}` : ''} (timeout ${state.timeoutMs} ms)\n`
+      : `embeddings: off: ${state.reason}\n`;
+  if (probe) {
+    text += probe.ok
+      ? `  ok  probe answered in ${probe.latencyMs} ms, ${probe.dimension} dimensions\n`
+      : `  ERR probe failed after ${probe.latencyMs} ms: ${probe.error}\n`;
+  }
+  return { text, json: { ...state, ...(probe ? { probe } : {}) } };
 }

@@ -70,7 +70,8 @@ export function createEmbeddingsStage({
   return {
     embed: async (state: SelectionStateType, options: RerankOptions = {}): Promise<SelectionStateUpdate> => {
       // Until every visible tool has a vector the ranking stays lexical: a partial one would bury the
-      // tools still waiting for theirs.
+      // tools still waiting for theirs. Reading the cache file is waited for; embedding never is.
+      await vectors.loaded();
       if (!vectors.covers(state.view.tools)) return { queryVectors: undefined, embeddingsError: undefined };
       const texts = [state.query, ...(state.needs ?? [])];
       const answer = await vectors.embedQueries(texts, options.signal);

@@ -112,6 +112,14 @@ export class ToolVectors {
     this.#running = this.#run().finally(() => (this.#running = undefined));
   }
 
+  /**
+   * Resolves once the vector file has been read (a local read of a few MB; embedding is never waited
+   * for), so a selection right after start-up can already use cached vectors.
+   */
+  async loaded(): Promise<void> {
+    await this.#loaded;
+  }
+
   /** Resolves when no embedding work is running (benchmarks, tests). */
   async idle(): Promise<void> {
     while (this.#running) await this.#running;
@@ -154,6 +162,23 @@ export class ToolVectors {
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       return { error: this.#failed(error) };
+    }
+  }
+
+  /** Embeds one short text, past any outage, for `automcp check --probe`: proves URL, key and model. */
+  async probe(): Promise<{ ok: boolean; latencyMs: number; dimension?: number; error?: string }> {
+    const started = performance.now();
+    try {
+      const [vector] = await bounded(
+        this.#model.embedder.embedDocuments(['Will it rain in Paris tomorrow?']),
+        this.#model.timeoutMs,
+      );
+      const latencyMs = Math.round(performance.now() - started);
+      if (!vector || !unit(vector)) return { ok: false, latencyMs, error: 'the answer holds no usable vector' };
+      return { ok: true, latencyMs, dimension: vector.length };
+    } catch (error) {
+      const message = this.#model.scrub(clip(error instanceof Error ? error.message : String(error), 300));
+      return { ok: false, latencyMs: Math.round(performance.now() - started), error: message };
     }
   }
 

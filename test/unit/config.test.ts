@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expandEnv, formatPath } from '../../src/config/expand.js';
 import { listProfiles, loadConfig, loadProfile, parseProfile, parseRuntime } from '../../src/config/load.js';
 import { ConfigError, isConfigError } from '../../src/errors.js';
+import { profileSchema } from '../../src/config/schema.js';
 
 const FILE = '/tmp/x/runtime.yaml';
 
@@ -276,6 +277,25 @@ describe('values that YAML or expansion leave as text or null', () => {
     expect(() => runtime('version: 1\nselector: {llm: {provider: openai, model: m, baseUrl: "ftp://x"}}\n')).toThrow(
       /selector\.llm\.baseUrl/,
     );
+  });
+
+  it('takes selector.embeddings, and names the key that is wrong', () => {
+    const config = runtime(
+      'version: 1\nselector: {embeddings: {provider: ollama, model: nomic-embed-text, timeoutMs: "2000"}}\n',
+    );
+    expect(config.selector.embeddings).toEqual({ provider: 'ollama', model: 'nomic-embed-text', timeoutMs: 2000 });
+    expect(runtime('version: 1\nselector: {embeddings: {provider: openai, model: m}}\n').selector.embeddings?.timeoutMs).toBe(
+      5000,
+    );
+    expect(() => runtime('version: 1\nselector: {embeddings: {provider: anthropic, model: m}}\n')).toThrow(
+      /selector\.embeddings\.provider/,
+    );
+    expect(() => runtime('version: 1\nselector: {embeddings: {provider: openai, model: m, dims: 3}}\n')).toThrow(/dims/);
+  });
+
+  it('takes selection.mode hybrid in a profile', () => {
+    expect(profileSchema.parse({ selection: { mode: 'hybrid' } }).selection.mode).toBe('hybrid');
+    expect(profileSchema.safeParse({ selection: { mode: 'semantic' } }).success).toBe(false);
   });
 });
 
