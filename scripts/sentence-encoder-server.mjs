@@ -61,6 +61,11 @@ const server = createServer((req, res) => {
     }
   });
 });
+// Encoding blocks the event loop for seconds on a busy machine: no server-side timeout may cut a
+// client's request or race its reuse of an idle connection.
+server.requestTimeout = 0;
+server.headersTimeout = 0;
+server.keepAliveTimeout = 600_000;
 server.listen(Number(values.port), '127.0.0.1', () => {
   process.stdout.write(`http://127.0.0.1:${server.address().port}/v1\n`);
 });

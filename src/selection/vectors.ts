@@ -18,6 +18,8 @@ import { splitWords } from './text.js';
 
 /** Tools per embedding request. */
 export const BATCH_SIZE = 64;
+/** Vectors computed before they are written to the cache file mid-way through a large catalog. */
+const SAVE_EVERY = 1_024;
 /** A batch of documents may take this many times the query `timeoutMs`. */
 export const BATCH_TIMEOUT_FACTOR = 6;
 /** First pause after a failure before the service is asked again; doubles up to {@link MAX_RETRY_MS}. */
@@ -220,6 +222,11 @@ export class ToolVectors {
           );
           if (raw.length !== batch.length) throw new Error(`asked for ${batch.length} vectors, got ${raw.length}`);
           this.#take(batch, raw, fresh);
+          // A large catalog is saved as it goes: a process stopped half way keeps what it paid for.
+          if (fresh.size >= SAVE_EVERY) {
+            await this.#save(fresh);
+            fresh.clear();
+          }
           this.#recovered();
         } catch (error) {
           this.#failed(error);
