@@ -10,6 +10,7 @@ import type { OverheadReport } from '../src/bench/overhead.js';
 import type { SelectionReport } from '../src/bench/selection.js';
 import type { StartupReport } from '../src/bench/startup.js';
 import { runCli } from './helpers/gateway.js';
+import { startFakeOpenAiEmbeddings } from './helpers/fakeEmbeddings.js';
 import { CLI_PATH, fixtureServer, makeTempDir, REPO_ROOT, writeConfigDir } from './helpers/config.js';
 
 const TINY = join(REPO_ROOT, 'test', 'fixtures', 'datasets', 'tiny.json');
@@ -76,6 +77,28 @@ describe('automcp bench selection', () => {
     expect(result.stdout).toContain('candidate recall 0.800: required tools among the 40 candidates a model is shown');
     expect(result.stdout).toMatch(/model-path ceiling \(oracle: .*not a model result\): Recall@5 0\.800/);
     expect(result.stdout).toMatch(/model calls per selection 0\.80 · prompt tokens \(cl100k\) mean \d+ · p95 \d+/);
+  }, 60_000);
+
+  it('--embeddings compares lexical, embeddings-only and hybrid rankings through a local /v1/embeddings', async () => {
+    const server = await startFakeOpenAiEmbeddings();
+    try {
+      const args = ['bench', 'selection', '--dataset', TINY, '--k', '1,5', '--embeddings', server.baseUrl];
+      const table = await runCli([...args, '--embeddings-weights', '0.5,1']);
+      expect(table.code).toBe(0);
+      expect(table.stdout).toMatch(/embeddings openai:default/);
+      for (const row of ['automcp lexical', 'embeddings only', 'hybrid (weight 0.5)', 'hybrid (weight 1)', 'plain BM25']) {
+        expect(table.stdout).toContain(row);
+      }
+      const json = await runCli([...args, '--json']);
+      const { variants } = JSON.parse(json.stdout) as { variants: { name: string; report: SelectionReport }[] };
+      expect(variants.map((variant) => variant.name)).toEqual(['lexical', 'embeddings', 'hybrid']);
+      expect(variants[2]!.report.embeddings).toEqual({ model: 'openai:default', weight: 1 });
+      const down = await runCli([...args, '--embeddings', 'http://127.0.0.1:9/v1']);
+      expect(down.code).toBe(1);
+      expect(down.stderr).toMatch(/^automcp: the embeddings service failed: Connection error\.\n$/);
+    } finally {
+      await server.close();
+    }
   }, 60_000);
 
   it('a provider without a model name or a key is one line saying what to set', async () => {

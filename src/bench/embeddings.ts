@@ -8,11 +8,12 @@
  * front in batches, which a local encoder answers several times faster per text than one at a time.
  */
 import { join } from 'node:path';
+import { GatewayError } from '../errors.js';
 import type { Embedder } from '../selection/embeddings.js';
 import type { ToolVectors } from '../selection/vectors.js';
 import { loadDataset, type Dataset } from './dataset.js';
 import { chosenQueries, runSelectionBench, type SelectionBenchOptions, type SelectionReport } from './selection.js';
-import { SUITE_FILES } from './suite.js';
+import { SUITE_FILES, SUITE_SAMPLE, type SuiteOptions } from './suite.js';
 
 /** Texts per request when query vectors are computed up front. */
 const PREWARM_BATCH = 64;
@@ -57,7 +58,11 @@ export async function runEmbeddingsComparison(
 ): Promise<EmbeddingsVariant[]> {
   const { vectors, weights, prewarm, ...base } = options;
   const queries = chosenQueries(base.dataset, base.half ?? 'all', base.sample);
-  await prewarm?.(queries.flatMap((query) => [query.query, ...((query as { needs?: string[] }).needs ?? [])]));
+  try {
+    await prewarm?.(queries.flatMap((query) => [query.query, ...((query as { needs?: string[] }).needs ?? [])]));
+  } catch (error) {
+    throw new GatewayError('INVALID_INPUT', `the embeddings service failed: ${(error as Error).message}`);
+  }
   const variants: EmbeddingsVariant[] = [{ name: 'lexical', report: await runSelectionBench(base) }];
   for (const weight of [Infinity, ...weights]) {
     const report = await runSelectionBench({ ...base, embeddings: { vectors, weight } });
@@ -78,12 +83,24 @@ export interface EmbeddingsSuiteSet {
 
 /** The comparison over the four sets of the selection dev suite (suite.ts). */
 export async function runEmbeddingsSuite(
-  options: Omit<Parameters<typeof runEmbeddingsComparison>[0], 'dataset' | 'distractors'> & {
-    datasets: string;
-    onSet?: (label: string) => void;
-  },
+  options: SuiteOptions & Pick<Parameters<typeof runEmbeddingsComparison>[0], 'vectors' | 'weights' | 'prewarm'>,
 ): Promise<EmbeddingsSuiteSet[]> {
-  const { datasets, onSet, ...rest } = options;
+  const {
+    datasets,
+    onSet,
+    modelFor,
+    decompose,
+    compact,
+    ks,
+    profile,
+    candidates,
+    half,
+    sample,
+    onProgress,
+    vectors,
+    weights,
+    prewarm,
+  } = options;
   const metatool = await loadDataset(join(datasets, SUITE_FILES.metatool));
   const tasks = await loadDataset(join(datasets, SUITE_FILES.tasks));
   const distractors = await loadDataset(join(datasets, SUITE_FILES.distractors));
@@ -96,7 +113,24 @@ export async function runEmbeddingsSuite(
   const results: EmbeddingsSuiteSet[] = [];
   for (const [label, dataset, extra] of sets) {
     onSet?.(label);
-    results.push({ label, variants: await runEmbeddingsComparison({ ...rest, dataset, distractors: extra }) });
+    const model = await modelFor?.(dataset);
+    const variants = await runEmbeddingsComparison({
+      dataset,
+      distractors: extra,
+      profile,
+      ks,
+      candidates,
+      half,
+      sample: sample ?? SUITE_SAMPLE,
+      vectors,
+      weights,
+      ...(prewarm ? { prewarm } : {}),
+      ...(model ? { model } : {}),
+      ...(decompose ? { decompose } : {}),
+      ...(compact ? { compact: true } : {}),
+      ...(onProgress ? { onProgress } : {}),
+    });
+    results.push({ label, variants });
   }
   return results;
 }

@@ -3,7 +3,7 @@
  * go to stdout (a table, or JSON with --json); the progress bar goes to stderr, and only to a terminal.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { DatasetError, loadDataset } from '../bench/dataset.js';
+import { DatasetError, loadDataset, type Dataset } from '../bench/dataset.js';
 import { runOverheadBench, type AutomcpBuild, type OverheadReport } from '../bench/overhead.js';
 import { formatReplay, runReplayBench } from '../bench/replay.js';
 import { runSelectionBench, type QueryHalf, type SelectionReport } from '../bench/selection.js';
@@ -15,8 +15,8 @@ import { addModelOptions, benchModelFor, type BenchModelOptions } from './benchM
 import {
   addEmbeddingsOptions,
   benchVectorsFor,
-  formatComparison,
-  formatSuiteComparison,
+  compareSelection,
+  compareSuite,
   type BenchEmbeddingsOptions,
 } from './benchEmbeddings.js';
 import type { HeapGrowing } from './heap.js';
@@ -71,27 +71,7 @@ function selectionCommand(heap: HeapGrowing): Command {
         }
         const progress = createProgress(`selection ${dataset.name || options.dataset}`);
         const model = await benchModelFor(options, dataset);
-        const embeddings = await benchVectorsFor(options);
-        if (embeddings) {
-          const { runEmbeddingsComparison } = await import('../bench/embeddings.js');
-          const variants = await runEmbeddingsComparison({
-            ...embeddings,
-            ...(model ? { model } : {}),
-            dataset,
-            distractors,
-            profile,
-            ks: options.k,
-            candidates,
-            half: options.half,
-            ...(options.sample !== undefined ? { sample: options.sample } : {}),
-            onProgress: progress.update,
-          });
-          progress.done();
-          const label = dataset.name || options.dataset;
-          process.stdout.write(options.json ? `${JSON.stringify({ variants }, null, 2)}\n` : formatComparison(label, variants));
-          return;
-        }
-        const report = await runSelectionBench({
+        const base = {
           ...(model ? { model } : {}),
           ...(options.decompose ? { decompose: options.decompose } : {}),
           ...(options.compact ? { compact: true } : {}),
@@ -103,7 +83,15 @@ function selectionCommand(heap: HeapGrowing): Command {
           half: options.half,
           ...(options.sample !== undefined ? { sample: options.sample } : {}),
           onProgress: progress.update,
-        });
+        };
+        const embeddings = await benchVectorsFor(options);
+        if (embeddings) {
+          const output = await compareSelection({ base, embeddings, label: dataset.name || options.dataset, json: options.json });
+          progress.done();
+          process.stdout.write(output);
+          return;
+        }
+        const report = await runSelectionBench(base);
         progress.done();
         const heapGrowingPercent = heap.percent ?? null;
         process.stdout.write(
@@ -143,47 +131,30 @@ function suiteCommand(): Command {
         const datasets = await resolveDatasets(options.datasets);
         const { profile, candidates } = await profileFor(options);
         let progress = createProgress('suite');
-        const embeddings = await benchVectorsFor(options);
-        if (embeddings) {
-          const { runEmbeddingsSuite } = await import('../bench/embeddings.js');
-          const compared = await runEmbeddingsSuite({
-            ...embeddings,
-            datasets,
-            profile,
-            candidates,
-            half: options.half,
-            ks: options.k,
-            sample: options.sample,
-            onSet: (label) => {
-              progress.done();
-              progress = createProgress(label);
-            },
-            onProgress: (done, total) => progress.update(done, total),
-          });
-          progress.done();
-          process.stdout.write(
-            options.json
-              ? `${JSON.stringify({ datasets, half: options.half, sets: compared }, null, 2)}\n`
-              : formatSuiteComparison(compared),
-          );
-          return;
-        }
-        const sets = await runSuite({
+        const suite = {
           datasets,
           profile,
           candidates,
           half: options.half,
           ks: options.k,
           sample: options.sample,
-          modelFor: (dataset) => benchModelFor(options, dataset),
+          modelFor: (dataset: Dataset) => benchModelFor(options, dataset),
           ...(options.decompose ? { decompose: options.decompose } : {}),
           ...(options.compact ? { compact: true } : {}),
-          onSet: (label) => {
+          onSet: (label: string) => {
             progress.done();
             progress = createProgress(label);
           },
-          onProgress: (done, total) => progress.update(done, total),
-        });
+          onProgress: (done: number, total: number) => progress.update(done, total),
+        };
+        const embeddings = await benchVectorsFor(options);
+        if (embeddings) {
+          const output = await compareSuite({ suite, embeddings, json: options.json });
+          progress.done();
+          process.stdout.write(output);
+          return;
+        }
+        const sets = await runSuite(suite);
         progress.done();
         const k = options.k.includes(5) ? 5 : options.k[options.k.length - 1]!;
         process.stdout.write(

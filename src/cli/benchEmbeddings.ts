@@ -7,6 +7,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { EmbeddingsSuiteSet, EmbeddingsVariant } from '../bench/embeddings.js';
 import { memoEmbedder } from '../bench/embeddings.js';
+import type { SelectionBenchOptions } from '../bench/selection.js';
+import type { SuiteOptions } from '../bench/suite.js';
 import { createLogger } from '../logging/logger.js';
 import { resolveEmbeddingModel } from '../selection/embeddings.js';
 import { ToolVectors } from '../selection/vectors.js';
@@ -71,6 +73,43 @@ export async function benchVectorsFor(options: BenchEmbeddingsOptions) {
     ...(options.vectorCache !== undefined ? { stateDir: options.vectorCache } : {}),
   });
   return { vectors, weights: options.embeddingsWeights, prewarm: memo.prewarm };
+}
+
+/** What {@link benchVectorsFor} gives. */
+type BenchVectors = NonNullable<Awaited<ReturnType<typeof benchVectorsFor>>>;
+
+/** `bench selection --embeddings`: the comparison over one dataset, as text or JSON. */
+export async function compareSelection({
+  base,
+  embeddings,
+  label,
+  json,
+}: {
+  base: Omit<SelectionBenchOptions, 'embeddings'>;
+  embeddings: BenchVectors;
+  label: string;
+  json?: boolean;
+}): Promise<string> {
+  const { runEmbeddingsComparison } = await import('../bench/embeddings.js');
+  const variants = await runEmbeddingsComparison({ ...base, ...embeddings });
+  return json ? `${JSON.stringify({ variants }, null, 2)}\n` : formatComparison(label, variants);
+}
+
+/** `bench suite --embeddings`: the comparison over the four dev sets, as text or JSON. */
+export async function compareSuite({
+  suite,
+  embeddings,
+  json,
+}: {
+  suite: SuiteOptions;
+  embeddings: BenchVectors;
+  json?: boolean;
+}): Promise<string> {
+  const { runEmbeddingsSuite } = await import('../bench/embeddings.js');
+  const sets = await runEmbeddingsSuite({ ...suite, ...embeddings });
+  return json
+    ? `${JSON.stringify({ datasets: suite.datasets, half: suite.half, sets }, null, 2)}\n`
+    : formatSuiteComparison(sets);
 }
 
 /** One set's comparison as a table. */
