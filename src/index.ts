@@ -21,5 +21,7 @@ export type { TransportFactory } from './downstream/transport.js';
 export type { LlmTrace, SelectionMode } from './selection/graph.js';
 export type { ProbeResult } from './selection/llm.js';
 export type { SelectorState } from './selection/providers.js';
+export type { Embedder, EmbeddingsState } from './selection/embeddings.js';
+export type { EmbeddingsStatus, ToolVectors } from './selection/vectors.js';
 export type { RunFilter, RunLog } from './ops/runLog.js';
 export type { LiveConfig, RefusedEdit, ReloadOutcome } from './ops/reload.js';
