@@ -156,6 +156,16 @@ export class ToolVectors {
     try {
       const raw = await bounded(this.#model.embedder.embedDocuments(texts), this.#model.timeoutMs, signal);
       const vectors = raw.map((values) => unit(values));
+      const dimension = vectors[0]?.length;
+      if (dimension !== undefined && dimension !== this.#dimension && vectors.every((vector) => vector?.length === dimension)) {
+        // The service answers fine, in another space (the model behind the name changed): the tool
+        // vectors mean nothing now. Rank lexically while they are computed again.
+        this.#logger.warn({ model: this.#model.label, dimension }, 'embedding dimension changed; re-embedding every tool');
+        this.#vectors.clear();
+        this.#dimension = undefined;
+        this.sync(this.#tools);
+        return { error: `the embedding dimension changed to ${dimension}` };
+      }
       if (vectors.length !== texts.length || vectors.some((vector) => vector?.length !== this.#dimension)) {
         throw new Error(`the answer is not ${texts.length} vector(s) of dimension ${this.#dimension}`);
       }

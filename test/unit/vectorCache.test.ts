@@ -217,6 +217,29 @@ describe('tool vectors', () => {
     expect(records.filter((record) => record.level === 40)).toHaveLength(1);
   });
 
+  it('a model that changed behind the same name (another dimension) is re-embedded, not an outage', async () => {
+    let dimension = 64;
+    const texts: string[] = [];
+    const embedder: Embedder = {
+      embedDocuments: async (batch) => {
+        texts.push(...batch);
+        return batch.map((text) => fakeVector(text).slice(0, dimension));
+      },
+      embedQuery: async (text) => fakeVector(text).slice(0, dimension),
+    };
+    const catalog = catalogOf();
+    const { vectors, records } = await vectorsOver({ embedder });
+    vectors.sync(catalog.tools());
+    await vectors.idle();
+    dimension = 32;
+    expect(await vectors.embedQueries(['read a file'])).toEqual({ error: 'the embedding dimension changed to 32' });
+    await vectors.idle();
+    expect(vectors.covers(catalog.tools())).toBe(true);
+    expect((await vectors.embedQueries(['read a file'])).vectors?.[0]).toHaveLength(32);
+    expect(texts.filter((text) => text !== 'read a file')).toHaveLength(6);
+    expect(records.map((record) => record.msg)).toEqual(['embedding dimension changed; re-embedding every tool']);
+  });
+
   it('gives up on a late answer on time', async () => {
     const embedder: Embedder = {
       embedDocuments: (texts) => (texts.length > 1 ? Promise.resolve(texts.map(fakeVector)) : new Promise(() => undefined)),
