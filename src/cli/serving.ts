@@ -66,6 +66,12 @@ export async function startServing(options: {
       'profile asks for selection.mode llm, but no chat model is available; answers use the lexical ranking, marked fallback',
     );
   }
+  if (profile.selection.mode === 'hybrid' && gateway.embeddingsState.kind === 'off') {
+    logger.warn(
+      { profile: profile.name, reason: gateway.embeddingsState.reason },
+      'profile asks for selection.mode hybrid, but no embedding model is available; answers use the lexical ranking, marked fallback',
+    );
+  }
   const reporter = createStatusReporter({
     stateDir,
     config: config.file,
