@@ -20,7 +20,8 @@ const NO_KEY = 'not-needed';
 
 /**
  * What the hybrid ranking needs from an embedding model: LangChain's `Embeddings` has this shape, and so
- * can a test double. Both take an optional signal so a late call is really stopped.
+ * can a test double. Neither takes a signal: a late call is raced against its deadline (vectors.ts), and
+ * the OpenAI client's own timeout closes it.
  */
 export interface Embedder {
   embedDocuments(texts: string[]): Promise<number[][]>;
