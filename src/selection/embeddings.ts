@@ -15,6 +15,9 @@ import type { EmbeddingsConfig } from '../config/schema.js';
 /** Default `selector.embeddings.timeoutMs` for an injected embedder without configuration. */
 export const DEFAULT_EMBEDDINGS_TIMEOUT_MS = 5_000;
 
+/** A batch of tool texts may take this many times `timeoutMs` (a request's text is one short line). */
+export const BATCH_TIMEOUT_FACTOR = 6;
+
 /** Sent to OpenAI-compatible servers that need no key (the client insists on one). */
 const NO_KEY = 'not-needed';
 
@@ -132,7 +135,9 @@ async function createEmbedder(config: EmbeddingsConfig, key: string | undefined)
         model: config.model,
         apiKey: key ?? NO_KEY,
         maxRetries: 0,
-        timeout: config.timeoutMs,
+        // The client's own timeout must let a batch of tools finish; a request's deadline is enforced
+        // by the race in vectors.ts.
+        timeout: config.timeoutMs * BATCH_TIMEOUT_FACTOR,
         // Plain float arrays: every OpenAI-compatible server speaks them; not all speak base64.
         encodingFormat: 'float',
         // Tool texts are batched here already (vectors.ts); one request per batch.

@@ -11,7 +11,7 @@
 import type { CatalogTool } from '../catalog/types.js';
 import type { Logger } from '../logging/logger.js';
 import { mergeVectorFile, readVectorFile, vectorFilePath } from '../state/vectorFile.js';
-import type { EmbeddingModel } from './embeddings.js';
+import { BATCH_TIMEOUT_FACTOR, type EmbeddingModel } from './embeddings.js';
 import type { RankedTool } from './lexical.js';
 import { clip } from './prompts.js';
 import { splitWords } from './text.js';
@@ -20,8 +20,6 @@ import { splitWords } from './text.js';
 export const BATCH_SIZE = 64;
 /** Vectors computed before they are written to the cache file mid-way through a large catalog. */
 const SAVE_EVERY = 1_024;
-/** A batch of documents may take this many times the query `timeoutMs`. */
-export const BATCH_TIMEOUT_FACTOR = 6;
 /** First pause after a failure before the service is asked again; doubles up to {@link MAX_RETRY_MS}. */
 export const RETRY_MS = 15_000;
 export const MAX_RETRY_MS = 300_000;
