@@ -11,6 +11,7 @@ import type { SelectionReport } from '../src/bench/selection.js';
 import type { StartupReport } from '../src/bench/startup.js';
 import { runCli } from './helpers/gateway.js';
 import { startFakeOpenAiEmbeddings } from './helpers/fakeEmbeddings.js';
+import { EMBEDDINGS_WEIGHT } from '../src/selection/hybrid.js';
 import { CLI_PATH, fixtureServer, makeTempDir, REPO_ROOT, writeConfigDir } from './helpers/config.js';
 
 const TINY = join(REPO_ROOT, 'test', 'fixtures', 'datasets', 'tiny.json');
@@ -92,7 +93,7 @@ describe('automcp bench selection', () => {
       const json = await runCli([...args, '--json']);
       const { variants } = JSON.parse(json.stdout) as { variants: { name: string; report: SelectionReport }[] };
       expect(variants.map((variant) => variant.name)).toEqual(['lexical', 'embeddings', 'hybrid']);
-      expect(variants[2]!.report.embeddings).toEqual({ model: 'openai:default', weight: 1 });
+      expect(variants[2]!.report.embeddings).toEqual({ model: 'openai:default', weight: EMBEDDINGS_WEIGHT });
       const down = await runCli([...args, '--embeddings', 'http://127.0.0.1:9/v1']);
       expect(down.code).toBe(1);
       expect(down.stderr).toMatch(/^automcp: the embeddings service failed: Connection error\.\n$/);

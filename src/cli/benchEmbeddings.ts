@@ -11,6 +11,7 @@ import type { SelectionBenchOptions } from '../bench/selection.js';
 import type { SuiteOptions } from '../bench/suite.js';
 import { createLogger } from '../logging/logger.js';
 import { resolveEmbeddingModel } from '../selection/embeddings.js';
+import { EMBEDDINGS_WEIGHT } from '../selection/hybrid.js';
 import { ToolVectors } from '../selection/vectors.js';
 import { UsageError } from './failure.js';
 
@@ -41,9 +42,9 @@ export function addEmbeddingsOptions(command: Command): Command {
     .option('--embeddings-key-env <name>', 'as selector.embeddings.apiKeyEnv')
     .option(
       '--embeddings-weights <list>',
-      'fusion weights of the ranking by meaning against the lexical 1, comma-separated (choose on --half even)',
+      `fusion weights of the ranking by meaning against the lexical 1, comma-separated (default ${EMBEDDINGS_WEIGHT}; choose on --half even)`,
       weights,
-      [1],
+      [EMBEDDINGS_WEIGHT],
     )
     .option('--embeddings-timeout-ms <n>', 'as selector.embeddings.timeoutMs (a batch of tools may take 6×)', positive, 30_000)
     .option(
