@@ -194,16 +194,23 @@ export class ToolVectors {
 
   /** `tools` by cosine similarity to `query` (a unit vector), best first, at most `limit`. */
   rank(tools: readonly CatalogTool[], query: Float32Array, limit: number): RankedTool[] {
-    const scored: RankedTool[] = [];
+    // Only the best `limit` are kept, best first, in a small sorted buffer: sorting all 10,000 scores
+    // cost as much as computing them.
+    const top: RankedTool[] = [];
+    const before = (a: RankedTool, b: RankedTool) => a.score > b.score || (a.score === b.score && a.tool.name < b.tool.name);
     for (const tool of tools) {
       const vector = this.#vectors.get(tool.hash);
-      if (!vector) continue;
+      if (!vector || limit <= 0) continue;
       let score = 0;
       for (let i = 0; i < vector.length; i++) score += vector[i]! * query[i]!;
-      scored.push({ tool, score });
+      const entry = { tool, score };
+      if (top.length === limit && !before(entry, top[limit - 1]!)) continue;
+      let at = top.length;
+      while (at > 0 && before(entry, top[at - 1]!)) at--;
+      top.splice(at, 0, entry);
+      if (top.length > limit) top.pop();
     }
-    scored.sort((a, b) => b.score - a.score || (a.tool.name < b.tool.name ? -1 : 1));
-    return scored.slice(0, limit);
+    return top;
   }
 
   /** What `automcp status` shows. */

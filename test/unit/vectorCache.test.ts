@@ -240,6 +240,25 @@ describe('tool vectors', () => {
     expect(records.map((record) => record.msg)).toEqual(['embedding dimension changed; re-embedding every tool']);
   });
 
+  it('ranks by cosine similarity: the best `limit` of all tools, best first', async () => {
+    const catalog = new Catalog(hasher);
+    const words = ['file', 'read', 'write', 'list', 'weather', 'city', 'mail', 'send', 'issue', 'merge'];
+    const tools = Array.from({ length: 120 }, (_, i) =>
+      tool(`t${i}`, `${words[i % 10]} ${words[(i * 7) % 10]} ${words[(i * 3) % 10]} number ${i}`),
+    );
+    catalog.setServerTools('many', 'Many', tools);
+    const { vectors } = await vectorsOver({ embedder: recordingEmbedder() });
+    vectors.sync(catalog.tools());
+    await vectors.idle();
+    const query = (await vectors.embedQueries(['read a file and send mail'])).vectors![0]!;
+    const all = vectors.rank(catalog.tools(), query, 1_000);
+    expect(all).toHaveLength(120);
+    const sorted = [...all].sort((a, b) => b.score - a.score || (a.tool.name < b.tool.name ? -1 : 1));
+    expect(all).toEqual(sorted);
+    expect(vectors.rank(catalog.tools(), query, 7)).toEqual(sorted.slice(0, 7));
+    expect(vectors.rank(catalog.tools(), query, 0)).toEqual([]);
+  });
+
   it('gives up on a late answer on time', async () => {
     const embedder: Embedder = {
       embedDocuments: (texts) => (texts.length > 1 ? Promise.resolve(texts.map(fakeVector)) : new Promise(() => undefined)),
