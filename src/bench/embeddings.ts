@@ -33,7 +33,8 @@ export function memoEmbedder(inner: Embedder): Embedder & { prewarm(texts: reado
   const embedDocuments = async (texts: string[]) => {
     const missing = [...new Set(texts.filter((text) => !memo.has(text)))];
     if (missing.length > 0) {
-      const vectors = await inner.embedDocuments(missing);
+      // One more try: a local encoder on a busy machine may drop a connection, and a run is long.
+      const vectors = await inner.embedDocuments(missing).catch(() => inner.embedDocuments(missing));
       missing.forEach((text, i) => memo.set(text, vectors[i]!));
     }
     return texts.map((text) => memo.get(text)!);
