@@ -11,6 +11,7 @@ import { meanRecallDelta, resolveDatasets, runSuite, SUITE_SAMPLE, type SuiteSet
 import { loadConfig, loadProfile, type Profile } from '../config/load.js';
 import { profileSchema, runtimeSchema } from '../config/schema.js';
 import { startupCommand } from './benchStartup.js';
+import { scanCommand } from './benchScan.js';
 import { addModelOptions, benchModelFor, type BenchModelOptions } from './benchModel.js';
 import type { HeapGrowing } from './heap.js';
 
@@ -24,6 +25,7 @@ export function createBenchCommand({ heap }: { heap: HeapGrowing }): Command {
   bench.addCommand(suiteCommand());
   bench.addCommand(overheadCommand());
   bench.addCommand(startupCommand());
+  bench.addCommand(scanCommand());
   return bench;
 }
 
