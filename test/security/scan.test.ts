@@ -7,7 +7,7 @@ const attacks = JSON.parse(readFileSync(new URL('../fixtures/poisoning/attacks.j
   tools: { class: string; tool: Tool }[];
 };
 
-const tool = (description: string, properties: Record<string, unknown> = {}): Tool => ({
+const tool = (description: string, properties: Record<string, object> = {}): Tool => ({
   name: 'example',
   description,
   inputSchema: { type: 'object', properties },
