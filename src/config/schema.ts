@@ -51,6 +51,9 @@ export const serverSchema = z
     pinDefinitions: boolean()
       .optional()
       .describe('true to hold back a tool whose definition changed until `automcp trust <server>`'),
+    quarantine: boolean()
+      .optional()
+      .describe('true to keep the server\'s tools from every caller until `automcp review approve <server>`'),
     instances: z
       .enum(['shared', 'per-caller'])
       .optional()
@@ -180,6 +183,11 @@ export const opsSchema = z.strictObject({
     .array(z.url({ protocol: /^https?$/ }))
     .default([])
     .describe('a list of http(s) URL prefixes that automcp.add_server may connect to'),
+  approveAdded: boolean()
+    .default(false)
+    .describe(
+      'true to let servers added by automcp.add_server (within allowCommands / allowUrls) serve at once, without `quarantine: true` and review',
+    ),
 });
 
 /** runtime.yaml as a whole. */

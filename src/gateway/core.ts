@@ -22,6 +22,7 @@ import { FallbackSessions } from '../session/fallback.js';
 import type { SessionKey, SessionStore } from '../session/store.js';
 import type { ArgumentValidator } from './arguments.js';
 import type { EvalEvent, GatewayObserver, SelectionEvent } from './observer.js';
+import { heldBackError } from './heldBack.js';
 import { suggestNames } from './suggest.js';
 import { parseAutomaticEvalInput, parseAutomaticMcpInput } from './tools.js';
 
@@ -358,13 +359,7 @@ export class GatewayCore {
       tool = view.get(input.toolName);
     }
     const held = tool ? undefined : this.#registry.heldBack(input.toolName);
-    if (held && isAllowed(held.tool, context.profile.tools)) {
-      throw new GatewayError(
-        'TOOL_HELD_BACK',
-        `the definition of ${held.tool.name} changed since it was trusted, and its server pins definitions; a person must review it and run \`automcp trust ${held.tool.server}\``,
-        { data: { server: held.tool.server, trustedHash: held.trustedHash, currentHash: held.tool.hash } },
-      );
-    }
+    if (held && isAllowed(held.tool, context.profile.tools)) throw heldBackError(held);
     if (!tool) {
       // Unknown and forbidden look the same: a caller must not learn that a hidden tool exists.
       const didYouMean = suggestNames({ name: input.toolName, view, index: this.#selector.indexFor(view) });

@@ -41,8 +41,8 @@ describe('parseRuntime', () => {
     expect(config.selector).toEqual({ candidates: 40 });
     expect(config.session).toEqual({ ttlSeconds: 3600, maxSessions: 10_000, store: 'memory', redisKeyPrefix: 'automcp:' });
     expect(config.logging).toEqual({ level: 'info' });
-    // The ops change tools may run no command and reach no URL until a person lists them.
-    expect(config.ops).toEqual({ allowCommands: [], allowUrls: [] });
+    // The ops change tools may run no command and reach no URL until a person lists them, and what they add waits for review.
+    expect(config.ops).toEqual({ allowCommands: [], allowUrls: [], approveAdded: false });
   });
 
   it("refuses a server named automcp: the name is reserved for the gateway's own tools", () => {
