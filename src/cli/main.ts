@@ -167,6 +167,30 @@ program
     process.exitCode = await trustCommand(server, options);
   });
 
+const review = program
+  .command('review')
+  .description('show what a server would add (tools, schemas, poisoning findings) before its tools reach any caller')
+  .argument('[server]', 'the server name in runtime.yaml (default: list the servers waiting for review)')
+  .option(...configOption)
+  .option('--json', 'print the review as JSON')
+  .option('--verbose', 'debug logging on stderr')
+  .action(async (server: string | undefined, options) => {
+    const { reviewCommand } = await import('./review.js');
+    process.exitCode = await reviewCommand(server, options);
+  });
+
+review
+  .command('approve')
+  .description("approve a server's current tool definitions and entry: releases quarantine and accepts findings")
+  .argument('<server>', 'the server name in runtime.yaml')
+  .option(...configOption)
+  .option('--json', 'print what was approved as JSON')
+  .option('--verbose', 'debug logging on stderr')
+  .action(async (server: string, options, command: Command) => {
+    const { approveCommand } = await import('./review.js');
+    process.exitCode = await approveCommand(server, { ...command.parent?.opts(), ...options });
+  });
+
 const runs = program
   .command('runs')
   .description('list the run traces of automatic_mcp and automatic_eval calls, newest first')

@@ -59,10 +59,22 @@ function formatServer(server: ServerStatus): string {
     state.padEnd(14),
     server.pid !== undefined ? `pid ${server.pid}` : 'no process',
     `${server.tools} tools`,
-    ...(server.heldBack ? [`${server.heldBack} held back (run automcp trust ${server.name})`] : []),
+    ...(server.quarantined ? [`quarantined (run automcp review ${server.name})`] : []),
+    ...(server.heldBack ? [`${server.heldBack} held back${heldDetail(server)}`] : []),
     ...(server.lastError ? [`last error: ${server.lastError}`] : []),
   ];
   return parts.join('  ');
+}
+
+/** What releases the held-back tools of `server`: review for quarantine and findings, trust for pinned changes. */
+function heldDetail(server: ServerStatus): string {
+  const changed = (server.heldBack ?? 0) - (server.flagged ?? 0) - (server.quarantined ? (server.heldBack ?? 0) : 0);
+  const parts = [
+    ...(server.flagged ? [`${server.flagged} for poisoning findings`] : []),
+    ...(changed > 0 ? [`${changed} changed since trusted`] : []),
+  ];
+  const command = changed > 0 && !server.flagged && !server.quarantined ? 'trust' : 'review';
+  return ` (${[...parts, `run automcp ${command} ${server.name}`].join('; ')})`;
 }
 
 async function cacheReport(config: RuntimeConfig, stateDir: string) {

@@ -53,7 +53,7 @@ export const serverSchema = z
       .describe('true to hold back a tool whose definition changed until `automcp trust <server>`'),
     quarantine: boolean()
       .optional()
-      .describe('true to keep the server\'s tools from every caller until `automcp review approve <server>`'),
+      .describe("true to keep the server's tools from every caller until `automcp review approve <server>`"),
     instances: z
       .enum(['shared', 'per-caller'])
       .optional()

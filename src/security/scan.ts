@@ -113,8 +113,17 @@ function walkValue(value: unknown, path: string, context: { add: Add; depth: num
 
 /** The span as a person can read it: invisible and control characters spelled out, cut to length. */
 export function printable(span: string): string {
+  const out = escapeHidden(span);
+  return out.length > SPAN_CHARS ? `${out.slice(0, SPAN_CHARS - 1)}…` : out;
+}
+
+/**
+ * Text with invisible and control characters spelled as `\u{…}` (tab and line breaks kept), so what a
+ * reviewer reads in a terminal is what a model reads — and no escape sequence reaches the terminal.
+ */
+export function escapeHidden(text: string): string {
   let out = '';
-  for (const char of span) {
+  for (const char of text) {
     const code = char.codePointAt(0) ?? 0;
     const hidden =
       code < 0x20 ||
@@ -125,8 +134,8 @@ export function printable(span: string): string {
       (code >= 0x2060 && code <= 0x206f) ||
       code === 0xfeff ||
       (code >= 0xe0000 && code <= 0xe01ef);
-    out += hidden ? `\\u{${code.toString(16).toUpperCase()}}` : char;
-    if (out.length >= SPAN_CHARS) return `${out.slice(0, SPAN_CHARS - 1)}…`;
+    const kept = code === 0x09 || code === 0x0a || code === 0x0d;
+    out += hidden && !kept ? `\\u{${code.toString(16).toUpperCase()}}` : char;
   }
   return out;
 }

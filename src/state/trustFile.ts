@@ -199,8 +199,7 @@ export class TrustStore {
 
   #set(server: string, signature: string, tools: ReadonlyMap<string, string>, review: ReviewRecord | undefined): void {
     const known = this.#servers.get(server);
-    const same =
-      known !== undefined && sameHashes(known.tools, tools) && JSON.stringify(known.review) === JSON.stringify(review);
+    const same = known !== undefined && sameHashes(known.tools, tools) && JSON.stringify(known.review) === JSON.stringify(review);
     this.#servers.set(server, {
       signature,
       tools: same ? known.tools : tools,

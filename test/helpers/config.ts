@@ -34,7 +34,7 @@ export interface ServerEntry {
 }
 
 /** The fixture servers in test/fixtures/servers. */
-export type FixtureName = 'echo' | 'slow' | 'crash' | 'noisy' | 'hang' | 'faulty';
+export type FixtureName = 'echo' | 'slow' | 'crash' | 'noisy' | 'hang' | 'faulty' | 'poisoned';
 
 /** A runtime.yaml entry that runs a fixture server under tsx with absolute paths. */
 export function fixtureServer(name: FixtureName, extra: Omit<ServerEntry, 'command' | 'args'> = {}): ServerEntry {
