@@ -119,7 +119,12 @@ export async function checkCommand(options: ConfigOptions & { json?: boolean; pr
         process.stdout.write(`  ${entry.ok ? 'ok ' : 'ERR'} profile ${entry.name}${entry.ok ? '' : `: ${entry.error}`}\n`);
       }
       for (const server of status) {
-        const detail = server.state === 'up' ? `${server.tools} tools` : `FAILED: ${server.lastError ?? server.state}`;
+        const held = server.quarantined
+          ? `, quarantined (automcp review ${server.name})`
+          : server.heldBack
+            ? `, ${server.heldBack} held back (automcp review ${server.name})`
+            : '';
+        const detail = server.state === 'up' ? `${server.tools} tools${held}` : `FAILED: ${server.lastError ?? server.state}`;
         process.stdout.write(`  ${server.state === 'up' ? 'ok ' : 'ERR'} ${server.name.padEnd(20)} ${detail}\n`);
       }
       process.stdout.write(`  ${sessions.ok ? 'ok ' : 'ERR'} session store ${sessions.store}: ${sessions.detail}\n`);

@@ -30,6 +30,7 @@ export interface ServerEntry {
   lazy?: boolean;
   idleTimeoutSeconds?: number;
   pinDefinitions?: boolean;
+  quarantine?: boolean;
   instances?: 'shared' | 'per-caller';
 }
 
