@@ -13,6 +13,7 @@ export type RuleId =
   | 'instruction-tag'
   | 'secret-access'
   | 'tool-hijack'
+  | 'preference-manipulation'
   | 'hidden-unicode'
   | 'control-characters'
   | 'encoded-payload'
@@ -107,6 +108,23 @@ const TEXT_RULES: readonly TextRule[] = [
         String.raw`\b(?:all|every)\s+(?:emails?|messages?|payments?|transfers?)\s+(?:must|should)\s+(?:be\s+)?(?:sent|forwarded|copied|routed|bcc)`,
         String.raw`\b${ADDRESSEE}\s+(?:must|should|shall|are\s+required\s+to)\s+(?:first\s+|always\s+|also\s+)?(?:call|invoke|use|run|execute)\s+(?:the\s+)?[\w.\x60'"-]+\s+(?:tool|function)\s+(?:first|before)`,
         String.raw`\bprefix\s+(?:every|each|all|any)\s+(?:shell\s+)?commands?\s+with\b`,
+      ].join('|'),
+      'gi',
+    ),
+  },
+  {
+    // A description that argues for its own selection over every other tool (MCP preference
+    // manipulation); "always use this tool when…" is how honest tools say when they apply, so it is not.
+    rule: 'preference-manipulation',
+    pattern: new RegExp(
+      [
+        String.raw`\bprefer\s+this\s+tool\s+(?:over|to|above)\b`,
+        String.raw`\b(?:always|must)\s+(?:prefer|choose|select|pick)\s+this\s+tool`,
+        String.raw`\b(?:the\s+)?(?:best|only|most\s+(?:reliable|trusted|accurate|powerful))\s+tool\s+for\s+(?:every|any|all)\b`,
+        String.raw`\b(?:do\s+not|don't|never)\s+(?:use|call|choose|select)\s+(?:any\s+)?other\s+tools?`,
+        String.raw`\b(?:ignore|avoid|instead\s+of)\s+(?:all\s+|any\s+)?(?:the\s+)?other\s+tools`,
+        String.raw`\b(?:for|on)\s+(?:every|each|any)\s+(?:request|task|query|question|message)\b[^.
+]{0,40}\b(?:use|call|choose)\s+this\s+tool`,
       ].join('|'),
       'gi',
     ),
