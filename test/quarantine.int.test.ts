@@ -62,6 +62,17 @@ describe('a server an agent adds over HTTP', () => {
       });
       expect(errorPayload(await evalTool(other, 'math.multiply', { a: 6, b: 7 })).error.code).toBe('TOOL_NOT_FOUND');
 
+      // automcp status reads what the running gateway reports.
+      const status = await waitFor(
+        async () => {
+          const run = await runCli(['status', '--config', config.dir], { XDG_STATE_HOME: state.dir });
+          return run.stdout.includes('quarantined (run automcp review math)') ? run.stdout : undefined;
+        },
+        10_000,
+        'automcp status to show math quarantined',
+      );
+      expect(status).toMatch(/math .*0 tools.*2 held back/);
+
       // The review shows the poisoned definition with its findings, escaped for a terminal.
       const review = await runCli(['review', 'math', '--config', config.dir], { XDG_STATE_HOME: state.dir });
       expect(review.code, review.stderr).toBe(0);
