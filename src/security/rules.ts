@@ -138,6 +138,9 @@ const TEXT_RULES: readonly TextRule[] = [
 const HIDDEN =
   // eslint-disable-next-line no-misleading-character-class -- the combining marks are listed on purpose: they are what hides
   /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180E\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFEFF\uFFA0\uFFF9-\uFFFB]|\uDB40[\uDC00-\uDDEF]/g;
+/** One character of {@link HIDDEN}, for looking at neighbours (no `g` flag: `test` keeps no state). */
+// eslint-disable-next-line no-misleading-character-class -- as in HIDDEN: the combining marks are listed on purpose
+const HIDDEN_ONE = new RegExp(`^(?:${HIDDEN.source})$`);
 /** C0/C1 controls other than tab and line breaks, which is where ANSI escapes hide. */
 // eslint-disable-next-line no-control-regex -- control characters are exactly what this rule looks for
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
@@ -169,12 +172,26 @@ function hiddenHits(text: string): RuleHit[] {
   for (const match of text.matchAll(HIDDEN)) {
     // A zero-width joiner between two emoji is how emoji are spelled, not a hiding place.
     if (match[0] === '\u200D' && isEmojiJoin(text, match.index)) continue;
+    if (isScriptJoiner(text, match.index, match[0])) continue;
     const last = hits.at(-1);
     if (last && last.index + last.span.length === match.index) last.span += match[0];
     else hits.push({ rule: 'hidden-unicode', index: match.index, span: match[0] });
   }
   for (const match of text.matchAll(CONTROL)) hits.push({ rule: 'control-characters', index: match.index, span: match[0] });
   return hits;
+}
+
+/**
+ * One joiner or direction mark between two letters of a script that needs it (ZWNJ in Persian and
+ * Indic words, RLM/LRM beside Hebrew or Arabic) is spelling; smuggling needs runs or Latin text.
+ */
+function isScriptJoiner(text: string, index: number, char: string): boolean {
+  if (!['\u200C', '\u200D', '\u200E', '\u200F'].includes(char)) return false;
+  const before = text[index - 1] ?? '';
+  const after = text[index + 1] ?? '';
+  const letter = (c: string) => /[\p{L}\p{M}]/u.test(c) && c.charCodeAt(0) > 0x024f;
+  const isolated = !HIDDEN_ONE.test(before) && !HIDDEN_ONE.test(after);
+  return isolated && (letter(before) || letter(after)) && (letter(before) || /[\s\p{P}]|^$/u.test(before));
 }
 
 function isEmojiJoin(text: string, index: number): boolean {

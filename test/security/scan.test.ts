@@ -89,3 +89,12 @@ describe('printable', () => {
     expect(printable('x'.repeat(500))).toHaveLength(120);
   });
 });
+
+describe('scripts that need joiners', () => {
+  it('allows a single ZWNJ inside a Persian word and an RLM beside Hebrew, not a run of them in Latin text', () => {
+    expect(scanTool(tool('جستجو در می\u200cخواهم فایل‌ها'))).toEqual([]);
+    expect(scanTool(tool('חיפוש\u200f קבצים'))).toEqual([]);
+    expect(scanTool(tool('Search files.\u200c\u200d\u200c\u200c')).map((finding) => finding.rule)).toEqual(['hidden-unicode']);
+    expect(scanTool(tool('Search\u200cfiles')).map((finding) => finding.rule)).toEqual(['hidden-unicode']);
+  });
+});
