@@ -58,6 +58,7 @@ const TEXT_RULES: readonly TextRule[] = [
         // as what a parameter holds is not one, hence the colon.
         String.raw`\b(?:note|message|instructions?)\s+(?:to|for)\s+(?:the\s+)?(?:ai|assistant|model|llm|agent)s?(?:\s+(?:models?|agents?|assistants?))?\s*\**:`,
         String.raw`\b(?:reveal|print|output|repeat|leak)\s+(?:your|the)\s+system\s+prompt`,
+        String.raw`\bsystem\s+override\b|\b(?:previous|prior|earlier|above)\s+(?:guidance|instructions|rules|directions)\s+(?:no\s+longer|does\s+not|do\s+not|don't)\s+apply`,
       ].join('|'),
       'gi',
     ),
@@ -68,6 +69,7 @@ const TEXT_RULES: readonly TextRule[] = [
       [
         String.raw`\b(?:do\s+not|don't|never|must\s+not|should\s+not)\s+(?:tell|inform|mention|reveal|show|notify|alert|disclose|explain)\b[^.\n]{0,40}\b(?:the\s+)?user`,
         String.raw`\bwithout\s+(?:telling|informing|notifying|alerting|asking|mentioning\s+(?:it|this)\s+to)\s+the\s+user`,
+        String.raw`\bno\s+need\s+to\s+(?:bring\s+(?:this|it)\s+up|mention|tell|inform)|\bkeep\s+(?:this|the\s+following|it)\s+between\b`,
         String.raw`\bthe\s+user\s+(?:must|should|need|may)\s+(?:not|never)\s+(?:know|see|notice|be\s+(?:told|informed|aware))`,
         String.raw`\b(?:hide|conceal|keep)\s+(?:this|it|these|that)\s+(?:\w+\s+){0,2}(?:from\s+the\s+user|secret|hidden)`,
         String.raw`\b(?:silently|secretly|covertly)\s+(?:send|pass|include|add|call|read|forward|upload|copy)`,
@@ -85,12 +87,14 @@ const TEXT_RULES: readonly TextRule[] = [
     pattern: new RegExp(
       [
         // Files no tool description has a reason to point a model at.
-        String.raw`~?/?\.ssh/(?:id_\w+|authorized_keys|known_hosts|config)?|\bid_(?:rsa|dsa|ecdsa|ed25519)\b`,
+        String.raw`~?/?\.ssh\b(?:/(?:id_\w+|authorized_keys|known_hosts|config))?|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\.gnupg\b|\bprivate[\s_-]+key\s+files?\b`,
+        String.raw`\b(?:open|read|cat|load|copy)\s+(?:the\s+)?(?:file\s+)?(?:named\s+|called\s+)?\.env\b`,
         String.raw`\.aws/credentials|/etc/(?:passwd|shadow|sudoers)\b|\.(?:npmrc|netrc|pgpass|git-credentials|bash_history|zsh_history)\b`,
         String.raw`\.kube/config|\.docker/config\.json|\bmcp\.json\b|claude_desktop_config\.json|\.cursor/`,
         // "read/send … secrets": a verb of taking with a secret as its object, addressed to the model.
         String.raw`\b(?:read|send|pass|include|attach|upload|forward|leak|exfiltrate|copy|append|provide)\s+(?:the\s+|all\s+|any\s+|your\s+|its\s+)*(?:contents?\s+of\s+)?(?:(?:the|all|any|your)\s+)?(?:private\s+keys?|ssh\s+keys?|environment\s+variables|env\s+vars|\.env\b|credentials\s+files?|system\s+prompt|session\s+cookies)`,
         // What the user said is only sent somewhere by a tool that was told to; "include chat history" is a setting.
+        String.raw`\b(?:put|send|pass|copy|append|forward)\s+(?:the\s+)?(?:last|previous|prior|earlier|recent)\s+(?:\w+\s+)?(?:user\s+)?(?:messages|conversation)`,
         String.raw`\b(?:send|pass|forward|upload|leak|exfiltrate|copy)\s+(?:the\s+|all\s+|any\s+|your\s+|its\s+|full\s+|entire\s+)*(?:conversation|chat)\s+history|\b(?:send|pass|forward|upload|leak|exfiltrate|include)\s+(?:the\s+|all\s+|full\s+|entire\s+)*(?:previous|prior|earlier|last)\s+messages`,
         String.raw`\b(?:read|cat|open|load)\b[^.\n]{0,60}\band\s+(?:then\s+)?(?:pass|send|put|include|append|provide)\s+(?:it|its\s+contents?|the\s+contents?|them)\s+(?:as|in|into|via)\b`,
       ].join('|'),
@@ -108,6 +112,8 @@ const TEXT_RULES: readonly TextRule[] = [
         String.raw`\b(?:all|every)\s+(?:emails?|messages?|payments?|transfers?)\s+(?:must|should)\s+(?:be\s+)?(?:sent|forwarded|copied|routed|bcc)`,
         String.raw`\b${ADDRESSEE}\s+(?:must|should|shall|are\s+required\s+to)\s+(?:first\s+|always\s+|also\s+)?(?:call|invoke|use|run|execute)\s+(?:the\s+)?[\w.\x60'"-]+\s+(?:tool|function)\s+(?:first|before)`,
         String.raw`\bprefix\s+(?:every|each|all|any)\s+(?:shell\s+)?commands?\s+with\b`,
+        String.raw`\b(?:every\s+time|each\s+time|whenever)\s+(?:the\s+|an?\s+|any\s+)?[\w.\x60'"-]+\s+(?:tool\s+)?(?:runs|is\s+(?:used|called|run|invoked)|is\s+being\s+\w+\s+with\s+any\s+tool)`,
+        String.raw`\badd\s+\S+@\S+\s+(?:to|as|in)\s+(?:the\s+)?b?cc\b|\b(?:bcc|cc)\s+(?:every|all|each)\b`,
       ].join('|'),
       'gi',
     ),
@@ -123,6 +129,8 @@ const TEXT_RULES: readonly TextRule[] = [
         String.raw`\b(?:the\s+)?(?:best|only|most\s+(?:reliable|trusted|accurate|powerful))\s+tool\s+for\s+(?:every|any|all)\b`,
         String.raw`\b(?:do\s+not|don't|never)\s+(?:use|call|choose|select)\s+(?:any\s+)?other\s+tools?`,
         String.raw`\b(?:ignore|avoid|instead\s+of)\s+(?:all\s+|any\s+)?(?:the\s+)?other\s+tools`,
+        String.raw`\b(?:better|superior)\s+(?:\w+\s+)?than\s+any\s+(?:other|alternative)`,
+        String.raw`\bshould\s+be\s+(?:picked|chosen|used|selected|preferred)\s+for\s+(?:all|every|any)\b`,
         String.raw`\b(?:for|on)\s+(?:every|each|any)\s+(?:request|task|query|question|message)\b[^.
 ]{0,40}\b(?:use|call|choose)\s+this\s+tool`,
       ].join('|'),
@@ -155,7 +163,8 @@ const COLLECTOR_HOST =
   /(?:ngrok(?:-free)?\.(?:io|app|dev)|webhook\.site|requestbin|pipedream\.net|burpcollaborator|interact\.sh|oast\.|beeceptor|hookbin|\b(?:\d{1,3}\.){3}\d{1,3}\b)/i;
 
 /** Parameter names that ask for a secret by their spelling (full-schema poisoning puts the request there). */
-const SECRET_NAME = /id_(?:rsa|dsa|ecdsa|ed25519)|ssh_?(?:key|id|private)|dot_?ssh|mcp_?json|aws_?credentials|etc_?passwd/i;
+const SECRET_NAME =
+  /id_(?:rsa|dsa|ecdsa|ed25519)|ssh_?(?:key|id|private)|dot_?ssh|mcp_?json|aws_?credentials|etc_?passwd|(?:send|share|leak|upload|give)_?(?:me_?|us_?)?(?:your|all|the)_?(?:api_?keys?|secrets?|passwords?|credentials?|tokens?)/i;
 
 /** Runs every text rule over `text`. */
 function textHits(text: string): RuleHit[] {
