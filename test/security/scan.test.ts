@@ -3,9 +3,15 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { printable, scanTool } from '../../src/security/scan.js';
 
-const attacks = JSON.parse(readFileSync(new URL('../fixtures/poisoning/attacks.json', import.meta.url), 'utf8')) as {
-  tools: { class: string; tool: Tool }[];
-};
+const fixture = (file: string) =>
+  (
+    JSON.parse(readFileSync(new URL(`../fixtures/poisoning/${file}`, import.meta.url), 'utf8')) as {
+      tools: { class: string; tool: Tool }[];
+    }
+  ).tools;
+// The published attacks, and the paraphrases of them the rules were widened on (heldout.json is a
+// measurement, not a test: its misses are the documented limit).
+const attacks = { tools: [...fixture('attacks.json'), ...fixture('paraphrases.json')] };
 
 const tool = (description: string, properties: Record<string, object> = {}): Tool => ({
   name: 'example',
