@@ -115,6 +115,17 @@ describe('parseRuntime', () => {
     expect(error.problems[0]).toContain('debug');
   });
 
+  it('reads quarantine and ops.approveAdded, and names the key of a bad value', () => {
+    const config = runtime('version: 1\nops:\n  approveAdded: true\nservers:\n  q:\n    command: x\n    quarantine: true\n');
+    expect(config.ops.approveAdded).toBe(true);
+    expect(config.servers[0]?.quarantine).toBe(true);
+    const error = configError(() => runtime('version: 1\nservers:\n  q:\n    command: x\n    quarantine: maybe\n'));
+    expect(error.problems[0]).toContain('servers.q.quarantine');
+    expect(error.problems[0]).toContain('boolean');
+    const ops = configError(() => runtime('version: 1\nops:\n  approveAdded: sometimes\n'));
+    expect(ops.problems[0]).toContain('ops.approveAdded');
+  });
+
   it('reads the instances of a server, and names the choices for a bad one', () => {
     const servers = runtime('version: 1\nservers:\n  b:\n    command: x\n    instances: per-caller\n').servers;
     expect(servers[0]?.instances).toBe('per-caller');
