@@ -323,7 +323,7 @@ export class DownstreamRegistry {
     }
   }
 
-  /** Reads the trust files of pinned servers again where they changed on disk, then re-filters. */
+  /** Reads the trust files of pinned and reviewed servers again where they changed on disk, then re-filters. */
   async #refreshTrust(): Promise<void> {
     const pinned = [...this.#connections.values()].filter(
       (connection) =>

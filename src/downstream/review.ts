@@ -77,6 +77,7 @@ export class DefinitionReview {
     const held = new Map<string, HeldTool>();
     const scanned = new Map<string, Finding[]>();
     const accepted: Tool[] = [];
+    const newlyHeld: HeldTool[] = [];
     for (const tool of tools) {
       const entry = this.#catalog.toCatalogTool(server, tool);
       const findings = this.#findings(server, tool, entry.hash);
@@ -92,13 +93,25 @@ export class DefinitionReview {
         accepted.push(tool);
         continue;
       }
-      held.set(entry.name, { tool: entry, reason, ...(findings.length > 0 ? { findings } : {}) });
-      if (before?.get(entry.name)?.tool.hash !== entry.hash) {
-        this.#logger.warn(
-          { server, tool: entry.name, reason, findings: findings.map((finding) => `${finding.rule} in ${finding.field}`) },
-          `tool held back until a person runs \`automcp review approve ${server}\``,
-        );
-      }
+      const entryHeld: HeldTool = { tool: entry, reason, ...(findings.length > 0 ? { findings } : {}) };
+      held.set(entry.name, entryHeld);
+      if (before?.get(entry.name)?.tool.hash !== entry.hash) newlyHeld.push(entryHeld);
+    }
+    // One line per list, not per tool: a quarantined server of 50 tools is one event.
+    if (newlyHeld.length > 0) {
+      this.#logger.warn(
+        {
+          server,
+          quarantined: newlyHeld.filter((entry) => entry.reason === 'quarantined').length,
+          flagged: newlyHeld
+            .filter((entry) => entry.reason === 'poisoning')
+            .map((entry) => ({
+              tool: entry.tool.name,
+              rules: [...new Set(entry.findings?.map((finding) => `${finding.rule} in ${finding.field}`))],
+            })),
+        },
+        `tools held back until a person runs \`automcp review approve ${server}\``,
+      );
     }
     this.#scanned.set(server, scanned);
     this.#held.set(server, held);
