@@ -79,7 +79,16 @@ describe('a server an agent adds over HTTP', () => {
       expect(review.stdout).toContain('server math: quarantined');
       expect(review.stdout).toMatch(/! secret-access in description: .*id_rsa/);
 
-      const approved = await runCli(['review', 'approve', 'math', '--config', config.dir], { XDG_STATE_HOME: state.dir });
+      const digest = /--digest ([0-9a-f]{16})/.exec(review.stdout)?.[1];
+      expect(digest).toBeDefined();
+      const stale = await runCli(['review', 'approve', 'math', '--config', config.dir, '--digest', '0000000000000000'], {
+        XDG_STATE_HOME: state.dir,
+      });
+      expect(stale.code).toBe(1);
+      expect(stale.stderr).toContain('math was not approved');
+      const approved = await runCli(['review', 'approve', 'math', '--config', config.dir, '--digest', digest!], {
+        XDG_STATE_HOME: state.dir,
+      });
       expect(approved.code, approved.stderr).toBe(0);
       expect(approved.stdout).toContain('approved 2 tool definitions of math');
       expect(approved.stdout).toContain('accepted the findings of 1');

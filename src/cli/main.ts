@@ -184,6 +184,7 @@ review
   .description("approve a server's current tool definitions and entry: releases quarantine and accepts findings")
   .argument('<server>', 'the server name in runtime.yaml')
   .option(...configOption)
+  .option('--digest <hex>', 'the digest `automcp review SERVER` printed: refuse if the server now lists anything else')
   .option('--json', 'print what was approved as JSON')
   .option('--verbose', 'debug logging on stderr')
   .action(async (server: string, options, command: Command) => {

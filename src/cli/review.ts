@@ -8,7 +8,7 @@
  */
 import { loadConfig, type RuntimeConfig, type ServerSpec } from '../config/load.js';
 import { ConfigError } from '../errors.js';
-import { approveServer, reviewServer, reviewTools, type ServerReview } from '../downstream/approve.js';
+import { approveServer, ReviewChangedError, reviewServer, reviewTools, type ServerReview } from '../downstream/approve.js';
 import { Catalog } from '../catalog/catalog.js';
 import { loadHasher } from '../catalog/hash.js';
 import { createLogger } from '../logging/logger.js';
@@ -21,6 +21,8 @@ interface ReviewOptions {
   config?: string;
   json?: boolean;
   verbose?: boolean;
+  /** `review approve --digest`: approve only what `automcp review` showed. */
+  digest?: string;
 }
 
 /** `automcp review [SERVER]`; exit code 1 when the server cannot be started. */
@@ -44,9 +46,17 @@ export async function approveCommand(server: string, options: ReviewOptions): Pr
   const spec = findServer(config, server);
   let result: Awaited<ReturnType<typeof approveServer>>;
   try {
-    result = await approveServer({ spec, stateDir, cwd: config.dir, logger: quietLogger(options) });
+    result = await approveServer({
+      spec,
+      stateDir,
+      cwd: config.dir,
+      logger: quietLogger(options),
+      ...(options.digest !== undefined ? { digest: options.digest } : {}),
+    });
   } catch (error) {
-    return cannotStart(server, error);
+    if (!(error instanceof ReviewChangedError)) return cannotStart(server, error);
+    process.stderr.write(`automcp: ${server} was not approved: ${error.message}; run automcp review ${server} again\n`);
+    return 1;
   }
   const { before, after } = result;
   if (options.json) {
@@ -149,7 +159,11 @@ function formatReview(spec: ServerSpec, review: ServerReview): string {
       lines.push(indent(`annotations: ${escapeHidden(JSON.stringify(tool.definition.annotations))}`));
     for (const finding of tool.findings) lines.push(`  ! ${finding.rule} in ${finding.field}: ${finding.span}`);
   }
-  lines.push('', `approve these exact definitions with: automcp review approve ${review.server}`);
+  lines.push(
+    '',
+    `digest ${review.digest}: approve exactly what is shown here with`,
+    `  automcp review approve ${review.server} --digest ${review.digest}`,
+  );
   return `${lines.join('\n')}\n`;
 }
 

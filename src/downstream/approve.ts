@@ -6,6 +6,7 @@
  * change waits for review again (quarantined servers always, pinned servers through their pins,
  * findings always).
  */
+import { createHash } from 'node:crypto';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { Catalog } from '../catalog/catalog.js';
 import { loadHasher } from '../catalog/hash.js';
@@ -39,6 +40,26 @@ export interface ServerReview {
   entry: string;
   approvedAt?: string;
   tools: ReviewedTool[];
+  /**
+   * One hash of the entry and every definition shown: `review approve --digest` refuses when what it
+   * would approve is not what the person read.
+   */
+  digest: string;
+}
+
+/** The server changed between `automcp review` and `automcp review approve --digest`. */
+export class ReviewChangedError extends Error {
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`what the server lists now (digest ${actual}) is not what was reviewed (digest ${expected})`);
+  }
+}
+
+function digestOf(entry: string, tools: readonly { name: string; hash: string }[]): string {
+  const lines = [entry, ...tools.map((tool) => `${tool.name}=${tool.hash}`).sort()];
+  return createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 16);
 }
 
 /** Reviews `tools` of `spec` against the approvals in `trust` (already loaded). No I/O. */
@@ -55,20 +76,23 @@ export function reviewTools({
 }): ServerReview {
   const record = trust.review(spec.name);
   const quarantined = isQuarantined(spec, trust);
+  const entry = entryFingerprint(spec);
+  const reviewed = tools.map((tool): ReviewedTool => {
+    const listed = catalog.toCatalogTool(spec.name, tool);
+    const findings = scanTool(tool);
+    const approved = !quarantined && record?.tools[listed.name] === listed.hash;
+    const held =
+      spec.quarantine === true && !approved ? 'quarantined' : findings.length > 0 && !approved ? 'poisoning' : undefined;
+    return { name: listed.name, hash: listed.hash, definition: listed.definition, findings, approved, ...(held ? { held } : {}) };
+  });
   return {
     server: spec.name,
     quarantine: spec.quarantine === true,
     quarantined,
-    entry: entryFingerprint(spec),
+    entry,
     ...(record ? { approvedAt: record.approvedAt } : {}),
-    tools: tools.map((tool) => {
-      const entry = catalog.toCatalogTool(spec.name, tool);
-      const findings = scanTool(tool);
-      const approved = !quarantined && record?.tools[entry.name] === entry.hash;
-      const held =
-        spec.quarantine === true && !approved ? 'quarantined' : findings.length > 0 && !approved ? 'poisoning' : undefined;
-      return { name: entry.name, hash: entry.hash, definition: entry.definition, findings, approved, ...(held ? { held } : {}) };
-    }),
+    tools: reviewed,
+    digest: digestOf(entry, reviewed),
   };
 }
 
@@ -85,14 +109,19 @@ export async function reviewServer(options: ReachOptions & { stateDir: string })
  * Resolves with the review as it stands after the approval, and the review before it.
  */
 export async function approveServer(
-  options: ReachOptions & { stateDir: string },
+  options: ReachOptions & {
+    stateDir: string;
+    /** The digest `automcp review` showed; when given, a server that lists anything else is not approved. */
+    digest?: string;
+  },
 ): Promise<{ before: ServerReview; after: ServerReview }> {
-  const { spec, stateDir } = options;
+  const { spec, stateDir, digest } = options;
   const tools = await listServerTools(options);
   const catalog = new Catalog(await loadHasher());
   const trust = new TrustStore({ stateDir });
   await trust.load(spec.name);
   const before = reviewTools({ spec, tools, trust, catalog });
+  if (digest !== undefined && digest !== before.digest) throw new ReviewChangedError(digest, before.digest);
   await trust.approve(spec.name, {
     entry: entryFingerprint(spec),
     tools: before.tools.map((tool) => ({ name: tool.name, hash: tool.hash })),
