@@ -166,11 +166,23 @@ const COLLECTOR_HOST =
 const SECRET_NAME =
   /id_(?:rsa|dsa|ecdsa|ed25519)|ssh_?(?:key|id|private)|dot_?ssh|mcp_?json|aws_?credentials|etc_?passwd|(?:send|share|leak|upload|give)_?(?:me_?|us_?)?(?:your|all|the)_?(?:api_?keys?|secrets?|passwords?|credentials?|tokens?)/i;
 
+/**
+ * The matches of a global pattern, after a `test` that rejects most strings without building an
+ * iterator: a catalog's 150,000 short strings mostly match nothing, and the iterators cost more than
+ * the matching.
+ */
+function matches(text: string, pattern: RegExp): IterableIterator<RegExpExecArray> | readonly never[] {
+  pattern.lastIndex = 0;
+  const found = pattern.test(text);
+  pattern.lastIndex = 0;
+  return found ? text.matchAll(pattern) : [];
+}
+
 /** Runs every text rule over `text`. */
 function textHits(text: string): RuleHit[] {
   const hits: RuleHit[] = [];
   for (const { rule, pattern } of TEXT_RULES) {
-    for (const match of text.matchAll(pattern)) hits.push({ rule, index: match.index, span: match[0] });
+    for (const match of matches(text, pattern)) hits.push({ rule, index: match.index, span: match[0] });
   }
   return hits;
 }
@@ -178,7 +190,7 @@ function textHits(text: string): RuleHit[] {
 /** Hidden characters, grouped into runs so a smuggled message is one finding. */
 function hiddenHits(text: string): RuleHit[] {
   const hits: RuleHit[] = [];
-  for (const match of text.matchAll(HIDDEN)) {
+  for (const match of matches(text, HIDDEN)) {
     // A zero-width joiner between two emoji is how emoji are spelled, not a hiding place.
     if (match[0] === '\u200D' && isEmojiJoin(text, match.index)) continue;
     if (isScriptJoiner(text, match.index, match[0])) continue;
@@ -186,7 +198,7 @@ function hiddenHits(text: string): RuleHit[] {
     if (last && last.index + last.span.length === match.index) last.span += match[0];
     else hits.push({ rule: 'hidden-unicode', index: match.index, span: match[0] });
   }
-  for (const match of text.matchAll(CONTROL)) hits.push({ rule: 'control-characters', index: match.index, span: match[0] });
+  for (const match of matches(text, CONTROL)) hits.push({ rule: 'control-characters', index: match.index, span: match[0] });
   return hits;
 }
 
@@ -218,13 +230,13 @@ function isEmojiJoin(text: string, index: number): boolean {
 function encodedHits(text: string): RuleHit[] {
   const hits: RuleHit[] = [];
   const seen = new Set<number>();
-  for (const match of text.matchAll(HEX_RUN)) {
+  for (const match of matches(text, HEX_RUN)) {
     seen.add(match.index);
     const decoded = Buffer.from(match[0], 'hex').toString('latin1');
     if (match[0].length > BLOB_CHARS || isWords(decoded))
       hits.push({ rule: 'encoded-payload', index: match.index, span: match[0] });
   }
-  for (const match of text.matchAll(BASE64_RUN)) {
+  for (const match of matches(text, BASE64_RUN)) {
     if (seen.has(match.index) || !/[0-9+/=]/.test(match[0]) || !/[a-z]/.test(match[0]) || !/[A-Z]/.test(match[0])) continue;
     const decoded = Buffer.from(match[0].replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('latin1');
     if (match[0].length > BLOB_CHARS || isWords(decoded))
@@ -247,7 +259,7 @@ function isWords(decoded: string): boolean {
  */
 function urlHits(text: string, { kind, urlParameter }: { kind: FieldKind; urlParameter: boolean }): RuleHit[] {
   const hits: RuleHit[] = [];
-  for (const match of text.matchAll(URL)) {
+  for (const match of matches(text, URL)) {
     const host = /^[a-z]+:\/\/([^/?#]+)/i.exec(match[0])?.[1] ?? '';
     const collector = COLLECTOR_HOST.test(host) && !/^(?:127\.|0\.0\.0\.0|localhost)/.test(host);
     if (collector || (kind === 'value' && !urlParameter))
@@ -269,9 +281,11 @@ export function scanText(text: string, { kind, urlParameter = false }: { kind: F
     return hits;
   }
   // Text rules read what a model reads: hidden characters removed, so they cannot split a phrase.
-  const visible = text.replace(HIDDEN, '');
+  const hidden = hits.some((hit) => hit.rule === 'hidden-unicode');
+  const visible = hidden ? text.replace(HIDDEN, '') : text;
   hits.push(...textHits(visible), ...encodedHits(text));
-  const tags = tagText(text);
+  // Tag characters are surrogate pairs led by U+DB40; without one there is nothing to read out.
+  const tags = text.includes('\uDB40') ? tagText(text) : '';
   if (tags) hits.push(...textHits(tags).map((hit) => ({ ...hit, span: `${hit.span} (in tag characters)` })));
   return hits;
 }
