@@ -241,16 +241,15 @@ export class GatewayCore {
   }
 
   /**
-   * Stores what a session was sent; `fresh` first forgets what it held. Both are issued at once, in
-   * that order, and a store answers one client's commands in the order sent: so when this runs as the
-   * response is handed over, the session's next read (which the client can only send after reading the
-   * response) comes after them. Store failures are soft (FallbackSessions).
+   * Stores what a session was sent; `fresh` replaces what it held, in one store operation: two
+   * operations could land in either order (a store retries a command it had to reload), and a forget
+   * landing last would leave the session empty. Issued as the response is handed over, so the session's
+   * next read (which the client can only send after reading the response) comes after it. Store
+   * failures are soft (FallbackSessions).
    */
   async #remember(key: SessionKey, fresh: boolean, tools: readonly { name: string; hash: string }[]): Promise<void> {
-    await Promise.all([
-      fresh ? this.#sessions.forget(key) : undefined,
-      tools.length > 0 ? this.#sessions.record(key, tools) : undefined,
-    ]);
+    if (tools.length > 0) await this.#sessions.record(key, tools, { replace: fresh });
+    else if (fresh) await this.#sessions.forget(key);
   }
 
   /** `automatic_eval`: profile check, argument validation, forwarding. */
