@@ -32,7 +32,19 @@ export class SignInRequiredError extends Error {
   readonly #mark: string;
   readonly #watch: SignInWatch;
 
-  constructor({ server, detail, mark, watch, cause }: { server: string; detail: string; mark: string; watch: SignInWatch; cause?: unknown }) {
+  constructor({
+    server,
+    detail,
+    mark,
+    watch,
+    cause,
+  }: {
+    server: string;
+    detail: string;
+    mark: string;
+    watch: SignInWatch;
+    cause?: unknown;
+  }) {
     super(`server "${server}" needs sign-in (${detail}); run \`${loginCommand(server)}\``, cause === undefined ? {} : { cause });
     this.server = server;
     this.#mark = mark;

@@ -210,7 +210,9 @@ export class FileOAuthProvider implements OAuthClientProvider {
     if (name === undefined) return undefined;
     const value = this.#env[name];
     if (value === undefined || value === '') {
-      throw new Error(`server "${this.#server}": oauth.clientSecretEnv names ${name}, which is not set; set it or remove the key`);
+      throw new Error(
+        `server "${this.#server}": oauth.clientSecretEnv names ${name}, which is not set; set it or remove the key`,
+      );
     }
     return value;
   }

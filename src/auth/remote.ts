@@ -7,6 +7,7 @@
  * Loaded with the SDK's HTTP transports, only when a remote server first starts (see transport.ts).
  */
 import { auth } from '@modelcontextprotocol/sdk/client/auth.js';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ServerSpec } from '../config/load.js';
 import { isUnauthorized, SignInRequiredError, signInRequired } from './errors.js';
 import { FileOAuthProvider } from './provider.js';
@@ -51,7 +52,9 @@ export function createRemoteSignIn({
 
   const expiring = async (): Promise<boolean> => {
     const tokens = (await provider.record()).tokens;
-    return tokens?.refresh_token !== undefined && tokens.expires_at !== undefined && tokens.expires_at - now() < REFRESH_MARGIN_MS;
+    return (
+      tokens?.refresh_token !== undefined && tokens.expires_at !== undefined && tokens.expires_at - now() < REFRESH_MARGIN_MS
+    );
   };
 
   const refresh = async (): Promise<void> => {
@@ -59,12 +62,10 @@ export function createRemoteSignIn({
     // Gateways share the file: under its lock, the first refreshes and the others find fresh tokens.
     await provider.withLock(async () => {
       if (!(await expiring())) return;
-      const headers = spec.headers;
       await auth(provider, {
         serverUrl: spec.url as string,
         ...(spec.oauth?.scopes ? { scope: spec.oauth.scopes.join(' ') } : {}),
-        // Configured headers (an API gateway's key, say) go to discovery as they go to the server.
-        ...(headers ? { fetchFn: (url, init) => fetch(url, { ...init, headers: { ...headers, ...toRecord(init?.headers) } }) } : {}),
+        ...(spec.headers ? { fetchFn: fetchWithHeaders(spec.headers) } : {}),
       });
     });
   };
@@ -90,8 +91,11 @@ export function createRemoteSignIn({
   };
 }
 
-function toRecord(headers: RequestInit["headers"]): Record<string, string> {
-  if (headers === undefined) return {};
-  return Object.fromEntries(new Headers(headers).entries());
+/** `fetch` that adds a server's configured headers (an API gateway's key, say), as its transport does. */
+export function fetchWithHeaders(headers: Record<string, string>): FetchLike {
+  return (url, init) => {
+    const merged = new Headers(headers);
+    for (const [key, value] of new Headers(init?.headers)) merged.set(key, value);
+    return fetch(url, { ...init, headers: merged });
+  };
 }
-

@@ -52,7 +52,12 @@ export async function readSignInState({
   }
   const renews = tokens.refresh_token !== undefined;
   const expiresAt = tokens.expires_at !== undefined ? new Date(tokens.expires_at).toISOString() : undefined;
-  const base = { server: spec.name, renews, ...(expiresAt ? { expiresAt } : {}), ...(tokens.scope ? { scopes: tokens.scope } : {}) };
+  const base = {
+    server: spec.name,
+    renews,
+    ...(expiresAt ? { expiresAt } : {}),
+    ...(tokens.scope ? { scopes: tokens.scope } : {}),
+  };
   if (!renews && tokens.expires_at !== undefined && tokens.expires_at <= now) {
     return { ...base, state: 'needs-sign-in', reason: 'the sign-in expired', command: loginCommand(spec.name) };
   }

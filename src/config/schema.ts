@@ -96,7 +96,11 @@ export const serverSchema = z
       });
     }
     if (server.oauth?.clientSecretEnv !== undefined && server.oauth.clientId === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['oauth', 'clientSecretEnv'], message: '`clientSecretEnv` needs `clientId` beside it' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['oauth', 'clientSecretEnv'],
+        message: '`clientSecretEnv` needs `clientId` beside it',
+      });
     }
     if (server.command !== undefined && server.headers !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['headers'], message: '`headers` applies only to HTTP servers (with `url`)' });

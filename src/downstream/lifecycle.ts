@@ -14,16 +14,7 @@
  * signs in: not a failure, so nothing retries it until the sign-in changes).
  */
 export type LifecycleState =
-  | 'idle'
-  | 'starting'
-  | 'up'
-  | 'failed'
-  | 'down'
-  | 'closed'
-  | 'idle-stopping'
-  | 'idle-stopped'
-  | 'closing'
-  | 'needs-sign-in';
+  'idle' | 'starting' | 'up' | 'failed' | 'down' | 'closed' | 'idle-stopping' | 'idle-stopped' | 'closing' | 'needs-sign-in';
 
 /**
  * What happens to a connection: `start` (a start begins), `listed` (connected and its tools listed),
