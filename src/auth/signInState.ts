@@ -73,3 +73,18 @@ export function describeSignIn(state: SignInState): string {
   if (state.state === 'needs-sign-in') return `needs sign-in (${state.reason}): run ${state.command}`;
   return `not signed in (if it asks for sign-in, run ${state.command})`;
 }
+
+/** The sign-in state of every enabled server in `servers` that signs in, by name. */
+export async function readSignInStates({
+  servers,
+  stateDir,
+  now = Date.now(),
+}: {
+  servers: readonly ServerSpec[];
+  stateDir: string;
+  now?: number;
+}): Promise<Map<string, SignInState>> {
+  const remote = servers.filter((spec) => spec.enabled !== false && usesSignIn(spec));
+  const states = await Promise.all(remote.map((spec) => readSignInState({ spec, stateDir, now })));
+  return new Map(states.map((state) => [state.server, state]));
+}
