@@ -38,7 +38,7 @@ export const oauthSchema = z.strictObject({
   clientId: z.string().min(1).optional().describe('the client ID registered with the authorization server'),
   clientSecretEnv: z
     .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the name of an environment variable (letters, digits and _)')
     .optional()
     .describe('the name of an environment variable holding the client secret'),
   scopes: z.array(z.string().min(1)).min(1).optional().describe('a list of OAuth scopes to ask for'),
