@@ -38,6 +38,19 @@ describe('automcp login against a protected remote server', () => {
   it('signs in, serves the tools with the tokens, and says when sign-in is needed again', async () => {
     const before = await runCli(['status', '--config', config.dir], env);
     expect(before.stdout).toMatch(/tracker\s+not signed in/);
+    // Before any sign-in, serve neither registers a client nor opens a browser: the call says what to run.
+    const early = await serveGateway({ configDir: config.dir, env: { ...env } });
+    try {
+      const payload = errorPayload(await evalTool(early.client, 'tracker.echo', { text: 'hello' }));
+      expect(payload).toMatchObject({
+        error: { code: 'DOWNSTREAM_UNAVAILABLE' },
+        reason: 'sign-in required',
+        command: 'automcp login tracker',
+      });
+      expect(server.registered).toHaveLength(0);
+    } finally {
+      await early.close();
+    }
 
     const login = await runCli(['login', 'tracker', '--config', config.dir, '--timeout', '60'], env);
     expect(login.code, login.stderr).toBe(0);
