@@ -309,6 +309,8 @@ export class DownstreamConnection {
         return await client.readResource({ uri }, { timeout: timeoutMs, ...(signal ? { signal } : {}) });
       } catch (error) {
         if (signal?.aborted) throw error;
+        const signIn = signInRequired(error);
+        if (signIn) throw this.#park(client, signIn);
         throw callError({ server: this.name, error, timeoutMs });
       }
     } finally {

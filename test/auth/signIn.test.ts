@@ -194,3 +194,31 @@ describe('signing in to a remote server', () => {
     );
   });
 });
+
+describe('two gateways sharing one sign-in', () => {
+  it('refresh a rotating refresh token once between them, and both keep working', async () => {
+    server = await startProtectedServer({ now, accessTtlSeconds: 600 });
+    const spec = remote(server.url);
+    await signIn({ spec, stateDir, now, onAuthorizationUrl: approve });
+    const first = connect(spec);
+    const second = new DownstreamConnection({
+      spec,
+      logger: createSilentLogger(),
+      transports: createTransportFactory({ logger: createSilentLogger(), cwd: stateDir, signIn: { stateDir, now } }),
+      onTools: () => undefined,
+      now,
+      sleep: async () => undefined,
+    });
+    try {
+      expect(await Promise.all([echo(first, 'a'), echo(second, 'b')])).toEqual(['echo: a', 'echo: b']);
+      clock += 590_000;
+      // Both see an expiring token at once; the file lock lets one refresh and the other read its result.
+      expect(await Promise.all([echo(first, 'c'), echo(second, 'd')])).toEqual(['echo: c', 'echo: d']);
+      expect(server.grants).toEqual(['authorization_code', 'refresh_token']);
+      expect(first.state).toBe('up');
+      expect(second.state).toBe('up');
+    } finally {
+      await second.close();
+    }
+  });
+});
