@@ -8,6 +8,7 @@
  * This module imports nothing from the SDK's OAuth code, so the connection can use it without loading
  * that code for servers that never sign in.
  */
+import type { CallRelay } from '../downstream/relay.js';
 import { GatewayError } from '../errors.js';
 
 /** Tells whether the stored sign-in changed since a moment: what lets a parked server try again. */
@@ -15,6 +16,12 @@ export interface SignInWatch {
   /** An opaque mark of the stored sign-in now (the token file's identity). */
   signature(): Promise<string>;
 }
+
+/**
+ * Runs a whole sign-in (what `automcp login` does) with `onUrl` in place of the browser: how a gateway
+ * offers sign-in to the person through their MCP client. Rejects when it fails or `signal` aborts.
+ */
+export type InteractiveSignIn = (options: { onUrl: (url: URL) => Promise<void>; signal: AbortSignal }) => Promise<void>;
 
 /** The reason automatic_eval reports for a server that needs sign-in (CONTRACT: DOWNSTREAM_UNAVAILABLE). */
 export const SIGN_IN_REASON = 'sign-in required';
@@ -28,6 +35,8 @@ export function loginCommand(server: string): string {
 export class SignInRequiredError extends Error {
   override readonly name = 'SignInRequiredError';
   readonly server: string;
+  /** A sign-in the gateway can run itself, offering the URL through the calling client; see offer.ts. */
+  readonly interactive: InteractiveSignIn | undefined;
   /** The sign-in mark when this was raised; a different mark later means someone signed in. */
   readonly #mark: string;
   readonly #watch: SignInWatch;
@@ -38,15 +47,18 @@ export class SignInRequiredError extends Error {
     mark,
     watch,
     cause,
+    interactive,
   }: {
     server: string;
     detail: string;
     mark: string;
     watch: SignInWatch;
     cause?: unknown;
+    interactive?: InteractiveSignIn;
   }) {
     super(`server "${server}" needs sign-in (${detail}); run \`${loginCommand(server)}\``, cause === undefined ? {} : { cause });
     this.server = server;
+    this.interactive = interactive;
     this.#mark = mark;
     this.#watch = watch;
   }
@@ -82,4 +94,14 @@ export function signInUnavailable(error: SignInRequiredError): GatewayError {
     data: { server: error.server, reason: SIGN_IN_REASON, command: loginCommand(error.server) },
     cause: error,
   });
+}
+
+/** True when the client behind `relay` can open a URL for the person (URL-mode elicitation): see offer.ts. */
+export function canOfferSignIn(relay: CallRelay | undefined, error: SignInRequiredError): relay is CallRelay {
+  return (
+    relay !== undefined &&
+    error.interactive !== undefined &&
+    !relay.peer.closed &&
+    relay.peer.capabilities()?.elicitation?.url !== undefined
+  );
 }

@@ -39,6 +39,8 @@ export interface SignInOptions {
   /** Called with the authorization URL: print it, open the browser. */
   onAuthorizationUrl: (url: URL, redirectUrl: string) => void | Promise<void>;
   timeoutMs?: number;
+  /** Ends the wait for the browser (the person declined, or the call that offered sign-in ended). */
+  signal?: AbortSignal;
   now?: () => number;
   env?: Env;
 }
@@ -49,18 +51,21 @@ export async function signIn({
   stateDir,
   onAuthorizationUrl,
   timeoutMs = DEFAULT_LOGIN_TIMEOUT_MS,
+  signal,
   now = Date.now,
   env = process.env,
 }: SignInOptions): Promise<SignInResult> {
   const serverUrl = spec.url as string;
   const file = new TokenFile({ stateDir, server: spec.name, url: serverUrl, now });
   const fetchFn = spec.headers ? fetchWithHeaders(spec.headers) : fetch;
+  let provider: FileOAuthProvider | undefined;
   const callback = await startLoopbackCallback({
+    expectedState: () => provider?.expectedState,
     timeoutMs,
     ...(spec.oauth?.callbackPort ? { port: spec.oauth.callbackPort } : {}),
   });
   try {
-    const provider = new FileOAuthProvider({
+    provider = new FileOAuthProvider({
       server: spec.name,
       file,
       mode: 'login',
@@ -82,7 +87,7 @@ export async function signIn({
       ...(hint.resourceMetadataUrl ? { resourceMetadataUrl: hint.resourceMetadataUrl } : {}),
     };
     if ((await auth(provider, options)) !== 'REDIRECT') throw new Error('the authorization server did not start a sign-in');
-    const code = await callback.waitForCode(provider.expectedState);
+    const code = await callback.waitForCode(signal);
     await auth(provider, { ...options, authorizationCode: code });
     const tokens = (await file.read()).tokens;
     if (!tokens) throw new Error('the authorization server returned no tokens');

@@ -14,8 +14,8 @@ export const CALLBACK_PATH = '/callback';
 export interface LoopbackCallback {
   /** The redirect URI to register and send: `http://127.0.0.1:<port>/callback`. */
   redirectUrl: string;
-  /** Resolves with the authorization code once the redirect arrives with `state`; rejects on error or timeout. */
-  waitForCode(state: string | undefined): Promise<string>;
+  /** Resolves with the authorization code once the redirect arrives; rejects on error, timeout or `signal`. */
+  waitForCode(signal?: AbortSignal): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -26,12 +26,14 @@ const PAGE = (text: string) =>
 export async function startLoopbackCallback({
   port = 0,
   timeoutMs,
+  expectedState,
 }: {
   port?: number;
   timeoutMs: number;
+  /** The `state` of the authorization request made, once made: a redirect must echo it. */
+  expectedState: () => string | undefined;
 }): Promise<LoopbackCallback> {
   let settle: { resolve: (code: string) => void; reject: (error: Error) => void } | undefined;
-  let expected: string | undefined;
   let early: { code?: string; error?: Error } | undefined;
   const finish = (outcome: { code?: string; error?: Error }) => {
     if (!settle) {
@@ -59,15 +61,15 @@ export async function startLoopbackCallback({
       return;
     }
     // A redirect without our `state` did not come from the request we made (RFC 6749 §10.12).
-    if (code === null || (expected !== undefined && url.searchParams.get('state') !== expected)) {
+    // (It may arrive before waitForCode is called: the browser can be quicker than our bookkeeping.)
+    const expected = expectedState();
+    if (code === null || expected === undefined || url.searchParams.get('state') !== expected) {
       response
         .writeHead(400, { 'content-type': 'text/html' })
         .end(PAGE('This sign-in link is not the one automcp is waiting for.'));
       return;
     }
-    response
-      .writeHead(200, { 'content-type': 'text/html' })
-      .end(PAGE('Signed in. You can close this tab and go back to the terminal.'));
+    response.writeHead(200, { 'content-type': 'text/html' }).end(PAGE('Signed in to automcp. You can close this tab.'));
     finish({ code });
   });
   await new Promise<void>((resolve, reject) => {
@@ -84,9 +86,10 @@ export async function startLoopbackCallback({
 
   return {
     redirectUrl: `http://127.0.0.1:${bound}${CALLBACK_PATH}`,
-    waitForCode(state) {
-      expected = state;
+    waitForCode(signal) {
       return new Promise<string>((resolve, reject) => {
+        if (signal?.aborted) return reject(new Error('the sign-in was abandoned'));
+        signal?.addEventListener('abort', () => settle?.reject(new Error('the sign-in was abandoned')), { once: true });
         const timer = setTimeout(
           () => reject(new Error(`no sign-in arrived within ${Math.round(timeoutMs / 1000)} s; run the command again`)),
           timeoutMs,

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { OAuthClientProvider, OAuthDiscoveryState } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import type { OAuthConfig } from '../config/schema.js';
-import { SignInRequiredError } from './errors.js';
+import { SignInRequiredError, type InteractiveSignIn } from './errors.js';
 import { presentTokens, stampExpiry, type SignInRecord, type TokenFile } from './tokenFile.js';
 
 /** Whether the provider serves `automcp login` or a running gateway. */
@@ -37,6 +37,8 @@ export interface FileOAuthProviderOptions {
   redirectUrl?: string;
   /** Login only: what to do with the authorization URL (open the browser, print it). */
   onAuthorizationUrl?: (url: URL) => void | Promise<void>;
+  /** Background only: the sign-in its SignInRequiredErrors offer (see offer.ts). */
+  interactive?: InteractiveSignIn;
 }
 
 /** An OAuthClientProvider whose state lives in one 0600 file per server. */
@@ -49,6 +51,7 @@ export class FileOAuthProvider implements OAuthClientProvider {
   readonly #now: () => number;
   readonly #redirect: string | undefined;
   readonly #onAuthorizationUrl: ((url: URL) => void | Promise<void>) | undefined;
+  readonly #interactive: InteractiveSignIn | undefined;
   /** The record as last read, for the synchronous getters. */
   #record: SignInRecord | undefined;
   #verifier: string | undefined;
@@ -69,6 +72,7 @@ export class FileOAuthProvider implements OAuthClientProvider {
     this.#now = options.now ?? Date.now;
     this.#redirect = options.redirectUrl;
     this.#onAuthorizationUrl = options.onAuthorizationUrl;
+    this.#interactive = options.interactive;
   }
 
   get redirectUrl(): string {
@@ -227,6 +231,12 @@ export class FileOAuthProvider implements OAuthClientProvider {
   }
 
   async #signInError(detail: string): Promise<SignInRequiredError> {
-    return new SignInRequiredError({ server: this.#server, detail, mark: await this.#file.signature(), watch: this.#file });
+    return new SignInRequiredError({
+      server: this.#server,
+      detail,
+      mark: await this.#file.signature(),
+      watch: this.#file,
+      ...(this.#interactive ? { interactive: this.#interactive } : {}),
+    });
   }
 }

@@ -9,7 +9,7 @@
 import { auth } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ServerSpec } from '../config/load.js';
-import { isUnauthorized, SignInRequiredError, signInRequired } from './errors.js';
+import { isUnauthorized, SignInRequiredError, signInRequired, type InteractiveSignIn } from './errors.js';
 import { FileOAuthProvider } from './provider.js';
 import { TokenFile } from './tokenFile.js';
 
@@ -40,7 +40,13 @@ export function createRemoteSignIn({
   env?: Env;
 }): RemoteSignIn {
   const file = new TokenFile({ stateDir, server: spec.name, url: spec.url as string, now });
+  // What `automcp login` runs, started by the gateway when the calling client can show the URL.
+  const interactive: InteractiveSignIn = async ({ onUrl, signal }) => {
+    const { signIn } = await import('./login.js');
+    await signIn({ spec, stateDir, now, env, signal, onAuthorizationUrl: (url) => onUrl(url) });
+  };
   const provider = new FileOAuthProvider({
+    interactive,
     server: spec.name,
     file,
     mode: 'background',
@@ -86,6 +92,7 @@ export function createRemoteSignIn({
         mark: await file.signature(),
         watch: file,
         cause: error,
+        interactive,
       });
     },
   };

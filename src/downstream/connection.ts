@@ -20,7 +20,7 @@ import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.j
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ServerSpec } from '../config/load.js';
 import { GatewayError } from '../errors.js';
-import { signInRequired, signInUnavailable, type SignInRequiredError } from '../auth/errors.js';
+import { canOfferSignIn, signInRequired, signInUnavailable, type SignInRequiredError } from '../auth/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { VERSION } from '../version.js';
 import { RestartPolicy } from './backoff.js';
@@ -249,8 +249,33 @@ export class DownstreamConnection {
     }
   }
 
-  /** Forwards a tools/call; downstream failures become {@link GatewayError}s that name the server. */
+  /**
+   * Forwards a tools/call; downstream failures become {@link GatewayError}s that name the server. A
+   * server that needs sign-in, called by a client that can open a URL for the person, is offered
+   * sign-in through that client and the call is tried once more (auth/offer.ts).
+   */
   async call(options: CallOptions): Promise<CallToolResult> {
+    try {
+      return await this.#call(options);
+    } catch (error) {
+      const signIn = signInRequired(error);
+      if (!signIn || options.signal?.aborted || !canOfferSignIn(options.relay, signIn)) throw error;
+      const { offerSignIn } = await import('../auth/offer.js');
+      const relay = options.relay;
+      if (
+        !(await offerSignIn({
+          error: signIn,
+          relay,
+          logger: this.#logger,
+          ...(options.signal ? { signal: options.signal } : {}),
+        }))
+      )
+        throw error;
+      return this.#call(options);
+    }
+  }
+
+  async #call(options: CallOptions): Promise<CallToolResult> {
     let deadline: CallDeadline | undefined;
     let endRelay: (() => void) | undefined;
     this.#inFlight += 1;

@@ -85,10 +85,14 @@ describe('opening the browser', () => {
 
 describe('the loopback callback', () => {
   it('listens on 127.0.0.1 only, ignores a redirect with the wrong state, and takes the right one', async () => {
-    const callback = await startLoopbackCallback({ timeoutMs: 10_000 });
+    let state: string | undefined;
+    const callback = await startLoopbackCallback({ timeoutMs: 10_000, expectedState: () => state });
     try {
       expect(callback.redirectUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
-      const code = callback.waitForCode('expected-state');
+      // Before an authorization request was made, no redirect is ours.
+      expect((await fetch(`${callback.redirectUrl}?code=early&state=`)).status).toBe(400);
+      state = 'expected-state';
+      const code = callback.waitForCode();
       const forged = await fetch(`${callback.redirectUrl}?code=evil&state=other`);
       expect(forged.status).toBe(400);
       const real = await fetch(`${callback.redirectUrl}?code=good&state=expected-state`);
@@ -100,9 +104,9 @@ describe('the loopback callback', () => {
   });
 
   it('reports a refusal from the authorization server, and gives up after its timeout', async () => {
-    const refused = await startLoopbackCallback({ timeoutMs: 10_000 });
+    const refused = await startLoopbackCallback({ timeoutMs: 10_000, expectedState: () => 's' });
     try {
-      const outcome = expect(refused.waitForCode('s')).rejects.toThrow(
+      const outcome = expect(refused.waitForCode()).rejects.toThrow(
         'the authorization server refused the sign-in: access_denied (user said no)',
       );
       await fetch(`${refused.redirectUrl}?error=access_denied&error_description=user+said+no`);
@@ -110,9 +114,9 @@ describe('the loopback callback', () => {
     } finally {
       await refused.close();
     }
-    const abandoned = await startLoopbackCallback({ timeoutMs: 20 });
+    const abandoned = await startLoopbackCallback({ timeoutMs: 20, expectedState: () => 's' });
     try {
-      await expect(abandoned.waitForCode('s')).rejects.toThrow(/no sign-in arrived within 0 s; run the command again/);
+      await expect(abandoned.waitForCode()).rejects.toThrow(/no sign-in arrived within 0 s; run the command again/);
     } finally {
       await abandoned.close();
     }
