@@ -232,8 +232,21 @@ export class DownstreamConnection {
     return eligible && this.#policy.retryDue();
   }
 
-  /** Like {@link ensure}, but a failure is a DOWNSTREAM_UNAVAILABLE {@link GatewayError} naming the server. */
-  async ensureAvailable(): Promise<Client> {
+  /**
+   * Like {@link ensure}, but a failure is a DOWNSTREAM_UNAVAILABLE {@link GatewayError} naming the
+   * server. With the upstream call's `relay`, a server that needs sign-in is offered it first (see
+   * {@link call}).
+   */
+  async ensureAvailable(offer: { relay?: CallRelay; signal?: AbortSignal } = {}): Promise<Client> {
+    try {
+      return await this.#ensureAvailable();
+    } catch (error) {
+      if (!(await this.#signedInThrough(error, offer.relay, offer.signal))) throw error;
+      return this.#ensureAvailable();
+    }
+  }
+
+  async #ensureAvailable(): Promise<Client> {
     try {
       return await this.ensure();
     } catch (error) {
@@ -258,21 +271,20 @@ export class DownstreamConnection {
     try {
       return await this.#call(options);
     } catch (error) {
-      const signIn = signInRequired(error);
-      if (!signIn || options.signal?.aborted || !canOfferSignIn(options.relay, signIn)) throw error;
-      const { offerSignIn } = await import('../auth/offer.js');
-      const relay = options.relay;
-      if (
-        !(await offerSignIn({
-          error: signIn,
-          relay,
-          logger: this.#logger,
-          ...(options.signal ? { signal: options.signal } : {}),
-        }))
-      )
-        throw error;
+      if (!(await this.#signedInThrough(error, options.relay, options.signal))) throw error;
       return this.#call(options);
     }
+  }
+
+  /**
+   * True when `error` says the server needs sign-in and the person behind `relay` just signed in
+   * through their client (auth/offer.ts); false at once when it is another error or they cannot.
+   */
+  async #signedInThrough(error: unknown, relay: CallRelay | undefined, signal: AbortSignal | undefined): Promise<boolean> {
+    const signIn = signInRequired(error);
+    if (!signIn || signal?.aborted || !canOfferSignIn(relay, signIn)) return false;
+    const { offerSignIn } = await import('../auth/offer.js');
+    return offerSignIn({ error: signIn, relay, logger: this.#logger, ...(signal ? { signal } : {}) });
   }
 
   async #call(options: CallOptions): Promise<CallToolResult> {
@@ -282,7 +294,7 @@ export class DownstreamConnection {
     this.#lastUsedAt = this.#now();
     try {
       // The usual case, a server that is up, goes straight to its client without two more awaits.
-      const client = this.#client && this.#lifecycle.state === 'up' ? this.#client : await this.ensureAvailable();
+      const client = this.#client && this.#lifecycle.state === 'up' ? this.#client : await this.#ensureAvailable();
       const request: RequestOptions = {
         timeout: options.timeoutMs,
         // Long calls that report progress stay alive; silence still times out.

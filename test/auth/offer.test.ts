@@ -32,11 +32,11 @@ afterEach(async () => {
   if (stateDir) await rm(stateDir, { recursive: true, force: true });
 });
 
-async function signedInGateway(): Promise<void> {
+async function signedInGateway({ signedIn = true }: { signedIn?: boolean } = {}): Promise<void> {
   stateDir = await mkdtemp(join(tmpdir(), 'automcp-offer-'));
   server = await startProtectedServer();
   const spec = { name: 'tracker', url: server.url };
-  await signIn({ spec, stateDir, onAuthorizationUrl: async (url) => void (await fetch(url)) });
+  if (signedIn) await signIn({ spec, stateDir, onAuthorizationUrl: async (url) => void (await fetch(url)) });
   const config = parseRuntime({
     file: join(stateDir, 'runtime.yaml'),
     text: JSON.stringify({ version: 1, servers: { tracker: { url: server.url } } }),
@@ -95,6 +95,17 @@ describe('sign-in offered through the calling client', () => {
     expect(asked).toHaveLength(1);
     expect(asked[0]).toMatch(/\/authorize\?.*redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A\d+%2Fcallback/);
     expect(server!.grants.filter((grant) => grant === 'authorization_code')).toHaveLength(2);
+  });
+
+  it('signs in to a server nobody signed in to yet, from the first call naming its tool', async () => {
+    await signedInGateway({ signedIn: false });
+    const { client, asked } = await upstream(async (url) => {
+      await fetch(url);
+      return 'accept';
+    });
+    expect(text(await echo(client, 'first'))).toBe('echo: first');
+    expect(asked).toHaveLength(1);
+    expect(server!.registered).toHaveLength(1);
   });
 
   it('gives DOWNSTREAM_UNAVAILABLE with the command to a client without it, and to a person who declines', async () => {
