@@ -86,7 +86,16 @@ export async function signIn({
       ...(scope ? { scope } : {}),
       ...(hint.resourceMetadataUrl ? { resourceMetadataUrl: hint.resourceMetadataUrl } : {}),
     };
-    if ((await auth(provider, options)) !== 'REDIRECT') throw new Error('the authorization server did not start a sign-in');
+    const started = await auth(provider, options).catch((error: unknown) => {
+      // Discovery or registration failing against a server that answered without credentials usually
+      // means there is nothing to sign in to.
+      if (hint.open)
+        throw new Error(`${(error as Error).message} (the server answered without sign-in; it may not need any)`, {
+          cause: error,
+        });
+      throw error;
+    });
+    if (started !== 'REDIRECT') throw new Error('the authorization server did not start a sign-in');
     const code = await callback.waitForCode(signal);
     await auth(provider, { ...options, authorizationCode: code });
     const tokens = (await file.read()).tokens;
@@ -109,7 +118,10 @@ export async function signIn({
  * WWW-Authenticate header may name the resource metadata and the scope it needs (MCP authorization
  * spec). Anything else leaves discovery to the well-known URLs.
  */
-async function probe(serverUrl: string, fetchFn: FetchLike): Promise<{ resourceMetadataUrl?: URL; scope?: string }> {
+async function probe(
+  serverUrl: string,
+  fetchFn: FetchLike,
+): Promise<{ resourceMetadataUrl?: URL; scope?: string; open?: boolean }> {
   const body = {
     jsonrpc: '2.0',
     id: 0,
@@ -123,7 +135,7 @@ async function probe(serverUrl: string, fetchFn: FetchLike): Promise<{ resourceM
       body: JSON.stringify(body),
     });
     await response.body?.cancel();
-    if (response.status !== 401) return {};
+    if (response.status !== 401) return { open: response.ok };
     const { resourceMetadataUrl, scope } = extractWWWAuthenticateParams(response);
     return { ...(resourceMetadataUrl ? { resourceMetadataUrl } : {}), ...(scope ? { scope } : {}) };
   } catch {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { signIn } from '../../src/auth/login.js';
 import { readSignInState } from '../../src/auth/signInState.js';
-import { tokenFilePath } from '../../src/auth/tokenFile.js';
+import { TokenFile, tokenFilePath } from '../../src/auth/tokenFile.js';
 import type { ServerSpec } from '../../src/config/load.js';
 import { DownstreamConnection } from '../../src/downstream/connection.js';
 import { createTransportFactory } from '../../src/downstream/transport.js';
@@ -220,5 +220,22 @@ describe('two gateways sharing one sign-in', () => {
     } finally {
       await second.close();
     }
+  });
+});
+
+describe('signing out while a gateway runs', () => {
+  it('parks the server on its next call, with the command to sign in again', async () => {
+    server = await startProtectedServer({ now });
+    const spec = remote(server.url);
+    await signIn({ spec, stateDir, now, onAuthorizationUrl: approve });
+    const target = connect(spec);
+    expect(await echo(target, 'before')).toBe('echo: before');
+    // What `automcp logout` does; the access token itself is still valid at the server.
+    expect(await new TokenFile({ stateDir, server: 'tracker', url: server.url }).remove()).toBe(true);
+    await expect(target.call({ tool: 'echo', arguments: { text: 'after' }, timeoutMs: 10_000 })).rejects.toMatchObject({
+      code: 'DOWNSTREAM_UNAVAILABLE',
+      data: { reason: 'sign-in required', command: 'automcp login tracker' },
+    });
+    expect(target.state).toBe('needs-sign-in');
   });
 });
