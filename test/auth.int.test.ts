@@ -68,7 +68,8 @@ describe('automcp login against a protected remote server', () => {
     expect(check.code, check.stdout + check.stderr).toBe(0);
     expect(check.stdout).toMatch(/ok +tracker +1 tools; signed in/);
 
-    const gateway = await serveGateway({ configDir: config.dir, env: { ...env } });
+    // Debug logging: the most a gateway ever writes, and still no token in it.
+    const gateway = await serveGateway({ configDir: config.dir, env: { ...env }, extraArgs: ['--verbose'] });
     try {
       expect(firstText(await evalTool(gateway.client, 'tracker.echo', { text: 'hello' }))).toBe('echo: hello');
 
