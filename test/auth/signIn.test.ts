@@ -121,6 +121,27 @@ describe('signing in to a remote server', () => {
     expect(server.grants).toEqual(['authorization_code', 'refresh_token', 'refresh_token']);
   });
 
+  it('treats a refresh the authorization server could not answer as a failed call, keeping the sign-in', async () => {
+    server = await startProtectedServer({ now, accessTtlSeconds: 600 });
+    const spec = remote(server.url);
+    await signIn({ spec, stateDir, now, onAuthorizationUrl: approve });
+    const target = connect(spec);
+    expect(await echo(target, 'one')).toBe('echo: one');
+
+    clock += 570_000;
+    server.failRefresh = true;
+    await expect(target.call({ tool: 'echo', arguments: { text: 'two' }, timeoutMs: 10_000 })).rejects.toMatchObject({
+      code: 'DOWNSTREAM_ERROR',
+      message: expect.stringContaining('could not renew the sign-in of server "tracker"'),
+    });
+    expect(target.state).toBe('up');
+    expect(await readSignInState({ spec, stateDir, now: clock })).toMatchObject({ state: 'signed-in' });
+
+    server.failRefresh = false;
+    expect(await echo(target, 'three')).toBe('echo: three');
+    expect(server.grants).toEqual(['authorization_code', 'refresh_token']);
+  });
+
   it('parks a server whose refresh token was revoked as needing sign-in, without retrying it, until a new login', async () => {
     server = await startProtectedServer({ now });
     const spec = remote(server.url);
