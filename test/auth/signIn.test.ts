@@ -188,6 +188,10 @@ describe('signing in to a remote server', () => {
     });
     expect(target.state).toBe('needs-sign-in');
     expect(server.registered).toHaveLength(0);
+    // What the attempt wrote (discovery) does not count as a new sign-in: the next call fails at once.
+    const requests = server.mcpRequests;
+    await expect(target.ensureAvailable()).rejects.toMatchObject({ data: { reason: 'sign-in required' } });
+    expect(server.mcpRequests).toBe(requests);
   });
 
   it('uses a configured client and secret where the authorization server has no dynamic registration', async () => {
