@@ -1,7 +1,7 @@
 /**
  * Opens a URL in the person's browser: `$BROWSER` when set (the convention of `man`, git and Python's
  * webbrowser: `:`-separated commands, `%s` for the URL, else the URL appended), else the platform's
- * opener. Opening is a convenience — the URL is always printed too — so a failure to open is reported
+ * opener (xdg-open, open, the Windows URL handler). Opening is a convenience — the URL is always printed too — so a failure to open is reported
  * and never fails the sign-in.
  */
 import { spawn } from 'node:child_process';
@@ -19,8 +19,8 @@ export function openerCommand(
     return words.some((word) => word.includes('%s')) ? words.map((word) => word.replaceAll('%s', url)) : [...words, url];
   }
   if (platform === 'darwin') return ['open', url];
-  // `start` is a cmd built-in; its first quoted argument is a window title, hence the empty one.
-  if (platform === 'win32') return ['cmd', '/c', 'start', '""', url];
+  // Not `cmd /c start`: cmd would split the URL at its `&`s. The URL handler gets it whole.
+  if (platform === 'win32') return ['rundll32', 'url.dll,FileProtocolHandler', url];
   return ['xdg-open', url];
 }
 

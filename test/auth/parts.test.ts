@@ -79,7 +79,7 @@ describe('opening the browser', () => {
   it("falls back to the platform's opener", () => {
     expect(openerCommand(url, { env: {}, platform: 'linux' })).toEqual(['xdg-open', url]);
     expect(openerCommand(url, { env: {}, platform: 'darwin' })).toEqual(['open', url]);
-    expect(openerCommand(url, { env: {}, platform: 'win32' })?.slice(0, 3)).toEqual(['cmd', '/c', 'start']);
+    expect(openerCommand(url, { env: {}, platform: 'win32' })).toEqual(['rundll32', 'url.dll,FileProtocolHandler', url]);
   });
 });
 
