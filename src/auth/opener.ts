@@ -1,8 +1,8 @@
 /**
  * Opens a URL in the person's browser: `$BROWSER` when set (the convention of `man`, git and Python's
  * webbrowser: `:`-separated commands, `%s` for the URL, else the URL appended), else the platform's
- * opener (xdg-open, open, the Windows URL handler). Opening is a convenience — the URL is always printed too — so a failure to open is reported
- * and never fails the sign-in.
+ * opener (xdg-open, open, the Windows URL handler). Opening is a convenience — the URL is always
+ * printed too — so a failure to open is reported and never fails the sign-in.
  */
 import { spawn } from 'node:child_process';
 
