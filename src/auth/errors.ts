@@ -13,6 +13,8 @@ import { GatewayError } from '../errors.js';
 
 /** Tells whether the stored sign-in changed since a moment: what lets a parked server try again. */
 export interface SignInWatch {
+  /** Where the sign-in is kept: one per server and state directory. */
+  readonly path: string;
   /** An opaque mark of the stored sign-in now (the token file's identity). */
   signature(): Promise<string>;
 }
@@ -61,6 +63,11 @@ export class SignInRequiredError extends Error {
     this.interactive = interactive;
     this.#mark = mark;
     this.#watch = watch;
+  }
+
+  /** Where the sign-in is kept: sign-ins of the same file are one sign-in. */
+  get file(): string {
+    return this.#watch.path;
   }
 
   /** True once the stored sign-in changed since this error (a login or logout happened). */

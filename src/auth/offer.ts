@@ -15,7 +15,7 @@ import type { CallRelay } from '../downstream/relay.js';
 import type { Logger } from '../logging/logger.js';
 import type { SignInRequiredError } from './errors.js';
 
-/** Sign-ins being offered, by server: concurrent calls to one server share one offer. */
+/** Sign-ins being offered, by token file: concurrent calls to one server share one offer. */
 const offering = new Map<string, Promise<boolean>>();
 
 /** Offers sign-in to the person behind `relay`; resolves true once it succeeded (never rejects). */
@@ -31,10 +31,10 @@ export function offerSignIn({
   signal?: AbortSignal;
   logger: Logger;
 }): Promise<boolean> {
-  let pending = offering.get(error.server);
+  let pending = offering.get(error.file);
   if (!pending) {
-    pending = run({ error, relay, signal, logger }).finally(() => offering.delete(error.server));
-    offering.set(error.server, pending);
+    pending = run({ error, relay, signal, logger }).finally(() => offering.delete(error.file));
+    offering.set(error.file, pending);
   }
   return pending;
 }
