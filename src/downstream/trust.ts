@@ -55,7 +55,7 @@ export async function trustServer({
   const connection = new DownstreamConnection({
     spec,
     logger,
-    transports: transports ?? createTransportFactory({ logger, cwd, ...(guard ? { guard } : {}) }),
+    transports: transports ?? createTransportFactory({ logger, cwd, ...(guard ? { guard } : {}), signIn: { stateDir } }),
     onTools: (listed) => {
       tools = listed;
     },

@@ -352,7 +352,7 @@ export class GatewayCore {
     // No wait for every server here: the target's own start is awaited below when it is not up yet.
     let view = this.#views.forProfile(context.profile);
     let tool = view.get(input.toolName);
-    if (!tool && (await this.#startServerOf(input.toolName, context.profile))) {
+    if (!tool && (await this.#startServerOf(input.toolName, context.profile, request))) {
       view = this.#views.forProfile(context.profile);
       tool = view.get(input.toolName);
     }
@@ -417,14 +417,18 @@ export class GatewayCore {
    * and a readOnly profile, which cannot be judged before the tools are known, learns nothing from a
    * failed start.
    */
-  async #startServerOf(name: string, profile: Profile): Promise<boolean> {
+  async #startServerOf(name: string, profile: Profile, request: EvalRequestContext): Promise<boolean> {
     const parts = splitQualifiedName(name);
     const connection = parts && this.#registry.connection(parts.server);
     if (!parts || !connection || connection.state === 'up') return false;
     if ((this.#catalog.server(parts.server)?.tools.length ?? 0) > 0) return false;
     if (!matchesAny(name, profile.tools.allow) || matchesAny(name, profile.tools.deny)) return false;
     try {
-      await connection.ensureAvailable();
+      // A remote server nobody signed in to yet can be signed in to through the caller's client.
+      await connection.ensureAvailable({
+        ...(request.relay ? { relay: request.relay } : {}),
+        ...(request.signal ? { signal: request.signal } : {}),
+      });
     } catch (error) {
       if (profile.tools.readOnly) return false;
       throw error;
