@@ -8,10 +8,13 @@ import { splitWords, terms } from '../selection/text.js';
 import type { Dataset } from './dataset.js';
 
 /** How the stuffed description is made from the requests' words. */
-export type StuffingWay = 'top400' | 'weighted400' | 'distinct' | 'params400';
+export type StuffingWay = 'top400' | 'weighted400' | 'distinct' | 'params400' | 'top40';
 
 /** The ways the bench measures, in the order it prints them. */
-export const STUFFING_WAYS: readonly StuffingWay[] = ['top400', 'weighted400', 'distinct', 'params400'];
+export const STUFFING_WAYS: readonly StuffingWay[] = ['top400', 'weighted400', 'distinct', 'params400', 'top40'];
+
+/** The ways the ranker is meant to resist; `top40` is a description of ordinary length, its known limit. */
+export const RESISTED_WAYS: readonly StuffingWay[] = ['top400', 'weighted400', 'distinct', 'params400'];
 
 /** What each way means, for the bench's legend. */
 export const STUFFING_LEGEND: Record<StuffingWay, string> = {
@@ -19,6 +22,7 @@ export const STUFFING_LEGEND: Record<StuffingWay, string> = {
   weighted400: '400 words drawn in proportion to how many requests hold each (frequent words repeated)',
   distinct: 'every distinct request word, most frequent first, up to 2,000',
   params400: "top400 as the description of its one parameter (the tool's own description one word)",
+  top40: 'the 40 words found in the most requests: a description of ordinary length, not broad (the limit)',
 };
 
 /** The server and tool name of the stuffed tool: words no request of the dev sets uses. */
@@ -50,16 +54,14 @@ export function requestWords(requests: readonly string[]): { word: string; reque
 /** The stuffed description for `requests`, made the given way. */
 export function stuffedDescription(requests: readonly string[], way: StuffingWay): string {
   const words = requestWords(requests);
-  if (way === 'top400' || way === 'params400')
-    return words
-      .slice(0, TOKENS)
+  const first = (count: number) =>
+    words
+      .slice(0, count)
       .map((entry) => entry.word)
       .join(' ');
-  if (way === 'distinct')
-    return words
-      .slice(0, DISTINCT_CAP)
-      .map((entry) => entry.word)
-      .join(' ');
+  if (way === 'top400' || way === 'params400') return first(TOKENS);
+  if (way === 'top40') return first(40);
+  if (way === 'distinct') return first(DISTINCT_CAP);
   // Largest remainder: each word gets its share of the 400 tokens, rounded so the total is exact.
   const total = words.reduce((sum, entry) => sum + entry.requests, 0);
   const shares = words.map((entry) => ({ ...entry, exact: (entry.requests / Math.max(total, 1)) * TOKENS }));
