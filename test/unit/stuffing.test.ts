@@ -7,9 +7,12 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { loadHasher, type Hasher } from '../../src/catalog/hash.js';
+import { CallerViews } from '../../src/catalog/view.js';
+import { profileSchema } from '../../src/config/schema.js';
 import { UNDEFENDED } from '../../src/bench/stuffing.js';
 import { requestWords, stuffedDataset, stuffedDescription, STUFFED_NAME } from '../../src/bench/stuffed.js';
 import { DEFAULT_PARAMETERS, LexicalIndex, type RankedTool } from '../../src/selection/lexical.js';
+import { GraphSelector } from '../../src/selection/selector.js';
 import { terms } from '../../src/selection/text.js';
 
 let hasher: Hasher;
@@ -107,6 +110,25 @@ describe('a keyword-stuffed tool', () => {
   it('is still found when nothing else matches the request (the ranker demotes it, it does not hide it)', () => {
     const ranked = index(catalog(stuffedInDescription));
     expect(names(ranked.search('quarterly budget review', { limit: 5 }))).toContain(STUFFED_NAME);
+  });
+});
+
+describe('the selector with other ranking parameters', () => {
+  it('ranks with the parameters it was given, before and after a catalog change', async () => {
+    const built = catalog((extra) => extra.setServerTools('stuffing', '', [tool('stuffed', stuffedWords)]));
+    const views = new CallerViews({ catalog: built, hasher });
+    const profile = { ...profileSchema.parse({}), name: 'default' };
+    const select = async (selector: GraphSelector) =>
+      (await Promise.all(INTENDED.map(([query]) => selector.select({ query, profile, limit: 5 })))).map((selection) =>
+        selection.tools.map((entry) => entry.name),
+      );
+    const defended = new GraphSelector({ catalog: built, views, candidates: 5 });
+    const undefended = new GraphSelector({ catalog: built, views, candidates: 5, lexical: UNDEFENDED });
+    const firsts = (lists: string[][]) => lists.filter((list) => list[0] === STUFFED_NAME).length;
+    expect(firsts(await select(undefended))).toBeGreaterThan(firsts(await select(defended)));
+    // An index derived after a change keeps the parameters of the one it came from.
+    built.setServerTools('notes', '', [tool('create_note', 'Create a note.')]);
+    expect(firsts(await select(undefended))).toBeGreaterThan(firsts(await select(defended)));
   });
 });
 
