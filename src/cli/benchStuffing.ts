@@ -18,7 +18,7 @@ interface StuffingOptions {
 /** The `stuffing` subcommand of `bench`. */
 export function stuffingCommand(): Command {
   return new Command('stuffing')
-    .description('add a tool stuffed with each dev set’s request words: how often it reaches the top 5, next to plain BM25')
+    .description('add a tool stuffed with the request words of each dev set: how often it reaches the top 5, next to plain BM25')
     .option(
       '--datasets <dir>',
       'folder with metatool.json, toolgym-tasks.json, toolgym-catalog.json (default: $AUTOMCP_DATASETS, else ../shared/datasets)',
