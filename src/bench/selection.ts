@@ -14,7 +14,7 @@ import { ArgumentValidator } from '../gateway/arguments.js';
 import { GatewayCore } from '../gateway/core.js';
 import { createSilentLogger } from '../logging/logger.js';
 import { countJsonTokens, countTokens } from '../tokens/count.js';
-import type { LexicalIndex } from '../selection/lexical.js';
+import type { LexicalIndex, LexicalParameters } from '../selection/lexical.js';
 import { createLlmDecompose } from '../selection/decompose.js';
 import { createLlmRerank, type ChatSelector } from '../selection/llm.js';
 import type { PromptMessage } from '../selection/prompts.js';
@@ -53,6 +53,20 @@ export interface SelectionBenchOptions {
   decompose?: boolean | 'always';
   /** With a model: compact candidate lines (runtime.yaml `selector.compact`). */
   compact?: boolean;
+  /** Ranking parameters other than the defaults, to measure another ranker in the same run. */
+  lexical?: Partial<LexicalParameters>;
+  /** A tool whose place in every top-k list to count (the stuffing bench's stuffed tool). */
+  watch?: string;
+  /** False: skip plain BM25 (a run that only compares rankers); `baseline` is then empty. */
+  baseline?: boolean;
+}
+
+/** How often the watched tool was in the first k (the largest k) and first, for automcp and plain BM25. */
+export interface WatchReport {
+  name: string;
+  top: number;
+  first: number;
+  baseline: { top: number; first: number };
 }
 
 /** What the model path cost and could reach, per selection. */
@@ -94,6 +108,8 @@ export interface SelectionReport {
   candidateRecall: { candidates: number; recall: number };
   /** Present when a model took part. */
   modelPath?: ModelPathReport;
+  /** Present with the `watch` option: shares of the queries. */
+  watched?: WatchReport;
   tokens: { limit: number; meanResponse: number; fullCatalog: number; share: number };
   latencyMs: { p50: number; p95: number; mean: number };
   buildMs: number;
@@ -133,6 +149,7 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
       catalog,
       views,
       candidates: options.candidates,
+      ...(options.lexical ? { lexical: options.lexical } : {}),
       ...(rerank ? { rerank } : {}),
       ...(decompose ? { decompose } : {}),
     }),
@@ -169,6 +186,7 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
   const prompts: number[] = [];
   let calls = 0;
   let fallbacks = 0;
+  const watched = { top: 0, first: 0, baseline: { top: 0, first: 0 } };
   const context = { caller: 'bench', profile, connectionId: 'bench' };
   for (const [index, query] of chosen.entries()) {
     meter.calls = 0;
@@ -179,10 +197,9 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
     calls += meter.calls;
     prompts.push(meter.tokens);
     if (selector.last?.llm?.error !== undefined) fallbacks += 1;
-    tally.add(
-      [...output.tools, ...output.unchanged].map((tool) => tool.name),
-      query.expected,
-    );
+    const selected = [...output.tools, ...output.unchanged].map((tool) => tool.name);
+    tally.add(selected, query.expected);
+    count(watched, selected, options.watch);
     // The text block server.ts sends is exactly this JSON.
     responseTokens += countTokens(JSON.stringify(output));
     reach += lexicalReach(lexicalIndex, query.query, query.expected);
@@ -192,13 +209,14 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
   const latencies = selector.latencies;
   // Read before the baseline's index exists: peak memory is the product's, not the reference's.
   const peakRssMB = process.resourceUsage().maxRSS / 1024;
-  const bm25 = new Bm25Index(view.tools);
   const baseline = new RecallTally(ks);
-  for (const query of chosen) {
-    baseline.add(
-      bm25.search(query.query, limit).map((hit) => hit.tool.name),
-      query.expected,
-    );
+  if (options.baseline !== false) {
+    const bm25 = new Bm25Index(view.tools);
+    for (const query of chosen) {
+      const selected = bm25.search(query.query, limit).map((hit) => hit.tool.name);
+      baseline.add(selected, query.expected);
+      count(watched.baseline, selected, options.watch);
+    }
   }
   return {
     dataset: { name: dataset.name, file: dataset.file },
@@ -213,7 +231,7 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
     tools: view.tools.length,
     servers: catalog.servers().length,
     metrics: tally.summary(),
-    baseline: baseline.summary(),
+    baseline: options.baseline !== false ? baseline.summary() : [],
     lexicalReach: reach / Math.max(chosen.length, 1),
     candidateRecall: { candidates: options.candidates, recall: candidateRecall / Math.max(chosen.length, 1) },
     ...(options.model
@@ -230,6 +248,19 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
           },
         }
       : {}),
+    ...(options.watch !== undefined
+      ? {
+          watched: {
+            name: options.watch,
+            top: watched.top / Math.max(chosen.length, 1),
+            first: watched.first / Math.max(chosen.length, 1),
+            baseline: {
+              top: watched.baseline.top / Math.max(chosen.length, 1),
+              first: watched.baseline.first / Math.max(chosen.length, 1),
+            },
+          },
+        }
+      : {}),
     tokens: { limit, meanResponse, fullCatalog, share: fullCatalog > 0 ? meanResponse / fullCatalog : 0 },
     latencyMs: {
       p50: percentile(latencies, 50),
@@ -241,6 +272,13 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
   };
 }
 
+/** Counts `name` in a top-k list and in its first place. */
+function count(tally: { top: number; first: number }, selected: readonly string[], name: string | undefined): void {
+  if (name === undefined) return;
+  if (selected.includes(name)) tally.top += 1;
+  if (selected[0] === name) tally.first += 1;
+}
+
 /** `distractors` without the servers `dataset` already has (by name). */
 function withoutDatasetServers(dataset: Dataset, distractors: readonly Dataset[]): Dataset[] {
   const own = new Set(dataset.servers.map((server) => server.name));
@@ -250,12 +288,12 @@ function withoutDatasetServers(dataset: Dataset, distractors: readonly Dataset[]
 /** Share of the required tools that share at least one indexed term with the query. */
 function lexicalReach(index: LexicalIndex, query: string, expected: readonly (readonly string[])[]): number {
   const names = new Set(expected.flat());
-  const matching = index.search(query, { limit: names.size, allowed: (tool) => names.has(tool.name) });
-  return recallAt(
-    matching.map((entry) => entry.tool.name),
-    expected,
-    names.size,
+  // One search per tool, so each is its own best match: the floor for broad tools, which is relative
+  // to the best, never hides a tool that does share a term.
+  const matching = [...names].filter(
+    (name) => index.search(query, { limit: 1, allowed: (tool) => tool.name === name }).length > 0,
   );
+  return recallAt(matching, expected, names.size);
 }
 
 /** `count` entries of `items` at even steps, first included. */

@@ -12,6 +12,7 @@ import { loadConfig, loadProfile, type Profile } from '../config/load.js';
 import { profileSchema, runtimeSchema } from '../config/schema.js';
 import { startupCommand } from './benchStartup.js';
 import { scanCommand } from './benchScan.js';
+import { stuffingCommand } from './benchStuffing.js';
 import { addModelOptions, benchModelFor, type BenchModelOptions } from './benchModel.js';
 import type { HeapGrowing } from './heap.js';
 
@@ -23,6 +24,7 @@ export function createBenchCommand({ heap }: { heap: HeapGrowing }): Command {
   const bench = new Command('bench').description('measure selection quality and gateway overhead');
   bench.addCommand(selectionCommand(heap));
   bench.addCommand(suiteCommand());
+  bench.addCommand(stuffingCommand());
   bench.addCommand(overheadCommand());
   bench.addCommand(startupCommand());
   bench.addCommand(scanCommand());

@@ -10,6 +10,8 @@ import { countJsonTokens } from '../tokens/count.js';
 import { withGateway, type ConfigOptions } from './context.js';
 import { explainSelection, selectorReport } from './explain.js';
 import { UsageError } from './failure.js';
+import { describeSignIn, readSignInStates } from '../auth/signInState.js';
+import { resolveStateDir } from '../state/stateDir.js';
 
 /** Options of `select`. */
 export interface SelectOptions extends ConfigOptions {
@@ -94,6 +96,8 @@ export async function checkCommand(options: ConfigOptions & { json?: boolean; pr
   return withGateway(options, async (gateway, { config, profile }) => {
     const status = await gateway.start();
     const failed = status.filter((server) => server.state !== 'up');
+    const stateDir = resolveStateDir(config.stateDir !== undefined ? { configured: config.stateDir } : {});
+    const signIns = await readSignInStates({ servers: config.servers, stateDir });
     const profiles = await Promise.all(
       (await listProfiles(config.profilesDir)).map(async (name) => {
         try {
@@ -111,7 +115,21 @@ export async function checkCommand(options: ConfigOptions & { json?: boolean; pr
     const sessions = (await gateway.sessions.status?.()) ?? { store: config.session.store, ok: true, detail: '' };
     if (options.json) {
       process.stdout.write(
-        `${JSON.stringify({ config: config.file, profile: profile.name, profiles, servers: status, sessions, selector: selector.json }, null, 2)}\n`,
+        `${JSON.stringify(
+          {
+            config: config.file,
+            profile: profile.name,
+            profiles,
+            servers: status.map((server) => ({
+              ...server,
+              ...(signIns.has(server.name) ? { signIn: signIns.get(server.name) } : {}),
+            })),
+            sessions,
+            selector: selector.json,
+          },
+          null,
+          2,
+        )}\n`,
       );
     } else {
       process.stdout.write(`config ${config.file} is valid; serving profile ${profile.name}\n`);
@@ -119,12 +137,18 @@ export async function checkCommand(options: ConfigOptions & { json?: boolean; pr
         process.stdout.write(`  ${entry.ok ? 'ok ' : 'ERR'} profile ${entry.name}${entry.ok ? '' : `: ${entry.error}`}\n`);
       }
       for (const server of status) {
+        const signIn = signIns.get(server.name);
         const held = server.quarantined
           ? `, quarantined (automcp review ${server.name})`
           : server.heldBack
             ? `, ${server.heldBack} held back (automcp review ${server.name})`
             : '';
-        const detail = server.state === 'up' ? `${server.tools} tools${held}` : `FAILED: ${server.lastError ?? server.state}`;
+        const detail =
+          server.state === 'up'
+            ? `${server.tools} tools${held}${signIn?.state === 'signed-in' ? `; ${describeSignIn(signIn)}` : ''}`
+            : server.state === 'needs-sign-in'
+              ? `NEEDS SIGN-IN: run automcp login ${server.name}`
+              : `FAILED: ${server.lastError ?? server.state}`;
         process.stdout.write(`  ${server.state === 'up' ? 'ok ' : 'ERR'} ${server.name.padEnd(20)} ${detail}\n`);
       }
       process.stdout.write(`  ${sessions.ok ? 'ok ' : 'ERR'} session store ${sessions.store}: ${sessions.detail}\n`);

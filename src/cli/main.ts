@@ -192,6 +192,35 @@ review
     process.exitCode = await approveCommand(server, { ...command.parent?.opts(), ...options });
   });
 
+function seconds(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1 || parsed > 3600) throw new InvalidArgumentError('expected seconds from 1 to 3600');
+  return parsed;
+}
+
+program
+  .command('login')
+  .description('sign in to a remote server that asks for it (OAuth in the browser); the tokens stay in the state directory')
+  .argument('<server>', 'the server name in runtime.yaml (a `url` server)')
+  .option(...configOption)
+  .option('--timeout <seconds>', 'how long to wait for the browser (default 300)', seconds)
+  .option('--no-browser', 'only print the sign-in URL (for a machine without a browser)')
+  .option('--json', 'print the result as JSON')
+  .action(async (server: string, options) => {
+    const { loginCommand } = await import('./login.js');
+    process.exitCode = await loginCommand(server, options);
+  });
+
+program
+  .command('logout')
+  .description("forget a remote server's sign-in")
+  .argument('<server>', 'the server name in runtime.yaml')
+  .option(...configOption)
+  .action(async (server: string, options) => {
+    const { logoutCommand } = await import('./login.js');
+    process.exitCode = await logoutCommand(server, options);
+  });
+
 const runs = program
   .command('runs')
   .description('list the run traces of automatic_mcp and automatic_eval calls, newest first')

@@ -9,6 +9,7 @@ import { readGatewayStatuses } from '../state/statusFile.js';
 import type { ServerStatus } from '../downstream/registry.js';
 import { resolveStateDir } from '../state/stateDir.js';
 import { learnedCounts } from './learned.js';
+import { describeSignIn, readSignInStates } from '../auth/signInState.js';
 
 /** Prints the status; exit code 0 (a stopped gateway is not an error). */
 export async function statusCommand(options: { config?: string; json?: boolean }): Promise<number> {
@@ -21,8 +22,9 @@ export async function statusCommand(options: { config?: string; json?: boolean }
   const gateways = await readGatewayStatuses(stateDir);
   const cached = config ? await cacheReport(config, stateDir) : [];
   const learned = await learnedCounts(config, stateDir);
+  const signIns = config ? [...(await readSignInStates({ servers: config.servers, stateDir })).values()] : [];
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ stateDir, gateways, cache: cached, learned }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ stateDir, gateways, cache: cached, learned, signIns }, null, 2)}\n`);
     return 0;
   }
   process.stdout.write(`state directory ${stateDir}\n`);
@@ -44,6 +46,8 @@ export async function statusCommand(options: { config?: string; json?: boolean }
       );
     }
   }
+  if (signIns.length > 0) process.stdout.write('sign-in of remote servers\n');
+  for (const entry of signIns) process.stdout.write(`  ${entry.server.padEnd(20)} ${describeSignIn(entry)}\n`);
   process.stdout.write(
     `learned from use (${learned.store})${learned.error !== undefined ? `: ${learned.error}` : learned.profiles.length === 0 ? ': nothing yet' : ''}\n`,
   );

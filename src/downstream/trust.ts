@@ -34,6 +34,8 @@ export interface TrustReport {
 /** How to reach one server outside a gateway (`automcp trust`, `automcp review`). */
 export interface ReachOptions {
   spec: ServerSpec;
+  /** The state directory: where a remote server's sign-in is kept. */
+  stateDir: string;
   /** Where relative commands and paths of the server entry are resolved (the configuration's folder). */
   cwd: string;
   logger: Logger;
@@ -45,13 +47,13 @@ export interface ReachOptions {
  * Starts `spec`'s server, lists its tools and stops it. Throws when the server cannot be started or
  * listed; the server is stopped either way.
  */
-export async function listServerTools({ spec, cwd, logger, transports }: ReachOptions): Promise<Tool[]> {
+export async function listServerTools({ spec, stateDir, cwd, logger, transports }: ReachOptions): Promise<Tool[]> {
   const guard = transports ? undefined : createProcessGuard({ logger, watchdog: true });
   let tools: Tool[] = [];
   const connection = new DownstreamConnection({
     spec,
     logger,
-    transports: transports ?? createTransportFactory({ logger, cwd, ...(guard ? { guard } : {}) }),
+    transports: transports ?? createTransportFactory({ logger, cwd, ...(guard ? { guard } : {}), signIn: { stateDir } }),
     onTools: (listed) => {
       tools = listed;
     },

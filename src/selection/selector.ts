@@ -10,7 +10,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { CallerView, CallerViews } from '../catalog/view.js';
 import type { CatalogTool } from '../catalog/types.js';
 import { createSelectionGraph, type LlmTrace, type RerankNode, type SelectionGraph, type SelectionMode } from './graph.js';
-import { LexicalIndex, type RankedTool } from './lexical.js';
+import { LexicalIndex, type LexicalParameters, type RankedTool } from './lexical.js';
 import type { Learner } from '../learning/learner.js';
 import { mergeEvidence } from '../learning/rank.js';
 
@@ -50,6 +50,7 @@ export class GraphSelector implements Selector {
   /** The newest index of each profile's view, the base for the next catalog version's. */
   readonly #latest = new Map<string, LexicalIndex>();
   readonly #learner: Learner | undefined;
+  readonly #lexical: Partial<LexicalParameters> | undefined;
 
   constructor(options: {
     catalog: Catalog;
@@ -59,8 +60,11 @@ export class GraphSelector implements Selector {
     /** The decompose node (decompose.ts); runs only before a rerank. */
     decompose?: RerankNode;
     learner?: Learner;
+    /** Ranking parameters other than the defaults (benchmarks compare rankers with it). */
+    lexical?: Partial<LexicalParameters>;
   }) {
     this.#catalog = options.catalog;
+    this.#lexical = options.lexical;
     this.#candidates = options.candidates;
     const learner = (this.#learner = options.learner);
     this.#graph = createSelectionGraph({
@@ -85,7 +89,9 @@ export class GraphSelector implements Selector {
     if (!index) {
       const previous = this.#latest.get(view.key);
       const servers = this.#catalog.servers();
-      index = previous ? previous.updated(view.tools, servers) : new LexicalIndex(view.tools, servers);
+      index = previous
+        ? previous.updated(view.tools, servers)
+        : new LexicalIndex(view.tools, servers, this.#lexical ? { parameters: this.#lexical } : {});
       this.#latest.set(view.key, index);
       this.#indexes.set(view, index);
     }
