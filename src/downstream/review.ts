@@ -155,8 +155,13 @@ export class DefinitionReview {
     this.#filteredWith.delete(server);
   }
 
+  /** Findings of one definition: from the last filter or the look {@link needsRecord} took, else a scan. */
   #findings(server: string, tool: Tool, hash?: string): Finding[] {
     const key = hash ?? this.#catalog.toCatalogTool(server, tool).hash;
-    return this.#scanned.get(server)?.get(key) ?? scanTool(tool);
+    let known = this.#scanned.get(server);
+    if (!known) this.#scanned.set(server, (known = new Map()));
+    let findings = known.get(key);
+    if (!findings) known.set(key, (findings = scanTool(tool)));
+    return findings;
   }
 }
