@@ -73,6 +73,17 @@ describe('a server an agent adds over HTTP', () => {
       );
       expect(status).toMatch(/math .*0 tools.*2 held back/);
 
+      // The overview, from the catalog cache the gateway wrote, without starting anything.
+      const overview = await waitFor(
+        async () => {
+          const run = await runCli(['review', '--config', config.dir], { XDG_STATE_HOME: state.dir });
+          return /math\s+quarantined\s+2 tools, 2 held back/.test(run.stdout) ? run.stdout : undefined;
+        },
+        10_000,
+        'automcp review to list math as quarantined',
+      );
+      expect(overview).toMatch(/echo\s+approved\s+4 tools/);
+
       // The review shows the poisoned definition with its findings, escaped for a terminal.
       const review = await runCli(['review', 'math', '--config', config.dir], { XDG_STATE_HOME: state.dir });
       expect(review.code, review.stderr).toBe(0);
@@ -102,6 +113,8 @@ describe('a server an agent adds over HTTP', () => {
         'the gateway to release math after approval',
       );
       expect(product).toBe('42');
+      const afterwards = await runCli(['review', '--config', config.dir], { XDG_STATE_HOME: state.dir });
+      expect(afterwards.stdout).toMatch(/math\s+approved\s+2 tools/);
       const after = await selectTools(admin, { query: 'multiply two numbers with the math server', limit: 10 });
       expect(names(after)).toContain('math.multiply');
       expect(errorPayload(await evalTool(other, 'math.multiply', { a: 6, b: 7 })).error.code).toBe('TOOL_NOT_FOUND');
