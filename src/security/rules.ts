@@ -280,7 +280,10 @@ export function scanText(text: string, { kind, urlParameter = false }: { kind: F
     if (secret) hits.push({ rule: 'secret-access', index: secret.index, span: text });
     // A name long enough to be a sentence is read as one (full-schema poisoning spells orders in names).
     const words = text.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/[_\-.]+/g, ' ');
-    if (words.split(' ').length >= 4) hits.push(...textHits(words).map((hit) => ({ ...hit, span: text })));
+    // Secrets in names are SECRET_NAME's: "includeSystemPrompt" is a setting, not a request.
+    if (words.split(' ').length >= 4) {
+      for (const hit of textHits(words)) if (hit.rule !== 'secret-access') hits.push({ ...hit, span: text });
+    }
     return hits;
   }
   // Text rules read what a model reads: hidden characters removed, so they cannot split a phrase.
