@@ -40,10 +40,11 @@ interface TextRule {
 const ADDRESSEE = String.raw`(?:you|the (?:ai|assistant|model|llm|agent)|assistant|claude|gpt|chatgpt)`;
 
 /**
- * Text rules over descriptions (and, decoded, over encoded payloads). Each pattern is written against
- * phrasings of the published examples (Invariant Labs' tool poisoning and shadowing, Trail of Bits'
- * line jumping, the MCP security notes of Simon Willison and others) with the wording around them
- * varied; `bench scan` measures what they cost on real catalogs.
+ * Text rules over descriptions, long values, names that spell sentences and text hidden in tag
+ * characters. Each pattern is written against phrasings of the published examples (Invariant Labs'
+ * tool poisoning and shadowing, Trail of Bits' line jumping, CyberArk's full-schema poisoning, MCP
+ * preference manipulation) with the wording around them varied; `bench scan` measures what they cost
+ * on real catalogs and what they miss on paraphrases written afterwards (docs/security.md).
  */
 const TEXT_RULES: readonly TextRule[] = [
   {
