@@ -85,9 +85,7 @@ export function createLlmSelection({
   }
   const selector: ChatSelector = { chat, label, timeoutMs: model.timeoutMs, scrub: model.scrub, ...(compact ? { compact } : {}) };
   const cache = new SelectionCache();
-  const needs = decompose
-    ? createLlmDecompose({ model: selector, logger, always: decompose === 'always', cache })
-    : undefined;
+  const needs = decompose ? createLlmDecompose({ model: selector, logger, always: decompose === 'always', cache }) : undefined;
   // The pre-retrieval slot holds one node: the server-first call (which carries needs and rewrite),
   // the lexical server pick after the decomposition, or the decomposition alone.
   const summaries = new ServerSummaries({ describe: describeServer });

@@ -82,7 +82,8 @@ export function createServerFirst(options: ServerFirstOptions): RerankNode {
     const key = { profile: state.profile, query: state.query, etag: state.view.etag, limit: state.limit };
     const hit = cache?.get(key);
     // The cached choice was made over these candidates: replay what found them rather than ask again.
-    if (hit) return { deadlineAt, needs: hit.needs ? [...hit.needs] : undefined, servers: hit.servers ? [...hit.servers] : undefined };
+    if (hit)
+      return { deadlineAt, needs: hit.needs ? [...hit.needs] : undefined, servers: hit.servers ? [...hit.servers] : undefined };
     const needs = options.decompose === 'always' || (options.decompose === true && !looksSingleNeed(state.query));
     const ask: Ask = { servers: options.servers !== false, needs, rewrite: options.rewrite === true && !needs };
     const shown = ask.servers ? summaries.shortlist(state.view, state.query, SERVERS_SHOWN) : [];
