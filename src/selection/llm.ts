@@ -16,7 +16,6 @@ import type { z } from 'zod';
 import type { Logger } from '../logging/logger.js';
 import type { CatalogTool } from '../catalog/types.js';
 import { SelectionCache, type SelectionCacheKey } from './cache.js';
-import { createLlmDecompose } from './decompose.js';
 import type { LlmTrace, RerankNode, RerankOptions, SelectionStateType, SelectionStateUpdate } from './graph.js';
 import {
   buildSelectionPrompt,
@@ -29,7 +28,7 @@ import {
   type PromptMessage,
 } from './prompts.js';
 import type { SelectorModel } from './providers.js';
-import { createServerFirst } from './serverFirst.js';
+import { createPreRetrieval } from './serverFirst.js';
 import { ServerSummaries } from './serverSummaries.js';
 
 /** The parts of a resolved selector model the node needs. */
@@ -85,16 +84,15 @@ export function createLlmSelection({
   }
   const selector: ChatSelector = { chat, label, timeoutMs: model.timeoutMs, scrub: model.scrub, ...(compact ? { compact } : {}) };
   const cache = new SelectionCache();
-  const needs = decompose ? createLlmDecompose({ model: selector, logger, always: decompose === 'always', cache }) : undefined;
-  // The pre-retrieval slot holds one node: the server-first call (which carries needs and rewrite),
-  // the lexical server pick after the decomposition, or the decomposition alone.
-  const summaries = new ServerSummaries({ describe: describeServer });
-  const pre =
-    serverFirst === true || (rewrite && serverFirst !== 'lexical')
-      ? createServerFirst({ summaries, logger, model: selector, servers: serverFirst === true, decompose, rewrite, cache })
-      : serverFirst === 'lexical'
-        ? createServerFirst({ summaries, logger, ...(needs ? { before: needs } : {}) })
-        : needs;
+  const pre = createPreRetrieval({
+    model: selector,
+    logger,
+    decompose,
+    serverFirst,
+    rewrite,
+    summaries: new ServerSummaries({ describe: describeServer }),
+    cache,
+  });
   return {
     rerank: createLlmRerank({ model: selector, logger, cache }),
     ...(pre ? { decompose: pre } : {}),

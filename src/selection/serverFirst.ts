@@ -20,7 +20,7 @@ import { z } from 'zod';
 import type { CallerView } from '../catalog/view.js';
 import type { Logger } from '../logging/logger.js';
 import type { SelectionCache } from './cache.js';
-import { looksSingleNeed, readNeeds } from './decompose.js';
+import { createLlmDecompose, looksSingleNeed, readNeeds } from './decompose.js';
 import type { RerankNode, RerankOptions, SelectionStateType, SelectionStateUpdate } from './graph.js';
 import type { LexicalIndex, RankedTool } from './lexical.js';
 import { askModel, type AnswerSchema, type ChatSelector } from './llm.js';
@@ -30,13 +30,17 @@ import type { ServerSummaries, ServerSummary } from './serverSummaries.js';
 
 /** Most servers the stage picks. */
 export const MAX_PICKS = 3;
-/** Most server lines the model is shown (about 30 tokens each). */
-export const SERVERS_SHOWN = 30;
 /**
- * Share of the candidates the picked servers' tools may take. The other half stays the lexical top, so a
- * wrong pick costs the lexical ranking's lower half at most, never its best.
+ * Most server lines the model is shown (about 28 cl100k tokens each: 580 for the call on toolgym-tasks).
+ * On the dev sets 20 lines hold the server of 95% of toolgym-tasks' required tools; 30 cost 1,000.
  */
-export const SERVER_SHARE = 0.5;
+export const SERVERS_SHOWN = 20;
+/**
+ * Share of the candidates the picked servers' tools may take. The rest stays the lexical top, so a wrong
+ * pick costs the lexical ranking's last quarter at most, never its best (half measured worse with a
+ * lexical pick: docs/benchmarks.md).
+ */
+export const SERVER_SHARE = 0.25;
 
 /** The name under which the stage's answer schema is sent. */
 export const PLAN_NAME = 'plan_search';
@@ -64,6 +68,39 @@ export interface ServerFirstOptions {
   before?: RerankNode;
   /** The LLM node's cache: a cached choice replays the servers and needs it was made over. */
   cache?: SelectionCache;
+}
+
+/**
+ * The node of the graph's pre-retrieval slot for these settings: the server-first call (which carries
+ * needs and rewrite), the lexical server pick after the decomposition, the decomposition alone, or none.
+ */
+export function createPreRetrieval({
+  model,
+  logger,
+  decompose = false,
+  serverFirst = false,
+  rewrite = false,
+  summaries,
+  cache,
+}: {
+  model: ChatSelector;
+  logger: Logger;
+  decompose?: boolean | 'always';
+  serverFirst?: boolean | 'lexical';
+  rewrite?: boolean;
+  summaries: ServerSummaries;
+  cache?: SelectionCache;
+}): RerankNode | undefined {
+  const shared = { logger, ...(cache ? { cache } : {}) };
+  // One model call at most before the choice: the one that picks servers also states needs or rewrites.
+  const call =
+    serverFirst === true || rewrite
+      ? createServerFirst({ ...shared, summaries, model, servers: serverFirst === true, decompose, rewrite })
+      : decompose
+        ? createLlmDecompose({ ...shared, model, always: decompose === 'always' })
+        : undefined;
+  if (serverFirst === 'lexical') return createServerFirst({ summaries, logger, ...(call ? { before: call } : {}) });
+  return call;
 }
 
 /** Builds the pre-retrieval node of the server-first stage (and of the rewrite). */

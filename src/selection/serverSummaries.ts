@@ -23,8 +23,8 @@ export interface ServerSummary {
   tools: number;
 }
 
-/** Longest summary line, in characters: about 25 cl100k tokens. */
-export const SUMMARY_CHARS = 110;
+/** Longest summary line, in characters: about 20 cl100k tokens. */
+export const SUMMARY_CHARS = 80;
 /** Longest first clause of one tool inside a derived summary. */
 const TOOL_CLAUSE_CHARS = 40;
 

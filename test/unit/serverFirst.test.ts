@@ -263,32 +263,42 @@ describe('server lines', () => {
     expect(summaries.rank(views.forProfile(narrow), 'email', 3)).toEqual([]);
   });
 
-  it('a derived line is cut near 110 characters', () => {
+  it('a derived line is cut near 80 characters', () => {
     const many = Array.from({ length: 20 }, (_, i) => ({
       tool: `tool_${i}`,
       definition: { description: `Does thing ${i}. More.` },
     })) as unknown as Parameters<typeof derivedSummary>[0];
     const line = derivedSummary(many);
     expect(line.startsWith('tool_0 (Does thing 0); tool_1 (Does thing 1)')).toBe(true);
-    expect(line.length).toBeLessThanOrEqual(110);
+    expect(line.length).toBeLessThanOrEqual(80);
   });
 
-  it('the picked servers take at most half the candidates; the lexical top and the needs it served stay', () => {
+  it('the picked servers take at most a quarter of the candidates; the lexical top and the needs it served stay', () => {
     const catalog = buildCatalog();
     const views = new CallerViews({ catalog, hasher });
     const view = views.forProfile(profile);
-    const selector = new GraphSelector({ catalog, views, candidates: 4 });
+    const selector = new GraphSelector({ catalog, views, candidates: 8 });
     const index = selector.indexFor(view);
-    const candidates = index.search('weekly report', { limit: 4 });
-    const serves = [[0], [0], [], [0]];
-    const merged = withServerTools({ candidates, serves, servers: ['chat', 'mail'], index, view, text: 'post a message', k: 4 });
+    const candidates = index.search('weekly report', { limit: 8 });
+    const serves = [[0], [0], [], [0], [1], [], [], [0]];
+    const merged = withServerTools({ candidates, serves, servers: ['chat', 'mail'], index, view, text: 'post a message', k: 8 });
     expect(names(merged.candidates.map((entry) => entry.tool))).toEqual([
-      candidates[0]!.tool.name,
-      candidates[1]!.tool.name,
+      ...names(candidates.slice(0, 6).map((entry) => entry.tool)),
       'chat.post',
       'mail.deliver',
     ]);
-    expect(merged.serves).toEqual([[0], [0], [], []]);
+    expect(merged.serves).toEqual([[0], [0], [], [0], [1], [], [], []]);
+    // A server with fewer matching tools than its share fills it with its others, in catalog order.
+    const again = withServerTools({
+      candidates: merged.candidates,
+      serves: undefined,
+      servers: ['chat'],
+      index,
+      view,
+      text: 'post',
+      k: 8,
+    });
+    expect(names(again.candidates.map((entry) => entry.tool)).slice(6)).toEqual(['chat.post', 'chat.react']);
   });
 });
 

@@ -1,0 +1,38 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadDataset } from '../../src/bench/dataset.js';
+import { OracleChatModel } from '../../src/bench/oracle.js';
+import { runSelectionBench } from '../../src/bench/selection.js';
+import { REPO_ROOT } from '../helpers/config.js';
+import { makeProfile } from '../helpers/inprocess.js';
+
+const TINY = join(REPO_ROOT, 'test', 'fixtures', 'datasets', 'tiny.json');
+const profile = makeProfile('default');
+
+describe('bench selection with the server-first stage', () => {
+  it('a lexical server pick costs no call; the report sets its candidate recall against the same run without it', async () => {
+    const dataset = await loadDataset(TINY);
+    const model = { chat: new OracleChatModel(dataset.queries), label: 'oracle', timeoutMs: 5_000, oracle: true };
+    const plain = await runSelectionBench({ dataset, profile, ks: [5], candidates: 4, model });
+    const staged = await runSelectionBench({ dataset, profile, ks: [5], candidates: 4, model, serverFirst: 'lexical' });
+    expect(plain.stage).toBeUndefined();
+    expect(staged.stage).toMatchObject({ serverFirst: 'lexical', rewrite: false });
+    expect(staged.stage!.candidateRecallWithout).toBeCloseTo(plain.candidateRecall.recall, 10);
+    expect(staged.modelPath!.callsPerSelection).toBeCloseTo(plain.modelPath!.callsPerSelection, 10);
+    expect(staged.stage!.serverPromptTokens.mean).toBeGreaterThan(20);
+    expect(staged.stage!.shownServerRecall).toBeGreaterThan(0);
+    expect(staged.stage!.shownServerRecall).toBeLessThanOrEqual(1);
+  });
+
+  it('the oracle cannot answer the server call: every selection falls back to the candidates without the stage', async () => {
+    const dataset = await loadDataset(TINY);
+    const model = { chat: new OracleChatModel(dataset.queries), label: 'oracle', timeoutMs: 5_000, oracle: true };
+    const plain = await runSelectionBench({ dataset, profile, ks: [5], candidates: 4, model });
+    const staged = await runSelectionBench({ dataset, profile, ks: [5], candidates: 4, model, serverFirst: true });
+    // One more call per selection, and a bounded fallback: exactly the candidates the run without the stage shows.
+    expect(staged.modelPath!.callsPerSelection).toBeCloseTo(plain.modelPath!.callsPerSelection + 1, 10);
+    expect(staged.modelPath!.callsPerSelection).toBeLessThanOrEqual(2);
+    expect(staged.candidateRecall.recall).toBeCloseTo(staged.stage!.candidateRecallWithout, 10);
+    expect(staged.metrics[0]!.recall).toBeCloseTo(plain.metrics[0]!.recall, 10);
+  });
+});
