@@ -315,3 +315,27 @@ describe('selector.serverFirst and selector.rewrite', () => {
     expect(bad.error?.issues[0]?.message).toContain('lexical');
   });
 });
+
+describe('select --explain', () => {
+  it('lists the servers the stage picked', async () => {
+    const { explainRanking } = await import('../../src/cli/explain.js');
+    const text = explainRanking({
+      profile: 'default',
+      mode: 'llm',
+      limit: 2,
+      candidates: [{ name: 'mail.deliver', score: 0 }],
+      llm: {
+        model: 'scripted:test',
+        candidates: 1,
+        chosen: [{ name: 'mail.deliver', reason: 'mail' }],
+        dropped: [],
+        cached: false,
+        latencyMs: 3,
+        servers: ['mail', 'chat'],
+      },
+      selected: ['mail.deliver'],
+      json: false,
+    });
+    expect(text).toContain('servers picked: mail · chat\n');
+  });
+});
