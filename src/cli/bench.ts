@@ -312,7 +312,11 @@ function modelPathLines(report: SelectionReport): string[] {
   const stage = report.stage;
   if (stage) {
     const what = [
-      ...(stage.serverFirst ? [`server-first${stage.serverFirst === 'lexical' ? ' (lexical pick)' : ''}`] : []),
+      ...(stage.serverFirst
+        ? [
+            `server-first${stage.serverFirst === 'lexical' ? ' (lexical pick)' : report.modelPath?.oracle ? ' (the oracle picks the labelled servers: a ceiling)' : ''}`,
+          ]
+        : []),
       ...(stage.rewrite ? ['rewrite'] : []),
     ].join(' + ');
     lines.push(

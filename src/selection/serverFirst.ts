@@ -223,7 +223,7 @@ export function readServers(parsed: unknown, shown: readonly ServerSummary[]): s
 
 /**
  * The candidates with the picked servers' tools added (graph.ts retrieve): the lexical top `k` minus the
- * servers' share stays first; then each picked server's best tools for `text` in turn (its tools that
+ * servers' share (a quarter, or every slot the lexical ranking leaves empty) stays first; then each picked server's best tools for `text` in turn (its tools that
  * share a term with it, then its others in catalog order: the server was picked for what it means);
  * then the rest of the lexical ranking, cut to `k`. `serves` (the needs each candidate was found for)
  * follows its candidates; added tools serve no need.
@@ -245,7 +245,8 @@ export function withServerTools({
   text: string;
   k: number;
 }): { candidates: RankedTool[]; serves: number[][] | undefined } {
-  const share = Math.max(1, Math.floor(k * SERVER_SHARE));
+  // Slots the lexical ranking leaves empty cost nothing: the servers may fill them too.
+  const share = Math.max(1, Math.floor(k * SERVER_SHARE), k - candidates.length);
   const top = candidates.slice(0, Math.max(0, k - share));
   const taken = new Set(top.map((entry) => entry.tool.name));
   const per = Math.ceil(share / servers.length);

@@ -299,6 +299,17 @@ describe('server lines', () => {
       k: 8,
     });
     expect(names(again.candidates.map((entry) => entry.tool)).slice(6)).toEqual(['chat.post', 'chat.react']);
+    // Slots the lexical ranking leaves empty go to the picked servers too.
+    const empty = withServerTools({
+      candidates: [],
+      serves: undefined,
+      servers: ['chat', 'mail'],
+      index,
+      view,
+      text: 'zebra',
+      k: 8,
+    });
+    expect(names(empty.candidates.map((entry) => entry.tool))).toEqual(['chat.post', 'mail.deliver', 'chat.react']);
   });
 });
 
