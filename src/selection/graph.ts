@@ -140,7 +140,10 @@ export function createSelectionGraph(deps: SelectionGraphDeps): SelectionGraph {
           : interleave([...needs.map((need) => index.search(need, { limit: k })), candidates], k, needs.length);
       if (!state.servers || state.servers.length === 0) return { ...base, ...found };
       const text = [state.query, ...needs].join(' ');
-      return { ...base, ...withServerTools({ ...found, servers: state.servers, index, view: state.view, text, k }) };
+      return {
+        ...base,
+        ...withServerTools({ ...found, servers: state.servers, index, view: state.view, text, k, shown: state.candidateCount }),
+      };
     },
     finalize: (state: SelectionStateType): SelectionStateUpdate => ({ selected: finalize(state), mode: finalMode(state) }),
   };

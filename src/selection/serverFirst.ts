@@ -222,8 +222,9 @@ export function readServers(parsed: unknown, shown: readonly ServerSummary[]): s
 }
 
 /**
- * The candidates with the picked servers' tools added (graph.ts retrieve): the lexical top `k` minus the
- * servers' share (a quarter, or every slot the lexical ranking leaves empty) stays first; then each picked server's best tools for `text` in turn (its tools that
+ * The candidates with the picked servers' tools added (graph.ts retrieve). Of the `shown` the model will
+ * see, the lexical top minus the servers' share (a quarter, or every slot the lexical ranking leaves
+ * empty) stays first; then each picked server's best tools for `text` in turn (its tools that
  * share a term with it, then its others in catalog order: the server was picked for what it means);
  * then the rest of the lexical ranking, cut to `k`. `serves` (the needs each candidate was found for)
  * follows its candidates; added tools serve no need.
@@ -236,6 +237,7 @@ export function withServerTools({
   view,
   text,
   k,
+  shown = k,
 }: {
   candidates: readonly RankedTool[];
   serves: number[][] | undefined;
@@ -243,11 +245,15 @@ export function withServerTools({
   index: LexicalIndex;
   view: CallerView;
   text: string;
+  /** Length of the list retrieve hands on. */
   k: number;
+  /** How many of them the model is shown (`selector.candidates`): the servers' tools go within these. */
+  shown?: number;
 }): { candidates: RankedTool[]; serves: number[][] | undefined } {
   // Slots the lexical ranking leaves empty cost nothing: the servers may fill them too.
-  const share = Math.max(1, Math.floor(k * SERVER_SHARE), k - candidates.length);
-  const top = candidates.slice(0, Math.max(0, k - share));
+  const window = Math.min(shown, k);
+  const share = Math.max(1, Math.floor(window * SERVER_SHARE), window - candidates.length);
+  const top = candidates.slice(0, Math.max(0, window - share));
   const taken = new Set(top.map((entry) => entry.tool.name));
   const per = Math.ceil(share / servers.length);
   const lists = servers.map((server) => bestOfServer({ index, view, server, text, count: per + top.length }));
