@@ -133,6 +133,36 @@ describe('the server-first stage', () => {
     expect(names(selection.tools)).toEqual(['mail.deliver']);
   });
 
+  it('asks in one schema only what applies: needs for a request with joins, the rewrite otherwise', async () => {
+    const many = setup([PICK_MAIL, choose('mail.deliver')], { decompose: true, rewrite: true });
+    await many.selector.select({ query: QUERY, profile, limit: 3 });
+    const bound = JSON.stringify(many.calls[0]!.tools);
+    expect(bound).toContain('"servers"');
+    expect(bound).toContain('"needs"');
+    expect(bound).not.toContain('"request"');
+    const one = setup([{ args: { servers: [], request: 'deliver a message to the boss' } }, choose('mail.deliver')], {
+      decompose: true,
+      rewrite: true,
+    });
+    const selection = await one.selector.select({ query: 'tell my boss', profile, limit: 3 });
+    const single = JSON.stringify(one.calls[0]!.tools);
+    expect(single).toContain('"request"');
+    expect(single).not.toContain('"needs"');
+    // No server fits (an empty list is an answer), and the restatement finds the tool by its own words.
+    expect(selection.llm?.servers).toBeUndefined();
+    expect(candidateNames(selection)).toContain('mail.deliver');
+    expect(one.calls).toHaveLength(2);
+  });
+
+  it('a restatement that only repeats the request, with no usable servers, is no answer', async () => {
+    const { selector, warn } = setup([{ args: { servers: 'mail', request: QUERY } }, choose('reports.report_0')], {
+      rewrite: true,
+    });
+    const selection = await selector.select({ query: QUERY, profile, limit: 3 });
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(candidateNames(selection)).not.toContain('mail.deliver');
+  });
+
   it('the rewrite alone: one call without a server list, its restatement ranked next to the request', async () => {
     const answer = { args: { request: 'deliver a message to Bob with the weekly report summary' } };
     const { selector, calls } = setup([answer, choose('mail.deliver')], { serverFirst: false, rewrite: true });

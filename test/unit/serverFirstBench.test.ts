@@ -36,4 +36,20 @@ describe('bench selection with the server-first stage', () => {
     expect(staged.stage!.candidateRecallWithout).toBeCloseTo(plain.candidateRecall.recall, 10);
     expect(staged.candidateRecall.recall).toBeGreaterThan(staged.stage!.candidateRecallWithout);
   });
+
+  it('with decompose always, the needs ride in the server call: still two calls per selection', async () => {
+    const dataset = await loadDataset(TINY);
+    const model = { chat: new OracleChatModel(dataset.queries), label: 'oracle', timeoutMs: 5_000, oracle: true };
+    const report = await runSelectionBench({
+      dataset,
+      profile,
+      ks: [5],
+      candidates: 2,
+      model,
+      decompose: 'always',
+      serverFirst: true,
+    });
+    expect(report.modelPath!.callsPerSelection).toBe(2);
+    expect(report.modelPath!.fallbacks).toBe(0);
+  });
 });
