@@ -7,7 +7,9 @@ import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filesystemServer, makeTempDir, writeConfigDir, type TempConfig } from './helpers/config.js';
 import { reverseCandidates, startFakeOpenAi, type FakeModelServer } from './helpers/fakeProviders.js';
-import { serveGateway, selectTools } from './helpers/gateway.js';
+import { join } from 'node:path';
+import { REPO_ROOT } from './helpers/config.js';
+import { runCli, serveGateway, selectTools } from './helpers/gateway.js';
 
 const KEY = 'sk-test-server-first';
 let root: string;
@@ -68,5 +70,18 @@ describe('selector.serverFirst through a real provider client', () => {
     } finally {
       await gateway.close();
     }
+  });
+
+  it('bench selection --server-first lexical prints the stage next to the same run without it', async () => {
+    const tiny = join(REPO_ROOT, 'test', 'fixtures', 'datasets', 'tiny.json');
+    const args = ['bench', 'selection', '--dataset', tiny, '--model', 'oracle', '--k', '5'];
+    const text = await runCli([...args, '--server-first', 'lexical']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/without server-first \(lexical pick\), same run: \d\.\d{3} · server-first call prompt/);
+    const json = await runCli([...args, '--server-first', 'lexical', '--json']);
+    expect(JSON.parse(json.stdout).stage).toMatchObject({ serverFirst: 'lexical', rewrite: false });
+    const wrong = await runCli([...args, '--server-first', 'sometimes']);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toContain("expected no value or 'lexical'");
   });
 });
