@@ -1,14 +1,14 @@
 /**
  * The server-first stage end to end: `automcp serve` (spawned) with `selector.serverFirst: true` and the
  * real @langchain/openai client talking to a local OpenAI-compatible server, so the stage's own answer
- * schema goes through the provider's structured-output path: one server call, then the choice.
+ * schema goes through the provider's structured-output path: one server call, then the choice. And the
+ * bench's label-free measurement of the stage from the command line.
  */
 import { rm } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { filesystemServer, makeTempDir, writeConfigDir, type TempConfig } from './helpers/config.js';
-import { reverseCandidates, startFakeOpenAi, type FakeModelServer } from './helpers/fakeProviders.js';
 import { join } from 'node:path';
-import { REPO_ROOT } from './helpers/config.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { filesystemServer, makeTempDir, REPO_ROOT, writeConfigDir, type TempConfig } from './helpers/config.js';
+import { reverseCandidates, startFakeOpenAi, type FakeModelServer } from './helpers/fakeProviders.js';
 import { runCli, serveGateway, selectTools } from './helpers/gateway.js';
 
 const KEY = 'sk-test-server-first';
