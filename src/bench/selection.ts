@@ -166,12 +166,15 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
       catalog,
       views,
       candidates: options.candidates,
-      ...(model ? { rerank: createLlmRerank({ logger, model }) } : {}),
+      // Without the stage only the candidates are read: a rerank that keeps them as they are lets the
+      // decomposition run (it runs only before a rerank) without paying for a choice.
+      ...(model ? { rerank: stages ? createLlmRerank({ logger, model }) : async () => ({}) } : {}),
       ...(pre ? { decompose: pre } : {}),
     });
   };
   const selector = new TimedSelector(graphFor(chat, true));
-  // The same settings without server-first and rewrite, unmetered: the candidates they are measured against.
+  // The same settings without server-first and rewrite, unmetered and with no choice call: the candidates
+  // the stage is measured against.
   const staged = chat !== undefined && (options.serverFirst !== undefined || options.rewrite === true);
   const without = staged ? graphFor({ ...chat, onCall: () => {} }, false) : undefined;
   const core = new GatewayCore({

@@ -4,6 +4,7 @@ import { loadDataset } from '../../src/bench/dataset.js';
 import { OracleChatModel } from '../../src/bench/oracle.js';
 import { runSelectionBench } from '../../src/bench/selection.js';
 import { REPO_ROOT } from '../helpers/config.js';
+import { choose, ScriptedChatModel, type RecordedCall } from '../helpers/fakeChatModels.js';
 import { makeProfile } from '../helpers/inprocess.js';
 
 const TINY = join(REPO_ROOT, 'test', 'fixtures', 'datasets', 'tiny.json');
@@ -51,5 +52,20 @@ describe('bench selection with the server-first stage', () => {
     });
     expect(report.modelPath!.callsPerSelection).toBe(2);
     expect(report.modelPath!.fallbacks).toBe(0);
+  });
+
+  it('the run without the stage asks the model for nothing: a provider is paid only for the measured run', async () => {
+    const dataset = await loadDataset(TINY);
+    const calls: RecordedCall[] = [];
+    const model = {
+      chat: new ScriptedChatModel([choose('files.read_file')], calls),
+      label: 'scripted',
+      timeoutMs: 5_000,
+      oracle: false,
+    };
+    const report = await runSelectionBench({ dataset, profile, ks: [5], candidates: 4, model, serverFirst: 'lexical' });
+    // Every call the model received is one the report counts (plus the one unmeasured warm-up selection).
+    expect(calls.length).toBe(Math.round(report.modelPath!.callsPerSelection * report.queries) + 1);
+    expect(report.stage).toBeDefined();
   });
 });
