@@ -13,8 +13,9 @@
  * Bounded like every stage: an error, a garbage answer or no answer within half of `timeoutMs` leaves
  * servers, needs and rewrite unset, and retrieval ranks the request as it would without the stage (the
  * lexical candidates); server names not in the list shown are dropped. The deadline it sets covers the
- * choice too. Without a model, `serverFirst: lexical` picks servers by a BM25 ranking of the same
- * lines (no call, no labels): a cheap variant, and how the bench measures the stage without an oracle.
+ * choice too. With `serverFirst: lexical` no model picks: a BM25 ranking of the same servers does (no
+ * call, no labels), a cheap variant and how the bench measures the stage without an oracle. Like every
+ * pre-retrieval stage, it runs only on runs that will ask the model to choose.
  */
 import { z } from 'zod';
 import type { CallerView } from '../catalog/view.js';
@@ -137,7 +138,7 @@ export function createServerFirst(options: ServerFirstOptions): RerankNode {
     if (!read) {
       logger.warn(
         { model: model.label, error: answer.error ?? 'the answer does not match the answer schema' },
-        'selector.serverFirst gave no usable answer; ranking the request as a whole',
+        `${options.servers === false ? 'selector.rewrite' : 'selector.serverFirst'} gave no usable answer; ranking the request as a whole`,
       );
       return { deadlineAt, needs: undefined, servers: undefined };
     }
