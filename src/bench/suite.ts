@@ -46,6 +46,9 @@ export interface SuiteOptions {
   /** With a model: the decompose stage and compact lines (runtime.yaml `selector.decompose`, `selector.compact`). */
   decompose?: boolean | 'always';
   compact?: boolean;
+  /** With a model: the server-first stage and the rewrite (runtime.yaml `selector.serverFirst`, `selector.rewrite`). */
+  serverFirst?: boolean | 'lexical';
+  rewrite?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -97,6 +100,8 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteSet[]> {
       ...(model ? { model } : {}),
       ...(options.decompose ? { decompose: options.decompose } : {}),
       ...(options.compact ? { compact: true } : {}),
+      ...(options.serverFirst ? { serverFirst: options.serverFirst } : {}),
+      ...(options.rewrite ? { rewrite: true } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     results.push({ label, report });

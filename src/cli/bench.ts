@@ -72,6 +72,8 @@ function selectionCommand(heap: HeapGrowing): Command {
           ...(model ? { model } : {}),
           ...(options.decompose ? { decompose: options.decompose } : {}),
           ...(options.compact ? { compact: true } : {}),
+          ...(options.serverFirst ? { serverFirst: options.serverFirst } : {}),
+          ...(options.rewrite ? { rewrite: true } : {}),
           dataset,
           distractors,
           profile,
@@ -130,6 +132,8 @@ function suiteCommand(): Command {
           modelFor: (dataset) => benchModelFor(options, dataset),
           ...(options.decompose ? { decompose: options.decompose } : {}),
           ...(options.compact ? { compact: true } : {}),
+          ...(options.serverFirst ? { serverFirst: options.serverFirst } : {}),
+          ...(options.rewrite ? { rewrite: true } : {}),
           onSet: (label) => {
             progress.done();
             progress = createProgress(label);
@@ -309,6 +313,20 @@ function modelPathLines(report: SelectionReport): string[] {
   const lines = [
     `candidate recall ${fixed(report.candidateRecall.recall, 3)}: required tools among the ${report.candidateRecall.candidates} candidates a model is shown`,
   ];
+  const stage = report.stage;
+  if (stage) {
+    const what = [
+      ...(stage.serverFirst
+        ? [
+            `server-first${stage.serverFirst === 'lexical' ? ' (lexical pick)' : report.modelPath?.oracle ? ' (the oracle picks the labelled servers: a ceiling)' : ''}`,
+          ]
+        : []),
+      ...(stage.rewrite ? ['rewrite'] : []),
+    ].join(' + ');
+    lines.push(
+      `  without ${what}, same run: ${fixed(stage.candidateRecallWithout, 3)} · server-first call prompt (server lines) mean ${fixed(stage.serverPromptTokens.mean, 0)} · p95 ${fixed(stage.serverPromptTokens.p95, 0)} tokens · required tools whose server is shown ${fixed(stage.shownServerRecall, 3)}`,
+    );
+  }
   const path = report.modelPath;
   if (!path) return lines;
   const top = report.metrics[report.metrics.length - 1]!;

@@ -44,7 +44,14 @@ export interface RuntimeConfig {
   /** `stateDir` from the file, resolved; absent means the user's state directory (see state/stateDir.ts). */
   stateDir?: string;
   servers: ServerSpec[];
-  selector: { candidates: number; llm?: LlmConfig; decompose?: boolean | 'always'; compact?: boolean };
+  selector: {
+    candidates: number;
+    llm?: LlmConfig;
+    decompose?: boolean | 'always';
+    compact?: boolean;
+    serverFirst?: boolean | 'lexical';
+    rewrite?: boolean;
+  };
   session: SessionConfig;
   /** Learning from use (halfLifeDays, maxEntries, sessionCap, weight); defaults when absent. */
   learning?: LearningConfig;

@@ -256,6 +256,18 @@ export const runtimeSchema = z.strictObject({
       decompose: z.union([z.boolean(), z.literal('always')]).optional(),
       /** With a model: candidate lines of name and first clause only, so more candidates fit the same tokens. */
       compact: z.boolean().optional(),
+      /**
+       * With a model: pick servers from one line each before retrieval and add their best tools to the
+       * candidates — `true` in one model call (shared with decompose and rewrite), `lexical` by a BM25
+       * ranking of the server lines (no call). Off when absent.
+       */
+      serverFirst: z
+        .union([z.boolean(), z.literal('lexical')], {
+          error: 'expected true, false or "lexical" (servers picked by the model, or by a lexical ranking of their lines)',
+        })
+        .optional(),
+      /** With a model: restate the request as actions and objects before retrieval (in the server-first call). */
+      rewrite: z.boolean().optional(),
     })
     .prefault({}),
   session: sessionSchema.prefault({}),

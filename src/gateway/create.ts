@@ -184,6 +184,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     decompose: config.selector.decompose ?? false,
     compact: config.selector.compact === true,
+    serverFirst: config.selector.serverFirst ?? false,
+    rewrite: config.selector.rewrite === true,
+    describeServer: (server) => catalog.server(server)?.description ?? '',
   });
   const learner = await createLearner({
     config,

@@ -3,7 +3,8 @@
  *
  * - scope: the caller's profile narrows the catalog before anything is ranked (CONTRACT §2).
  * - decompose (optional, `selector.decompose`): the model states the request's needs; nothing, or one
- *   need, leaves retrieval as it was.
+ *   need, leaves retrieval as it was. With `selector.serverFirst` or `selector.rewrite`, the node of
+ *   serverFirst.ts takes this slot: one call that also picks servers, whose best tools retrieve adds.
  * - retrieve: the lexical ranker proposes up to `candidates` tools from that scope; with two or more
  *   needs (or one, restated) it ranks each need and the whole request, and interleaves the lists so that
  *   every need keeps its best tools among the candidates (each candidate carries the needs that found it).
@@ -25,6 +26,7 @@ import { matchesAny } from '../catalog/glob.js';
 import type { CallerView } from '../catalog/view.js';
 import type { CatalogTool } from '../catalog/types.js';
 import type { LexicalIndex, RankedTool } from './lexical.js';
+import { withServerTools } from './serverFirst.js';
 
 /** How the tools were chosen (CONTRACT §1). */
 export type SelectionMode = 'llm' | 'lexical' | 'fallback';
@@ -44,6 +46,8 @@ export interface LlmTrace {
   latencyMs: number;
   /** The needs the decompose node stated, when it ran and gave some. */
   needs?: string[];
+  /** The servers the server-first stage picked, when it ran and picked some. */
+  servers?: string[];
   /** Token usage the provider reported (LangChain `usage_metadata`). */
   usage?: { inputTokens: number; outputTokens: number; totalTokens: number };
   /** Why the answer was not used; set exactly when the run fell back to the lexical ranking. */
@@ -71,6 +75,8 @@ export interface SelectionStateType {
   serves?: number[][] | undefined;
   /** When the whole model path must be done (epoch ms); set by the decompose node, read by rerank. */
   deadlineAt?: number | undefined;
+  /** Servers the server-first stage picked (serverFirst.ts); retrieve adds their best tools. */
+  servers?: string[] | undefined;
 }
 
 /** The partial state a node returns. */
@@ -127,9 +133,17 @@ export function createSelectionGraph(deps: SelectionGraphDeps): SelectionGraph {
       let candidates = index.search(state.query, { limit: k });
       if (deps.learned) candidates = deps.learned({ ...state, index, candidates, limit: k });
       const base = { mode: 'lexical' as const, chosen: undefined, llm: undefined };
-      if (!state.needs || state.needs.length === 0) return { ...base, candidates, serves: undefined };
-      const lists = state.needs.map((need) => index.search(need, { limit: k }));
-      return { ...base, ...interleave([...lists, candidates], k, state.needs.length) };
+      const needs = state.needs ?? [];
+      const found =
+        needs.length === 0
+          ? { candidates, serves: undefined }
+          : interleave([...needs.map((need) => index.search(need, { limit: k })), candidates], k, needs.length);
+      if (!state.servers || state.servers.length === 0) return { ...base, ...found };
+      const text = [state.query, ...needs].join(' ');
+      return {
+        ...base,
+        ...withServerTools({ ...found, servers: state.servers, index, view: state.view, text, k, shown: state.candidateCount }),
+      };
     },
     finalize: (state: SelectionStateType): SelectionStateUpdate => ({ selected: finalize(state), mode: finalMode(state) }),
   };
@@ -207,6 +221,7 @@ async function compileGraph(
     needs: last<string[] | undefined>(),
     serves: last<number[][] | undefined>(),
     deadlineAt: last<number | undefined>(),
+    servers: last<string[] | undefined>(),
   });
   const graph = new StateGraph(SelectionState)
     .addNode('scope', nodes.scope)
