@@ -1,18 +1,20 @@
 /**
  * The gateway's own tools, as an agent meets them through `automcp serve` and the two upstream tools
- * only: find them with automatic_mcp, see the servers, restart one, add a permitted server and use
- * its tool in the same conversation; a command outside ops.allowCommands is refused; a profile
+ * only: find them with automatic_mcp, see the servers, restart one, add a permitted server — held in
+ * quarantine until a person runs `automcp review approve` — and use its tool in the same conversation;
+ * a command outside ops.allowCommands is refused; a profile
  * without the grant, or with only a wildcard, never sees or reaches `automcp.*` (stdio and HTTP).
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureServer, makeTempDir, writeConfigDir, type TempConfig } from './helpers/config.js';
+import { fixtureServer, makeTempDir, makeTempStateDir, writeConfigDir, type TempConfig } from './helpers/config.js';
 import {
   errorPayload,
   evalTool,
   firstText,
   isAlive,
+  runCli,
   selectTools,
   serveGateway,
   waitFor,
@@ -66,10 +68,13 @@ afterAll(async () => {
 });
 
 describe('an agent operating the gateway through automatic_mcp and automatic_eval', () => {
-  it('finds the ops tools, sees why a server is down, restarts it, adds a permitted server and uses its tool', async () => {
+  it('finds the ops tools, sees why a server is down, restarts it, adds a permitted server and uses its tool once approved', async () => {
     let gateway: ServedGateway | undefined;
+    // One state directory for the gateway and the person's `automcp review approve`.
+    const state = makeTempStateDir();
+    const stateEnv = { XDG_STATE_HOME: state.dir };
     try {
-      gateway = await serveGateway({ configDir: config.dir, profile: 'admin' });
+      gateway = await serveGateway({ configDir: config.dir, profile: 'admin', env: stateEnv });
       const { client } = gateway;
       const upstream = await client.listTools();
       expect(upstream.tools.map((tool) => tool.name).sort()).toEqual(['automatic_eval', 'automatic_mcp']);
@@ -125,12 +130,59 @@ describe('an agent operating the gateway through automatic_mcp and automatic_eva
         ...fixtureServer('echo', { description: 'A second echo server for parrots' }),
       });
       expect(added.isError, firstText(added)).toBeFalsy();
-      const add = added.structuredContent as { changed: string; undo: string; status: ServerRow; backup: string };
+      const add = added.structuredContent as {
+        changed: string;
+        undo: string;
+        status: ServerRow;
+        backup: string;
+        quarantined: boolean;
+      };
       expect(add.changed).toContain('applied live');
+      expect(add.changed).toContain('automcp review approve echo2');
       expect(add.undo).toContain('automcp.remove_server');
-      expect(add.status).toMatchObject({ name: 'echo2', state: 'up', tools: 4 });
-      expect(await readFile(config.runtimeFile, 'utf8')).toContain('echo2');
+      expect(add.quarantined).toBe(true);
+      // Started and listed, but none of its tools serves anyone yet.
+      expect(add.status).toMatchObject({ name: 'echo2', state: 'up', tools: 0, heldBack: 4, quarantined: true });
+      const written = await readFile(config.runtimeFile, 'utf8');
+      expect(written).toContain('echo2');
+      expect(written).toMatch(/quarantine: true/);
       expect(await readFile(add.backup, 'utf8')).not.toContain('echo2');
+
+      // Quarantined: not selectable, and refused with the reason when named.
+      const early = await selectTools(client, { query: 'echo a message back with the echo2 server', limit: 10 });
+      expect(names(early).filter((name) => name.startsWith('echo2.'))).toEqual([]);
+      const refused = errorPayload(await evalTool(client, 'echo2.echo', { message: 'too early' }));
+      expect(refused.error.code).toBe('TOOL_HELD_BACK');
+      expect(refused).toMatchObject({ server: 'echo2', reason: 'quarantined' });
+      const shown = await evalTool(client, 'automcp.get_server', { name: 'echo2' });
+      const detail = shown.structuredContent as { heldBack: { name: string; reason: string }[]; review?: string };
+      expect(detail.heldBack.map((held) => [held.name, held.reason])).toContainEqual(['echo2.echo', 'quarantined']);
+      expect(detail.review).toContain('automcp review approve echo2');
+
+      // The agent cannot release it: trust_server records hashes, not a person's approval.
+      const trusted = await evalTool(client, 'automcp.trust_server', { name: 'echo2' });
+      expect(trusted.isError, firstText(trusted)).toBeFalsy();
+      expect(errorPayload(await evalTool(client, 'echo2.echo', { message: 'still early' })).error.code).toBe('TOOL_HELD_BACK');
+
+      // A person looks at it, then approves it; the running gateway releases it on its next sweep.
+      const reviewed = await runCli(['review', 'echo2', '--config', config.dir], stateEnv);
+      expect(reviewed.code, reviewed.stderr).toBe(0);
+      expect(reviewed.stdout).toContain('server echo2: quarantined');
+      expect(reviewed.stdout).toContain('echo2.echo');
+      const approved = await runCli(['review', 'approve', 'echo2', '--config', config.dir], stateEnv);
+      expect(approved.code, approved.stderr).toBe(0);
+      expect(approved.stdout).toContain('released 4 held-back tools');
+      await waitFor(
+        async () => {
+          const rows = (await evalTool(client, 'automcp.list_servers', {})).structuredContent as {
+            servers: (ServerRow & { quarantined?: boolean })[];
+          };
+          const row = rows.servers.find((server) => server.name === 'echo2');
+          return row?.tools === 4 && row.quarantined === undefined ? row : undefined;
+        },
+        10_000,
+        'the gateway to release echo2 after approval',
+      );
 
       // The same conversation selects and runs the new server's tool.
       // The ranker reads a server's name, not its description (docs/benchmarks.md, "Ranker changes").
@@ -148,6 +200,7 @@ describe('an agent operating the gateway through automatic_mcp and automatic_eva
       ).toBe(true);
     } finally {
       await gateway?.close();
+      state.cleanup();
     }
   });
 

@@ -2,13 +2,15 @@
  * The oracle: a scripted chat model for `bench selection --model oracle` that knows each query's labels.
  * It runs behind the real LLM node (LangChain's structured-output pipeline included) and, from the
  * candidates the prompt lists, picks exactly the labelled tools; asked for a request's needs, it answers
- * with the dataset's written `needs` where the query has them. Its Recall@k is therefore the most any
- * model can reach behind the graph — the ceiling set by the candidates — never a model's result.
+ * with the dataset's written `needs` where the query has them; asked to pick servers (the server-first
+ * stage), it picks the servers of the labelled tools. Its Recall@k is therefore the most any model can
+ * reach behind the graph — the ceiling set by the candidates — never a model's result.
  */
 import { BaseChatModel, type BaseChatModelCallOptions } from '@langchain/core/language_models/chat_models';
 import { AIMessageChunk, type BaseMessage } from '@langchain/core/messages';
 import type { ChatResult } from '@langchain/core/outputs';
 import { CHOICE_NAME, NEEDS_NAME } from '../selection/prompts.js';
+import { PLAN_NAME } from '../selection/serverFirst.js';
 import type { DatasetQuery } from './dataset.js';
 
 /** What the oracle knows of one query. */
@@ -48,7 +50,26 @@ export class OracleChatModel extends BaseChatModel {
     const labels = this.#labels.get(flat(task));
     let name = CHOICE_NAME;
     let args: Record<string, unknown>;
-    if (tools.includes(NEEDS_NAME)) {
+    if (tools.includes(PLAN_NAME)) {
+      // The server-first call: the servers of the labelled tools among those listed. This is the stage's
+      // ceiling (a label-knowing pick), never its measurement: `--server-first lexical` is that.
+      name = PLAN_NAME;
+      const listed = new Set([...text.matchAll(/^\d+\. ([^\s:]+):/gm)].map((match) => match[1]!));
+      const servers: string[] = [];
+      for (const group of labels?.expected ?? []) {
+        const server = group.map((tool) => tool.split('.')[0]!).find((entry) => listed.has(entry));
+        if (server !== undefined && !servers.includes(server)) servers.push(server);
+      }
+      const system = String(messages[0]?.content ?? '');
+      args = {
+        servers: servers.slice(0, 3),
+        ...(system.includes('"needs"')
+          ? { needs: labels?.needs && labels.needs.length > 0 ? [...labels.needs].slice(0, 4) : [task] }
+          : {}),
+        // No restatement is written in the datasets: the request itself, which the stage ignores.
+        ...(system.includes('"request"') ? { request: task } : {}),
+      };
+    } else if (tools.includes(NEEDS_NAME)) {
       name = NEEDS_NAME;
       // Without written needs the oracle knows no better split than the request itself.
       args = { needs: labels?.needs && labels.needs.length > 0 ? [...labels.needs].slice(0, 4) : [task] };

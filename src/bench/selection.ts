@@ -14,13 +14,14 @@ import { ArgumentValidator } from '../gateway/arguments.js';
 import { GatewayCore } from '../gateway/core.js';
 import { createSilentLogger } from '../logging/logger.js';
 import { countJsonTokens, countTokens } from '../tokens/count.js';
-import type { LexicalIndex } from '../selection/lexical.js';
-import { createLlmDecompose } from '../selection/decompose.js';
+import type { LexicalIndex, LexicalParameters } from '../selection/lexical.js';
 import { createLlmRerank, type ChatSelector } from '../selection/llm.js';
 import type { PromptMessage } from '../selection/prompts.js';
 import { GraphSelector, type Selection, type SelectionRequest, type Selector } from '../selection/selector.js';
 import { createEmbeddingsStage } from '../selection/hybrid.js';
 import type { ToolVectors } from '../selection/vectors.js';
+import { buildPlanPrompt, createPreRetrieval, SERVERS_SHOWN } from '../selection/serverFirst.js';
+import { ServerSummaries } from '../selection/serverSummaries.js';
 import { MemorySessionStore } from '../session/memory.js';
 import { Bm25Index } from './bm25.js';
 import { catalogOf, type Dataset } from './dataset.js';
@@ -60,6 +61,42 @@ export interface SelectionBenchOptions {
    * each ranking is fused with the ranking by meaning at `weight` (Infinity: the ranking by meaning alone).
    */
   embeddings?: { vectors: ToolVectors; weight: number };
+  /** Ranking parameters other than the defaults, to measure another ranker in the same run. */
+  lexical?: Partial<LexicalParameters>;
+  /** A tool whose place in every top-k list to count (the stuffing bench's stuffed tool). */
+  watch?: string;
+  /** False: skip plain BM25 (a run that only compares rankers); `baseline` is then empty. */
+  baseline?: boolean;
+  /**
+   * With a model: the server-first stage (runtime.yaml `selector.serverFirst`). `lexical` picks servers
+   * by a BM25 ranking of their lines — no labels, no call — so an oracle run still measures it honestly.
+   */
+  serverFirst?: boolean | 'lexical';
+  /** With a model: the query rewrite (runtime.yaml `selector.rewrite`). */
+  rewrite?: boolean;
+}
+
+/** How often the watched tool was in the first k (the largest k) and first, for automcp and plain BM25. */
+export interface WatchReport {
+  name: string;
+  top: number;
+  first: number;
+  baseline: { top: number; first: number };
+}
+
+/** What a pre-retrieval stage (server-first, rewrite) added, measured against the same run without it. */
+export interface StageReport {
+  serverFirst: boolean | 'lexical';
+  rewrite: boolean;
+  /** Candidate recall of the same settings without server-first and rewrite, in the same run. */
+  candidateRecallWithout: number;
+  /** cl100k tokens of the server-first call's prompt (the server lines shown), per selection. */
+  serverPromptTokens: { mean: number; p95: number };
+  /**
+   * Share of required tools whose server is among the lines the server-first call shows: the most a
+   * model's server pick could add, whoever picks.
+   */
+  shownServerRecall: number;
 }
 
 /** What the model path cost and could reach, per selection. */
@@ -103,6 +140,10 @@ export interface SelectionReport {
   modelPath?: ModelPathReport;
   /** Present when rankings were fused with embeddings: the model and the weight of its ranking. */
   embeddings?: { model: string; weight: number };
+  /** Present with the `watch` option: shares of the queries. */
+  watched?: WatchReport;
+  /** Present when server-first or rewrite ran. */
+  stage?: StageReport;
   tokens: { limit: number; meanResponse: number; fullCatalog: number; share: number };
   latencyMs: { p50: number; p95: number; mean: number };
   buildMs: number;
@@ -134,21 +175,37 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
       meter.tokens += messages.reduce((sum, [, text]) => sum + countTokens(text), 0);
     },
   };
-  const rerank = chat && createLlmRerank({ logger, model: chat });
-  const decompose =
-    chat && options.decompose ? createLlmDecompose({ logger, model: chat, always: options.decompose === 'always' }) : undefined;
-  const selector = new TimedSelector(
-    new GraphSelector({
+  const summaries = new ServerSummaries({ describe: (server) => catalog.server(server)?.description ?? '' });
+  const graphFor = (model: ChatSelector | undefined, stages: boolean): GraphSelector => {
+    const pre =
+      model &&
+      createPreRetrieval({
+        model,
+        logger,
+        summaries,
+        ...(options.decompose ? { decompose: options.decompose } : {}),
+        ...(stages && options.serverFirst ? { serverFirst: options.serverFirst } : {}),
+        ...(stages && options.rewrite ? { rewrite: true } : {}),
+      });
+    return new GraphSelector({
       catalog,
       views,
       candidates: options.candidates,
-      ...(rerank ? { rerank } : {}),
-      ...(decompose ? { decompose } : {}),
+      ...(options.lexical ? { lexical: options.lexical } : {}),
+      // Without the stage only the candidates are read: a rerank that keeps them as they are lets the
+      // decomposition run (it runs only before a rerank) without paying for a choice.
+      ...(model ? { rerank: stages ? createLlmRerank({ logger, model }) : async () => ({}) } : {}),
+      ...(pre ? { decompose: pre } : {}),
       ...(options.embeddings
         ? { embeddings: createEmbeddingsStage({ vectors: options.embeddings.vectors, weight: options.embeddings.weight }) }
         : {}),
-    }),
-  );
+    });
+  };
+  const selector = new TimedSelector(graphFor(chat, true));
+  // The same settings without server-first and rewrite, unmetered and with no choice call: the candidates
+  // the stage is measured against.
+  const staged = chat !== undefined && (options.serverFirst !== undefined || options.rewrite === true);
+  const without = staged ? graphFor({ ...chat, onCall: () => {} }, false) : undefined;
   const core = new GatewayCore({
     catalog,
     views,
@@ -192,6 +249,11 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
   const prompts: number[] = [];
   let calls = 0;
   let fallbacks = 0;
+  const watched = { top: 0, first: 0, baseline: { top: 0, first: 0 } };
+  let recallWithout = 0;
+  let shownServers = 0;
+  let serverRequired = 0;
+  const serverPrompts: number[] = [];
   const context = { caller: 'bench', profile, connectionId: 'bench' };
   for (const [index, query] of chosen.entries()) {
     meter.calls = 0;
@@ -202,10 +264,20 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
     calls += meter.calls;
     prompts.push(meter.tokens);
     if (selector.last?.llm?.error !== undefined) fallbacks += 1;
-    tally.add(
-      [...output.tools, ...output.unchanged].map((tool) => tool.name),
-      query.expected,
-    );
+    if (without) {
+      const plain = await without.select({ query: query.query, profile, limit });
+      const names = plain.candidates.slice(0, options.candidates).map((entry) => entry.tool.name);
+      recallWithout += recallAt(names, query.expected, names.length);
+      const servers = summaries.shortlist(view, query.query, SERVERS_SHOWN);
+      const prompt = buildPlanPrompt({ query: query.query, servers, ask: { servers: true, needs: false, rewrite: false } });
+      serverPrompts.push(prompt.reduce((sum, [, text]) => sum + countTokens(text), 0));
+      const listed = new Set(servers.map((server) => server.name));
+      shownServers += query.expected.filter((group) => group.some((name) => listed.has(name.split('.')[0]!))).length;
+      serverRequired += query.expected.length;
+    }
+    const selected = [...output.tools, ...output.unchanged].map((tool) => tool.name);
+    tally.add(selected, query.expected);
+    count(watched, selected, options.watch);
     // The text block server.ts sends is exactly this JSON.
     responseTokens += countTokens(JSON.stringify(output));
     reach += lexicalReach(lexicalIndex, query.query, query.expected);
@@ -215,13 +287,14 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
   const latencies = selector.latencies;
   // Read before the baseline's index exists: peak memory is the product's, not the reference's.
   const peakRssMB = process.resourceUsage().maxRSS / 1024;
-  const bm25 = new Bm25Index(view.tools);
   const baseline = new RecallTally(ks);
-  for (const query of chosen) {
-    baseline.add(
-      bm25.search(query.query, limit).map((hit) => hit.tool.name),
-      query.expected,
-    );
+  if (options.baseline !== false) {
+    const bm25 = new Bm25Index(view.tools);
+    for (const query of chosen) {
+      const selected = bm25.search(query.query, limit).map((hit) => hit.tool.name);
+      baseline.add(selected, query.expected);
+      count(watched.baseline, selected, options.watch);
+    }
   }
   return {
     dataset: { name: dataset.name, file: dataset.file },
@@ -236,7 +309,7 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
     tools: view.tools.length,
     servers: catalog.servers().length,
     metrics: tally.summary(),
-    baseline: baseline.summary(),
+    baseline: options.baseline !== false ? baseline.summary() : [],
     lexicalReach: reach / Math.max(chosen.length, 1),
     candidateRecall: { candidates: options.candidates, recall: candidateRecall / Math.max(chosen.length, 1) },
     ...(options.embeddings ? { embeddings: { model: options.embeddings.vectors.label, weight: options.embeddings.weight } } : {}),
@@ -254,6 +327,30 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
           },
         }
       : {}),
+    ...(options.watch !== undefined
+      ? {
+          watched: {
+            name: options.watch,
+            top: watched.top / Math.max(chosen.length, 1),
+            first: watched.first / Math.max(chosen.length, 1),
+            baseline: {
+              top: watched.baseline.top / Math.max(chosen.length, 1),
+              first: watched.baseline.first / Math.max(chosen.length, 1),
+            },
+          },
+        }
+      : {}),
+    ...(without
+      ? {
+          stage: {
+            serverFirst: options.serverFirst ?? false,
+            rewrite: options.rewrite === true,
+            candidateRecallWithout: recallWithout / Math.max(chosen.length, 1),
+            serverPromptTokens: { mean: mean(serverPrompts), p95: percentile(serverPrompts, 95) },
+            shownServerRecall: shownServers / Math.max(serverRequired, 1),
+          },
+        }
+      : {}),
     tokens: { limit, meanResponse, fullCatalog, share: fullCatalog > 0 ? meanResponse / fullCatalog : 0 },
     latencyMs: {
       p50: percentile(latencies, 50),
@@ -265,6 +362,17 @@ export async function runSelectionBench(options: SelectionBenchOptions): Promise
   };
 }
 
+/** Counts `name` in a top-k list and in its first place. */
+function count(tally: { top: number; first: number }, selected: readonly string[], name: string | undefined): void {
+  if (name === undefined) return;
+  if (selected.includes(name)) tally.top += 1;
+  if (selected[0] === name) tally.first += 1;
+}
+
+function mean(values: readonly number[]): number {
+  return values.reduce((sum, value) => sum + value, 0) / Math.max(values.length, 1);
+}
+
 /** `distractors` without the servers `dataset` already has (by name). */
 function withoutDatasetServers(dataset: Dataset, distractors: readonly Dataset[]): Dataset[] {
   const own = new Set(dataset.servers.map((server) => server.name));
@@ -274,12 +382,12 @@ function withoutDatasetServers(dataset: Dataset, distractors: readonly Dataset[]
 /** Share of the required tools that share at least one indexed term with the query. */
 function lexicalReach(index: LexicalIndex, query: string, expected: readonly (readonly string[])[]): number {
   const names = new Set(expected.flat());
-  const matching = index.search(query, { limit: names.size, allowed: (tool) => names.has(tool.name) });
-  return recallAt(
-    matching.map((entry) => entry.tool.name),
-    expected,
-    names.size,
+  // One search per tool, so each is its own best match: the floor for broad tools, which is relative
+  // to the best, never hides a tool that does share a term.
+  const matching = [...names].filter(
+    (name) => index.search(query, { limit: 1, allowed: (tool) => tool.name === name }).length > 0,
   );
+  return recallAt(matching, expected, names.size);
 }
 
 /** The queries a run answers: the half's, spread evenly down to `sample`. */

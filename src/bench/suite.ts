@@ -46,6 +46,9 @@ export interface SuiteOptions {
   /** With a model: the decompose stage and compact lines (runtime.yaml `selector.decompose`, `selector.compact`). */
   decompose?: boolean | 'always';
   compact?: boolean;
+  /** With a model: the server-first stage and the rewrite (runtime.yaml `selector.serverFirst`, `selector.rewrite`). */
+  serverFirst?: boolean | 'lexical';
+  rewrite?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -67,19 +70,23 @@ export async function resolveDatasets(explicit: string | undefined, env: NodeJS.
   return folder;
 }
 
-/** Runs the four sets one after the other (one catalog in memory at a time). */
-export async function runSuite(options: SuiteOptions): Promise<SuiteSet[]> {
-  const metatool = await loadDataset(join(options.datasets, SUITE_FILES.metatool));
-  const tasks = await loadDataset(join(options.datasets, SUITE_FILES.tasks));
-  const distractors = await loadDataset(join(options.datasets, SUITE_FILES.distractors));
-  const sets: [string, Dataset, Dataset[]][] = [
+/** The four sets of the suite: label, the dataset whose queries run, the files that join its catalog. */
+export async function loadSuiteSets(datasets: string): Promise<[string, Dataset, Dataset[]][]> {
+  const metatool = await loadDataset(join(datasets, SUITE_FILES.metatool));
+  const tasks = await loadDataset(join(datasets, SUITE_FILES.tasks));
+  const distractors = await loadDataset(join(datasets, SUITE_FILES.distractors));
+  return [
     ['MetaTool', metatool, []],
     ['MetaTool + ToolGym distractors', metatool, [distractors]],
     ['toolgym-tasks', tasks, []],
     ['toolgym-tasks + ToolGym distractors', tasks, [distractors]],
   ];
+}
+
+/** Runs the four sets one after the other (one catalog in memory at a time). */
+export async function runSuite(options: SuiteOptions): Promise<SuiteSet[]> {
   const results: SuiteSet[] = [];
-  for (const [label, dataset, extra] of sets) {
+  for (const [label, dataset, extra] of await loadSuiteSets(options.datasets)) {
     options.onSet?.(label);
     const model = await options.modelFor?.(dataset);
     const report = await runSelectionBench({
@@ -93,6 +100,8 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteSet[]> {
       ...(model ? { model } : {}),
       ...(options.decompose ? { decompose: options.decompose } : {}),
       ...(options.compact ? { compact: true } : {}),
+      ...(options.serverFirst ? { serverFirst: options.serverFirst } : {}),
+      ...(options.rewrite ? { rewrite: true } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     results.push({ label, report });

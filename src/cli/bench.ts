@@ -11,6 +11,8 @@ import { meanRecallDelta, resolveDatasets, runSuite, SUITE_SAMPLE, type SuiteSet
 import { loadConfig, loadProfile, type Profile } from '../config/load.js';
 import { profileSchema, runtimeSchema } from '../config/schema.js';
 import { startupCommand } from './benchStartup.js';
+import { scanCommand } from './benchScan.js';
+import { stuffingCommand } from './benchStuffing.js';
 import { addModelOptions, benchModelFor, type BenchModelOptions } from './benchModel.js';
 import {
   addEmbeddingsOptions,
@@ -29,8 +31,10 @@ export function createBenchCommand({ heap }: { heap: HeapGrowing }): Command {
   const bench = new Command('bench').description('measure selection quality and gateway overhead');
   bench.addCommand(selectionCommand(heap));
   bench.addCommand(suiteCommand());
+  bench.addCommand(stuffingCommand());
   bench.addCommand(overheadCommand());
   bench.addCommand(startupCommand());
+  bench.addCommand(scanCommand());
   return bench;
 }
 
@@ -75,6 +79,8 @@ function selectionCommand(heap: HeapGrowing): Command {
           ...(model ? { model } : {}),
           ...(options.decompose ? { decompose: options.decompose } : {}),
           ...(options.compact ? { compact: true } : {}),
+          ...(options.serverFirst ? { serverFirst: options.serverFirst } : {}),
+          ...(options.rewrite ? { rewrite: true } : {}),
           dataset,
           distractors,
           profile,
@@ -141,6 +147,8 @@ function suiteCommand(): Command {
           modelFor: (dataset: Dataset) => benchModelFor(options, dataset),
           ...(options.decompose ? { decompose: options.decompose } : {}),
           ...(options.compact ? { compact: true } : {}),
+          ...(options.serverFirst ? { serverFirst: options.serverFirst } : {}),
+          ...(options.rewrite ? { rewrite: true } : {}),
           onSet: (label: string) => {
             progress.done();
             progress = createProgress(label);
@@ -328,6 +336,20 @@ function modelPathLines(report: SelectionReport): string[] {
   const lines = [
     `candidate recall ${fixed(report.candidateRecall.recall, 3)}: required tools among the ${report.candidateRecall.candidates} candidates a model is shown`,
   ];
+  const stage = report.stage;
+  if (stage) {
+    const what = [
+      ...(stage.serverFirst
+        ? [
+            `server-first${stage.serverFirst === 'lexical' ? ' (lexical pick)' : report.modelPath?.oracle ? ' (the oracle picks the labelled servers: a ceiling)' : ''}`,
+          ]
+        : []),
+      ...(stage.rewrite ? ['rewrite'] : []),
+    ].join(' + ');
+    lines.push(
+      `  without ${what}, same run: ${fixed(stage.candidateRecallWithout, 3)} · server-first call prompt (server lines) mean ${fixed(stage.serverPromptTokens.mean, 0)} · p95 ${fixed(stage.serverPromptTokens.p95, 0)} tokens · required tools whose server is shown ${fixed(stage.shownServerRecall, 3)}`,
+    );
+  }
   const path = report.modelPath;
   if (!path) return lines;
   const top = report.metrics[report.metrics.length - 1]!;

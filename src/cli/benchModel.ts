@@ -18,6 +18,8 @@ export interface BenchModelOptions {
   timeoutMs: number;
   decompose?: boolean | 'always';
   compact?: boolean;
+  serverFirst?: boolean | 'lexical';
+  rewrite?: boolean;
   candidates?: number;
 }
 
@@ -43,6 +45,15 @@ export function addModelOptions(command: Command): Command {
       },
     )
     .option('--compact', 'with --model: compact candidate lines, name and first clause (selector.compact)')
+    .option(
+      '--server-first [picker]',
+      "with --model: pick servers before retrieval and add their best tools (selector.serverFirst); 'lexical': by BM25 over server lines, no call",
+      (value: string) => {
+        if (value !== 'lexical') throw new InvalidArgumentError("expected no value or 'lexical'");
+        return value;
+      },
+    )
+    .option('--rewrite', 'with --model: restate the request as actions and objects before retrieval (selector.rewrite)')
     .option('--candidates <n>', 'candidates shown to the model (overrides selector.candidates)', timeout);
 }
 

@@ -76,6 +76,8 @@ export function explainRanking({
   if (llm?.error !== undefined) out.push(`model answer not used: ${llm.error}\n`);
   // With selector.decompose, the candidates are the needs' rankings interleaved, not one ranking.
   if (llm?.needs) out.push(`needs: ${llm.needs.map((need, index) => `${index + 1}. ${need}`).join(' · ')}\n`);
+  // With selector.serverFirst, the picked servers' best tools joined the candidates.
+  if (llm?.servers) out.push(`servers picked: ${llm.servers.join(' · ')}\n`);
   const chosen = llm?.chosen ?? [];
   const width = Math.max(22, ...shown.map((entry) => entry.name.length + 9));
   const choiceWidth = Math.max(16, ...chosen.map((entry) => entry.name.length + 2));

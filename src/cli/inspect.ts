@@ -11,6 +11,8 @@ import { withGateway, type ConfigOptions } from './context.js';
 import { explainSelection, selectorReport } from './explain.js';
 import type { EmbeddingsState } from '../selection/embeddings.js';
 import { UsageError } from './failure.js';
+import { describeSignIn, readSignInStates } from '../auth/signInState.js';
+import { resolveStateDir } from '../state/stateDir.js';
 
 /** Options of `select`. */
 export interface SelectOptions extends ConfigOptions {
@@ -95,6 +97,8 @@ export async function checkCommand(options: ConfigOptions & { json?: boolean; pr
   return withGateway(options, async (gateway, { config, profile }) => {
     const status = await gateway.start();
     const failed = status.filter((server) => server.state !== 'up');
+    const stateDir = resolveStateDir(config.stateDir !== undefined ? { configured: config.stateDir } : {});
+    const signIns = await readSignInStates({ servers: config.servers, stateDir });
     const profiles = await Promise.all(
       (await listProfiles(config.profilesDir)).map(async (name) => {
         try {
@@ -114,7 +118,22 @@ export async function checkCommand(options: ConfigOptions & { json?: boolean; pr
     const embeddings = embeddingsReport(gateway.embeddingsState, config.selector.embeddings !== undefined, embeddingsProbe);
     if (options.json) {
       process.stdout.write(
-        `${JSON.stringify({ config: config.file, profile: profile.name, profiles, servers: status, sessions, selector: selector.json, ...(embeddings ? { embeddings: embeddings.json } : {}) }, null, 2)}\n`,
+        `${JSON.stringify(
+          {
+            config: config.file,
+            profile: profile.name,
+            profiles,
+            servers: status.map((server) => ({
+              ...server,
+              ...(signIns.has(server.name) ? { signIn: signIns.get(server.name) } : {}),
+            })),
+            sessions,
+            selector: selector.json,
+            ...(embeddings ? { embeddings: embeddings.json } : {}),
+          },
+          null,
+          2,
+        )}\n`,
       );
     } else {
       process.stdout.write(`config ${config.file} is valid; serving profile ${profile.name}\n`);
@@ -122,7 +141,18 @@ export async function checkCommand(options: ConfigOptions & { json?: boolean; pr
         process.stdout.write(`  ${entry.ok ? 'ok ' : 'ERR'} profile ${entry.name}${entry.ok ? '' : `: ${entry.error}`}\n`);
       }
       for (const server of status) {
-        const detail = server.state === 'up' ? `${server.tools} tools` : `FAILED: ${server.lastError ?? server.state}`;
+        const signIn = signIns.get(server.name);
+        const held = server.quarantined
+          ? `, quarantined (automcp review ${server.name})`
+          : server.heldBack
+            ? `, ${server.heldBack} held back (automcp review ${server.name})`
+            : '';
+        const detail =
+          server.state === 'up'
+            ? `${server.tools} tools${held}${signIn?.state === 'signed-in' ? `; ${describeSignIn(signIn)}` : ''}`
+            : server.state === 'needs-sign-in'
+              ? `NEEDS SIGN-IN: run automcp login ${server.name}`
+              : `FAILED: ${server.lastError ?? server.state}`;
         process.stdout.write(`  ${server.state === 'up' ? 'ok ' : 'ERR'} ${server.name.padEnd(20)} ${detail}\n`);
       }
       process.stdout.write(`  ${sessions.ok ? 'ok ' : 'ERR'} session store ${sessions.store}: ${sessions.detail}\n`);

@@ -167,6 +167,60 @@ program
     process.exitCode = await trustCommand(server, options);
   });
 
+const review = program
+  .command('review')
+  .description('show what a server would add (tools, schemas, poisoning findings) before its tools reach any caller')
+  .argument('[server]', 'the server name in runtime.yaml (default: list the servers waiting for review)')
+  .option(...configOption)
+  .option('--json', 'print the review as JSON')
+  .option('--verbose', 'debug logging on stderr')
+  .action(async (server: string | undefined, options) => {
+    const { reviewCommand } = await import('./review.js');
+    process.exitCode = await reviewCommand(server, options);
+  });
+
+review
+  .command('approve')
+  .description("approve a server's current tool definitions and entry: releases quarantine and accepts findings")
+  .argument('<server>', 'the server name in runtime.yaml')
+  .option(...configOption)
+  .option('--digest <hex>', 'the digest `automcp review SERVER` printed: refuse if the server now lists anything else')
+  .option('--json', 'print what was approved as JSON')
+  .option('--verbose', 'debug logging on stderr')
+  .action(async (server: string, options, command: Command) => {
+    const { approveCommand } = await import('./review.js');
+    process.exitCode = await approveCommand(server, { ...command.parent?.opts(), ...options });
+  });
+
+function seconds(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1 || parsed > 3600) throw new InvalidArgumentError('expected seconds from 1 to 3600');
+  return parsed;
+}
+
+program
+  .command('login')
+  .description('sign in to a remote server that asks for it (OAuth in the browser); the tokens stay in the state directory')
+  .argument('<server>', 'the server name in runtime.yaml (a `url` server)')
+  .option(...configOption)
+  .option('--timeout <seconds>', 'how long to wait for the browser (default 300)', seconds)
+  .option('--no-browser', 'only print the sign-in URL (for a machine without a browser)')
+  .option('--json', 'print the result as JSON')
+  .action(async (server: string, options) => {
+    const { loginCommand } = await import('./login.js');
+    process.exitCode = await loginCommand(server, options);
+  });
+
+program
+  .command('logout')
+  .description("forget a remote server's sign-in")
+  .argument('<server>', 'the server name in runtime.yaml')
+  .option(...configOption)
+  .action(async (server: string, options) => {
+    const { logoutCommand } = await import('./login.js');
+    process.exitCode = await logoutCommand(server, options);
+  });
+
 const runs = program
   .command('runs')
   .description('list the run traces of automatic_mcp and automatic_eval calls, newest first')

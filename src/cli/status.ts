@@ -9,6 +9,7 @@ import { readGatewayStatuses } from '../state/statusFile.js';
 import type { ServerStatus } from '../downstream/registry.js';
 import { resolveStateDir } from '../state/stateDir.js';
 import { learnedCounts } from './learned.js';
+import { describeSignIn, readSignInStates } from '../auth/signInState.js';
 
 /** Prints the status; exit code 0 (a stopped gateway is not an error). */
 export async function statusCommand(options: { config?: string; json?: boolean }): Promise<number> {
@@ -21,8 +22,9 @@ export async function statusCommand(options: { config?: string; json?: boolean }
   const gateways = await readGatewayStatuses(stateDir);
   const cached = config ? await cacheReport(config, stateDir) : [];
   const learned = await learnedCounts(config, stateDir);
+  const signIns = config ? [...(await readSignInStates({ servers: config.servers, stateDir })).values()] : [];
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ stateDir, gateways, cache: cached, learned }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ stateDir, gateways, cache: cached, learned, signIns }, null, 2)}\n`);
     return 0;
   }
   process.stdout.write(`state directory ${stateDir}\n`);
@@ -50,6 +52,8 @@ export async function statusCommand(options: { config?: string; json?: boolean }
       );
     }
   }
+  if (signIns.length > 0) process.stdout.write('sign-in of remote servers\n');
+  for (const entry of signIns) process.stdout.write(`  ${entry.server.padEnd(20)} ${describeSignIn(entry)}\n`);
   process.stdout.write(
     `learned from use (${learned.store})${learned.error !== undefined ? `: ${learned.error}` : learned.profiles.length === 0 ? ': nothing yet' : ''}\n`,
   );
@@ -65,10 +69,22 @@ function formatServer(server: ServerStatus): string {
     state.padEnd(14),
     server.pid !== undefined ? `pid ${server.pid}` : 'no process',
     `${server.tools} tools`,
-    ...(server.heldBack ? [`${server.heldBack} held back (run automcp trust ${server.name})`] : []),
+    ...(server.quarantined ? [`quarantined (run automcp review ${server.name})`] : []),
+    ...(server.heldBack ? [`${server.heldBack} held back${heldDetail(server)}`] : []),
     ...(server.lastError ? [`last error: ${server.lastError}`] : []),
   ];
   return parts.join('  ');
+}
+
+/** What releases the held-back tools of `server`: review for quarantine and findings, trust for pinned changes. */
+function heldDetail(server: ServerStatus): string {
+  const changed = (server.heldBack ?? 0) - (server.flagged ?? 0) - (server.quarantined ? (server.heldBack ?? 0) : 0);
+  const parts = [
+    ...(server.flagged ? [`${server.flagged} for poisoning findings`] : []),
+    ...(changed > 0 ? [`${changed} changed since trusted`] : []),
+  ];
+  const command = changed > 0 && !server.flagged && !server.quarantined ? 'trust' : 'review';
+  return ` (${[...parts, `run automcp ${command} ${server.name}`].join('; ')})`;
 }
 
 async function cacheReport(config: RuntimeConfig, stateDir: string) {

@@ -42,7 +42,11 @@ export async function trustCommand(
     );
   }
   for (const name of removed) process.stdout.write(`  removed  ${name}\n`);
-  if (!spec.pinDefinitions)
-    process.stdout.write(`note: ${server} does not set pinDefinitions: true, so nothing is held back for it\n`);
+  if (spec.quarantine)
+    process.stdout.write(
+      `note: ${server} is under review (quarantine: true); trusting hashes does not approve it: run automcp review approve ${server}\n`,
+    );
+  else if (!spec.pinDefinitions)
+    process.stdout.write(`note: ${server} does not set pinDefinitions: true, so no definition change is held back for it\n`);
   return 0;
 }

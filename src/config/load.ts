@@ -51,6 +51,8 @@ export interface RuntimeConfig {
     embeddings?: EmbeddingsConfig;
     decompose?: boolean | 'always';
     compact?: boolean;
+    serverFirst?: boolean | 'lexical';
+    rewrite?: boolean;
   };
   session: SessionConfig;
   /** Learning from use (halfLifeDays, maxEntries, sessionCap, weight); defaults when absent. */

@@ -29,6 +29,24 @@ const boolean = () => z.preprocess(fromText, z.boolean());
 
 const timeoutMs = integer(1, 3_600_000).describe('a timeout in milliseconds (1–3600000)');
 
+/**
+ * `servers.<name>.oauth`: sign-in settings of a remote server. Without `clientId` automcp registers
+ * itself with the authorization server (dynamic client registration); with it, the client a person
+ * registered by hand is used. The secret stays in the environment, never in runtime.yaml.
+ */
+export const oauthSchema = z.strictObject({
+  clientId: z.string().min(1).optional().describe('the client ID registered with the authorization server'),
+  clientSecretEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the name of an environment variable (letters, digits and _)')
+    .optional()
+    .describe('the name of an environment variable holding the client secret'),
+  scopes: z.array(z.string().min(1)).min(1).optional().describe('a list of OAuth scopes to ask for'),
+  callbackPort: integer(1, 65535)
+    .optional()
+    .describe('a fixed loopback port for the sign-in redirect (1–65535), for clients registered with one redirect URI'),
+});
+
 /** One downstream server: `command` for stdio, or `url` for Streamable HTTP (with SSE fallback). */
 export const serverSchema = z
   .strictObject({
@@ -41,6 +59,7 @@ export const serverSchema = z
       .optional()
       .describe('an http(s) URL of a Streamable HTTP or SSE server'),
     headers: z.record(z.string(), z.string()).optional().describe('a map of HTTP headers'),
+    oauth: oauthSchema.optional().describe('sign-in settings: clientId, clientSecretEnv, scopes, callbackPort'),
     description: z.string().optional().describe('a sentence about the server, used by selection'),
     timeoutMs: timeoutMs.optional(),
     enabled: boolean().optional().describe('false to keep the entry but not connect'),
@@ -51,6 +70,9 @@ export const serverSchema = z
     pinDefinitions: boolean()
       .optional()
       .describe('true to hold back a tool whose definition changed until `automcp trust <server>`'),
+    quarantine: boolean()
+      .optional()
+      .describe("true to keep the server's tools from every caller until `automcp review approve <server>`"),
     instances: z
       .enum(['shared', 'per-caller'])
       .optional()
@@ -65,6 +87,23 @@ export const serverSchema = z
         if (server[key] !== undefined)
           ctx.addIssue({ code: 'custom', path: [key], message: `\`${key}\` applies only to stdio servers (with \`command\`)` });
       }
+    }
+    if (server.command !== undefined && server.oauth !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['oauth'], message: '`oauth` applies only to HTTP servers (with `url`)' });
+    }
+    if (server.oauth !== undefined && Object.keys(server.headers ?? {}).some((key) => key.toLowerCase() === 'authorization')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['oauth'],
+        message: '`oauth` and an `Authorization` header both set the credentials; keep one',
+      });
+    }
+    if (server.oauth?.clientSecretEnv !== undefined && server.oauth.clientId === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['oauth', 'clientSecretEnv'],
+        message: '`clientSecretEnv` needs `clientId` beside it',
+      });
     }
     if (server.command !== undefined && server.headers !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['headers'], message: '`headers` applies only to HTTP servers (with `url`)' });
@@ -200,6 +239,11 @@ export const opsSchema = z.strictObject({
     .array(z.url({ protocol: /^https?$/ }))
     .default([])
     .describe('a list of http(s) URL prefixes that automcp.add_server may connect to'),
+  approveAdded: boolean()
+    .default(false)
+    .describe(
+      'true to let servers added by automcp.add_server (within allowCommands / allowUrls) serve at once, without `quarantine: true` and review',
+    ),
 });
 
 /** runtime.yaml as a whole. */
@@ -234,6 +278,18 @@ export const runtimeSchema = z.strictObject({
       decompose: z.union([z.boolean(), z.literal('always')]).optional(),
       /** With a model: candidate lines of name and first clause only, so more candidates fit the same tokens. */
       compact: z.boolean().optional(),
+      /**
+       * With a model: pick servers from one line each before retrieval and add their best tools to the
+       * candidates — `true` in one model call (shared with decompose and rewrite), `lexical` by a BM25
+       * ranking of the server lines (no call). Off when absent.
+       */
+      serverFirst: z
+        .union([z.boolean(), z.literal('lexical')], {
+          error: 'expected true, false or "lexical" (servers picked by the model, or by a lexical ranking of their lines)',
+        })
+        .optional(),
+      /** With a model: restate the request as actions and objects before retrieval (in the server-first call). */
+      rewrite: z.boolean().optional(),
     })
     .prefault({}),
   session: sessionSchema.prefault({}),
@@ -326,6 +382,8 @@ export const profileSchema = z.strictObject({
 
 /** One validated `servers.<name>` entry. */
 export type ServerConfig = z.infer<typeof serverSchema>;
+/** Validated `servers.<name>.oauth`. */
+export type OAuthConfig = z.infer<typeof oauthSchema>;
 /** One validated `callers.<name>` entry. */
 export type CallerConfig = z.infer<typeof callerSchema>;
 /** Validated `selector.llm`. */

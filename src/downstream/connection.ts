@@ -4,7 +4,9 @@
  * the server exits or breaks its connection the next call starts it again — after a short backoff that
  * grows with repeated failures, and not at all while the server is down (see backoff.ts). A stdio
  * server left unused for its idle timeout is stopped, and the next call starts it again. Which of
- * these may happen when is decided by the state machine in lifecycle.ts.
+ * these may happen when is decided by the state machine in lifecycle.ts. A remote server that wants a
+ * new sign-in is parked (`needs-sign-in`): calls fail at once with the command to run, and the next
+ * start waits until the stored sign-in changes — it is not a crash, so nothing retries it in a loop.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
@@ -18,6 +20,7 @@ import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.j
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ServerSpec } from '../config/load.js';
 import { GatewayError } from '../errors.js';
+import { canOfferSignIn, signInRequired, signInUnavailable, type SignInRequiredError } from '../auth/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { VERSION } from '../version.js';
 import { RestartPolicy } from './backoff.js';
@@ -77,6 +80,8 @@ export class DownstreamConnection {
   #stopping: Promise<void> | undefined;
   #pid: number | undefined;
   #lastError: string | undefined;
+  /** Why the server is parked in `needs-sign-in`; it may start again once this says the sign-in changed. */
+  #signIn: SignInRequiredError | undefined;
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #policy: RestartPolicy;
@@ -165,6 +170,13 @@ export class DownstreamConnection {
       return this.ensure();
     }
     if (this.#starting) return this.#starting;
+    if (state === 'needs-sign-in' && this.#signIn) {
+      const parked = this.#signIn;
+      // One stat of the token file: a login (or logout) in another terminal lets the server start again.
+      if (!(await parked.changed())) throw signInUnavailable(parked);
+      if (this.#signIn === parked) this.#signIn = undefined;
+      return this.ensure();
+    }
     // A start racing a stop would leave a child that nobody closes.
     if (!this.#lifecycle.can('start')) throw this.#stoppingError();
     const gate = this.#policy.gate();
@@ -220,8 +232,21 @@ export class DownstreamConnection {
     return eligible && this.#policy.retryDue();
   }
 
-  /** Like {@link ensure}, but a failure is a DOWNSTREAM_UNAVAILABLE {@link GatewayError} naming the server. */
-  async ensureAvailable(): Promise<Client> {
+  /**
+   * Like {@link ensure}, but a failure is a DOWNSTREAM_UNAVAILABLE {@link GatewayError} naming the
+   * server. With the upstream call's `relay`, a server that needs sign-in is offered it first (see
+   * {@link call}).
+   */
+  async ensureAvailable(offer: { relay?: CallRelay; signal?: AbortSignal } = {}): Promise<Client> {
+    try {
+      return await this.#ensureAvailable();
+    } catch (error) {
+      if (!(await this.#signedInThrough(error, offer.relay, offer.signal))) throw error;
+      return this.#ensureAvailable();
+    }
+  }
+
+  async #ensureAvailable(): Promise<Client> {
     try {
       return await this.ensure();
     } catch (error) {
@@ -237,15 +262,39 @@ export class DownstreamConnection {
     }
   }
 
-  /** Forwards a tools/call; downstream failures become {@link GatewayError}s that name the server. */
+  /**
+   * Forwards a tools/call; downstream failures become {@link GatewayError}s that name the server. A
+   * server that needs sign-in, called by a client that can open a URL for the person, is offered
+   * sign-in through that client and the call is tried once more (auth/offer.ts).
+   */
   async call(options: CallOptions): Promise<CallToolResult> {
+    try {
+      return await this.#call(options);
+    } catch (error) {
+      if (!(await this.#signedInThrough(error, options.relay, options.signal))) throw error;
+      return this.#call(options);
+    }
+  }
+
+  /**
+   * True when `error` says the server needs sign-in and the person behind `relay` just signed in
+   * through their client (auth/offer.ts); false at once when it is another error or they cannot.
+   */
+  async #signedInThrough(error: unknown, relay: CallRelay | undefined, signal: AbortSignal | undefined): Promise<boolean> {
+    const signIn = signInRequired(error);
+    if (!signIn || signal?.aborted || !canOfferSignIn(relay, signIn)) return false;
+    const { offerSignIn } = await import('../auth/offer.js');
+    return offerSignIn({ error: signIn, relay, logger: this.#logger, ...(signal ? { signal } : {}) });
+  }
+
+  async #call(options: CallOptions): Promise<CallToolResult> {
     let deadline: CallDeadline | undefined;
     let endRelay: (() => void) | undefined;
     this.#inFlight += 1;
     this.#lastUsedAt = this.#now();
     try {
       // The usual case, a server that is up, goes straight to its client without two more awaits.
-      const client = this.#client && this.#lifecycle.state === 'up' ? this.#client : await this.ensureAvailable();
+      const client = this.#client && this.#lifecycle.state === 'up' ? this.#client : await this.#ensureAvailable();
       const request: RequestOptions = {
         timeout: options.timeoutMs,
         // Long calls that report progress stay alive; silence still times out.
@@ -269,6 +318,8 @@ export class DownstreamConnection {
         );
       } catch (error) {
         if (options.signal?.aborted) throw error;
+        const signIn = signInRequired(error);
+        if (signIn) throw this.#park(client, signIn);
         throw callError({ server: this.name, error, timeoutMs: options.timeoutMs });
       }
     } finally {
@@ -295,6 +346,8 @@ export class DownstreamConnection {
         return await client.readResource({ uri }, { timeout: timeoutMs, ...(signal ? { signal } : {}) });
       } catch (error) {
         if (signal?.aborted) throw error;
+        const signIn = signInRequired(error);
+        if (signIn) throw this.#park(client, signIn);
         throw callError({ server: this.name, error, timeoutMs });
       }
     } finally {
@@ -361,7 +414,8 @@ export class DownstreamConnection {
     this.#lifecycle.apply('start');
     try {
       const client = await this.#connect('primary').catch(async (error: unknown) => {
-        if (this.spec.url === undefined || this.#lifecycle.state !== 'starting') throw error;
+        // A server that wants sign-in wants it over SSE too.
+        if (this.spec.url === undefined || this.#lifecycle.state !== 'starting' || signInRequired(error)) throw error;
         this.#logger.info({ err: messageOf(error) }, 'Streamable HTTP failed; trying the SSE transport');
         return this.#connect('sse-fallback');
       });
@@ -385,6 +439,14 @@ export class DownstreamConnection {
       this.#pid = undefined;
       await client?.close().catch(() => undefined);
       await transport?.close().catch(() => undefined);
+      const signIn = signInRequired(error);
+      if (signIn) {
+        this.#signIn = signIn;
+        this.#lifecycle.apply('sign-in-needed');
+        this.#lastError = signIn.message;
+        this.#logger.warn({ err: signIn.message }, 'server needs sign-in; calls fail until it is signed in again');
+        throw signInUnavailable(signIn);
+      }
       this.#policy.recordFailure();
       const down = this.#policy.down;
       this.#lifecycle.apply(down ? 'give-up' : 'fail');
@@ -439,6 +501,25 @@ export class DownstreamConnection {
     this.#pid = (transport as { pid?: number | null }).pid ?? undefined;
     if (this.spec.url === undefined) this.#lanes.set(client, new ToolCallLane(transport));
     return client;
+  }
+
+  /**
+   * A server that was up refused us mid-call (its sign-in was revoked, or a refresh was refused): park
+   * it, drop the connection, and tell the caller what to run.
+   */
+  #park(client: Client, signIn: SignInRequiredError): GatewayError {
+    if (this.#client === client && this.#lifecycle.offer('sign-in-needed')) {
+      const transport = this.#transport;
+      this.#client = undefined;
+      this.#transport = undefined;
+      this.#signIn = signIn;
+      this.#lastError = signIn.message;
+      this.#relay.reset();
+      this.#logger.warn({ err: signIn.message }, 'server needs sign-in; calls fail until it is signed in again');
+      void client.close().catch(() => undefined);
+      void transport?.close().catch(() => undefined);
+    }
+    return signInUnavailable(signIn);
   }
 
   #stoppingError(): Error {

@@ -10,18 +10,20 @@
  * Where a connection is: `idle` (never started), `starting` (connecting, then listing tools), `up`,
  * `failed` (the last start failed), `down` (too many failures in a row; cooling down), `closed`
  * (stopped, or the connection dropped), `idle-stopping` and `idle-stopped` (stopped for being unused),
- * `closing` (being stopped by a shutdown).
+ * `closing` (being stopped by a shutdown), `needs-sign-in` (a remote server refused us until someone
+ * signs in: not a failure, so nothing retries it until the sign-in changes).
  */
 export type LifecycleState =
-  'idle' | 'starting' | 'up' | 'failed' | 'down' | 'closed' | 'idle-stopping' | 'idle-stopped' | 'closing';
+  'idle' | 'starting' | 'up' | 'failed' | 'down' | 'closed' | 'idle-stopping' | 'idle-stopped' | 'closing' | 'needs-sign-in';
 
 /**
  * What happens to a connection: `start` (a start begins), `listed` (connected and its tools listed),
  * `fail` (the start failed), `give-up` (the start failed once too often: cool down), `drop` (the
  * connection closed by itself), `idle-stop` (stop it for being unused), `close` (stop it: shutdown),
- * `stopped` (the stop in progress finished).
+ * `stopped` (the stop in progress finished), `sign-in-needed` (the server wants a new sign-in).
  */
-export type LifecycleEvent = 'start' | 'listed' | 'fail' | 'give-up' | 'drop' | 'idle-stop' | 'close' | 'stopped';
+export type LifecycleEvent =
+  'start' | 'listed' | 'fail' | 'give-up' | 'drop' | 'idle-stop' | 'close' | 'stopped' | 'sign-in-needed';
 
 /** Every state and every event, in the order the table is documented and tested. */
 export const LIFECYCLE_STATES: readonly LifecycleState[] = [
@@ -34,6 +36,7 @@ export const LIFECYCLE_STATES: readonly LifecycleState[] = [
   'idle-stopping',
   'idle-stopped',
   'closing',
+  'needs-sign-in',
 ];
 export const LIFECYCLE_EVENTS: readonly LifecycleEvent[] = [
   'start',
@@ -44,6 +47,7 @@ export const LIFECYCLE_EVENTS: readonly LifecycleEvent[] = [
   'idle-stop',
   'close',
   'stopped',
+  'sign-in-needed',
 ];
 
 /**
@@ -53,14 +57,15 @@ export const LIFECYCLE_EVENTS: readonly LifecycleEvent[] = [
  */
 export const TRANSITIONS: Readonly<Record<LifecycleState, Readonly<Partial<Record<LifecycleEvent, LifecycleState>>>>> = {
   idle: { start: 'starting', close: 'closing' },
-  starting: { listed: 'up', fail: 'failed', 'give-up': 'down', close: 'closing' },
-  up: { drop: 'closed', 'idle-stop': 'idle-stopping', close: 'closing' },
+  starting: { listed: 'up', fail: 'failed', 'give-up': 'down', close: 'closing', 'sign-in-needed': 'needs-sign-in' },
+  up: { drop: 'closed', 'idle-stop': 'idle-stopping', close: 'closing', 'sign-in-needed': 'needs-sign-in' },
   failed: { start: 'starting', close: 'closing' },
   down: { start: 'starting', close: 'closing' },
   closed: { start: 'starting', close: 'closing' },
   'idle-stopping': { close: 'closing', stopped: 'idle-stopped' },
   'idle-stopped': { start: 'starting', close: 'closing' },
   closing: { stopped: 'closed' },
+  'needs-sign-in': { start: 'starting', close: 'closing' },
 };
 
 /** The state `event` leads to from `state`, or undefined when the table refuses it. */
@@ -72,7 +77,7 @@ export function transition(state: LifecycleState, event: LifecycleEvent): Lifecy
  * The state as reported (`automcp status`, metrics): a stop in progress already shows where it ends,
  * so a server being stopped for idleness reads `idle-stopped` and one being shut down reads `closed`.
  */
-export type ConnectionState = 'idle' | 'starting' | 'up' | 'idle-stopped' | 'closed' | 'failed' | 'down';
+export type ConnectionState = 'idle' | 'starting' | 'up' | 'idle-stopped' | 'closed' | 'failed' | 'down' | 'needs-sign-in';
 
 /** The reported state of a lifecycle state. */
 export function reportedState(state: LifecycleState): ConnectionState {

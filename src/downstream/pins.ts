@@ -9,12 +9,24 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { CatalogTool } from '../catalog/types.js';
 import type { Logger } from '../logging/logger.js';
+import type { Finding } from '../security/scan.js';
 import type { TrustStore } from '../state/trustFile.js';
 
-/** A tool held back because its definition no longer matches the trusted hash. */
+/**
+ * Why a tool is held back: `changed` (a pinned definition no longer matches its trusted hash),
+ * `quarantined` (its server waits for `automcp review approve`), `poisoning` (the scanner found text
+ * aimed at a model in it). See review.ts for the last two.
+ */
+export type HoldReason = 'changed' | 'quarantined' | 'poisoning';
+
+/** A tool held back from the catalog until a person accepts it. */
 export interface HeldTool {
   tool: CatalogTool;
-  trustedHash: string;
+  reason: HoldReason;
+  /** For `changed`: the hash trusted before. */
+  trustedHash?: string;
+  /** What the scanner found in the definition, if anything. */
+  findings?: Finding[];
 }
 
 /** Applies trusted hashes to the tool lists of pinned servers. */
@@ -63,7 +75,7 @@ export class DefinitionPins {
         accepted.push(tool);
         continue;
       }
-      held.set(entry.name, { tool: entry, trustedHash });
+      held.set(entry.name, { tool: entry, reason: 'changed', trustedHash });
       if (before?.get(entry.name)?.tool.hash !== entry.hash) {
         this.#logger.warn(
           { server, tool: entry.name, trusted: trustedHash, current: entry.hash },

@@ -13,6 +13,7 @@ import type { Logger } from '../logging/logger.js';
 import type { CatalogCache } from '../state/catalogCache.js';
 import { DEFAULT_IDLE_TIMEOUT_SECONDS, DownstreamConnection, type CallOptions, type ConnectionState } from './connection.js';
 import { DefinitionPins, type HeldTool } from './pins.js';
+import { DefinitionReview, isQuarantined } from './review.js';
 import type { UpstreamPeer } from './relay.js';
 import type { TransportFactory } from './transport.js';
 import { TrustStore } from '../state/trustFile.js';
@@ -29,8 +30,12 @@ export interface ServerStatus {
   state: ServerState;
   pid?: number;
   tools: number;
-  /** Tools held back by `pinDefinitions`. */
+  /** Tools held back: by `pinDefinitions`, quarantine or findings (`automcp review` shows them). */
   heldBack?: number;
+  /** True while the server waits for `automcp review approve` (its entry says `quarantine: true`). */
+  quarantined?: boolean;
+  /** Tools held back for what the poisoning scanner found in their definitions. */
+  flagged?: number;
   /** While down: when it will be retried (ISO 8601). */
   downUntil?: string;
   lastError?: string;
@@ -74,6 +79,8 @@ export class DownstreamRegistry {
   readonly #logger: Logger;
   readonly #cache: CatalogCache | undefined;
   readonly #pins: DefinitionPins;
+  readonly #review: DefinitionReview;
+  readonly #trust: TrustStore;
   readonly #useCache: boolean;
   /** Servers whose catalog part came from the cache and that have not listed live since. */
   readonly #fromCache = new Set<string>();
@@ -95,7 +102,9 @@ export class DownstreamRegistry {
     this.#logger = options.logger;
     this.#cache = options.cache;
     this.#useCache = options.useCache ?? true;
-    this.#pins = new DefinitionPins({ trust: options.trust ?? new TrustStore(), catalog: this.#catalog, logger: this.#logger });
+    this.#trust = options.trust ?? new TrustStore();
+    this.#pins = new DefinitionPins({ trust: this.#trust, catalog: this.#catalog, logger: this.#logger });
+    this.#review = new DefinitionReview({ trust: this.#trust, catalog: this.#catalog, logger: this.#logger });
     for (const spec of options.servers) {
       if (spec.enabled === false) continue;
       this.#catalog.declareServer(spec.name, spec.description ?? '');
@@ -155,7 +164,8 @@ export class DownstreamRegistry {
       const cached =
         this.#cache && this.#useCache && connection.spec.lazy !== false ? await this.#readCache(connection) : undefined;
       if (cached) {
-        if (connection.spec.pinDefinitions) await this.#pins.load(connection.name);
+        if (connection.spec.pinDefinitions || this.#review.needsRecord(connection.spec, cached))
+          await this.#trust.load(connection.name);
         // A call may have started the server while the cache was read: its live list wins.
         if (this.#lists.has(connection.name)) continue;
         this.#fromCache.add(connection.name);
@@ -231,9 +241,9 @@ export class DownstreamRegistry {
     return this.status().find((status) => status.name === name);
   }
 
-  /** Every held-back tool of `server` (pinned definitions that changed since they were trusted). */
+  /** Every held-back tool of `server`: pinned definitions that changed, and tools waiting for review. */
   heldOf(server: string): HeldTool[] {
-    return this.#pins.heldOf(server);
+    return [...this.#pins.heldOf(server), ...this.#review.heldOf(server)];
   }
 
   /** Reads the trust files again now (after `automcp.trust_server`), rather than on the next sweep. */
@@ -248,6 +258,7 @@ export class DownstreamRegistry {
     this.#lists.delete(name);
     this.#fromCache.delete(name);
     this.#pinnedApplies.delete(name);
+    this.#review.forget(name);
   }
 
   /** Stops a connection that is no longer routed to, after its calls in flight when `drain`. */
@@ -307,16 +318,16 @@ export class DownstreamRegistry {
   syncTrust(): void {
     for (const connection of this.#connections.values()) {
       const tools = this.#lists.get(connection.name);
-      if (connection.spec.pinDefinitions && tools && this.#pins.trustChanged(connection.name)) {
-        this.#apply(connection.spec, tools);
-      }
+      const pinned = connection.spec.pinDefinitions === true && this.#pins.trustChanged(connection.name);
+      if (tools && (pinned || this.#review.trustChanged(connection.name))) this.#apply(connection.spec, tools);
     }
   }
 
-  /** Reads the trust files of pinned servers again where they changed on disk, then re-filters. */
+  /** Reads the trust files of pinned and reviewed servers again where they changed on disk, then re-filters. */
   async #refreshTrust(): Promise<void> {
     const pinned = [...this.#connections.values()].filter(
-      (connection) => connection.spec.pinDefinitions && this.#lists.has(connection.name),
+      (connection) =>
+        (connection.spec.pinDefinitions || this.#review.watches(connection.name)) && this.#lists.has(connection.name),
     );
     await Promise.all(
       pinned.map((connection) =>
@@ -333,9 +344,9 @@ export class DownstreamRegistry {
     return this.#connections.get(server);
   }
 
-  /** The tool held back under this qualified name by `pinDefinitions`, if any. */
+  /** The tool held back under this qualified name (pinned and changed, or waiting for review), if any. */
   heldBack(name: string): HeldTool | undefined {
-    const held = this.#pins.heldBack(name);
+    const held = this.#pins.heldBack(name) ?? this.#review.heldBack(name);
     // A server a reload removed holds nothing back: its names are simply unknown now.
     return held && this.#connections.has(held.tool.server) ? held : undefined;
   }
@@ -360,7 +371,9 @@ export class DownstreamRegistry {
   status(): ServerStatus[] {
     return [...this.#connections.values()].map((connection) => {
       const cached = connection.state === 'idle' && this.#fromCache.has(connection.name);
-      const held = this.#pins.heldOf(connection.name).length;
+      const reviewed = this.#review.heldOf(connection.name);
+      const held = this.#pins.heldOf(connection.name).length + reviewed.length;
+      const flagged = reviewed.filter((tool) => tool.reason === 'poisoning').length;
       const downUntil = connection.downUntil;
       return {
         name: connection.name,
@@ -368,6 +381,8 @@ export class DownstreamRegistry {
         ...(connection.pid !== undefined ? { pid: connection.pid } : {}),
         tools: this.#catalog.server(connection.name)?.tools.length ?? 0,
         ...(held > 0 ? { heldBack: held } : {}),
+        ...(isQuarantined(connection.spec, this.#trust) ? { quarantined: true } : {}),
+        ...(flagged > 0 ? { flagged } : {}),
         ...(downUntil !== undefined ? { downUntil: new Date(downUntil).toISOString() } : {}),
         ...(connection.lastError !== undefined ? { lastError: connection.lastError } : {}),
       };
@@ -388,9 +403,9 @@ export class DownstreamRegistry {
 
   /** A live list: it replaces the cached one (a difference moves the etag) and refreshes the cache. */
   #applyLive(spec: ServerSpec, tools: Tool[]): Promise<void> | void {
-    // A pinned list is never let in before its trusted hashes are known; lists of one server are
-    // applied in the order they arrived even when the first one waits for that read.
-    if (spec.pinDefinitions) {
+    // A pinned, quarantined or flagged list is never let in before its trust file is read; lists of one
+    // server are applied in the order they arrived even when the first one waits for that read.
+    if (spec.pinDefinitions || this.#pinnedApplies.has(spec.name) || this.#review.needsRecord(spec, tools)) {
       const applied = (this.#pinnedApplies.get(spec.name) ?? this.#pins.load(spec.name)).then(() =>
         this.#applyLiveNow(spec, tools),
       );
@@ -413,7 +428,7 @@ export class DownstreamRegistry {
 
   #apply(spec: ServerSpec, tools: Tool[]): void {
     this.#lists.set(spec.name, tools);
-    const accepted = spec.pinDefinitions ? this.#pins.filter(spec.name, tools) : tools;
+    const accepted = this.#review.filter(spec, spec.pinDefinitions ? this.#pins.filter(spec.name, tools) : tools);
     const change = this.#catalog.setServerTools(spec.name, spec.description ?? '', accepted);
     for (const changed of change.changed) {
       this.#logger.warn(

@@ -31,31 +31,29 @@ export interface TrustReport {
   removed: string[];
 }
 
-/**
- * Starts `spec`'s server, lists its tools and trusts their current definitions in `stateDir`. Throws
- * when the server cannot be started or listed; the server is stopped either way.
- */
-export async function trustServer({
-  spec,
-  stateDir,
-  cwd,
-  logger,
-  transports,
-}: {
+/** How to reach one server outside a gateway (`automcp trust`, `automcp review`). */
+export interface ReachOptions {
   spec: ServerSpec;
+  /** The state directory: where a remote server's sign-in is kept. */
   stateDir: string;
   /** Where relative commands and paths of the server entry are resolved (the configuration's folder). */
   cwd: string;
   logger: Logger;
   /** How to reach the server; default: the real transports, children watched by a process guard. */
   transports?: TransportFactory;
-}): Promise<TrustReport> {
+}
+
+/**
+ * Starts `spec`'s server, lists its tools and stops it. Throws when the server cannot be started or
+ * listed; the server is stopped either way.
+ */
+export async function listServerTools({ spec, stateDir, cwd, logger, transports }: ReachOptions): Promise<Tool[]> {
   const guard = transports ? undefined : createProcessGuard({ logger, watchdog: true });
   let tools: Tool[] = [];
   const connection = new DownstreamConnection({
     spec,
     logger,
-    transports: transports ?? createTransportFactory({ logger, cwd, ...(guard ? { guard } : {}) }),
+    transports: transports ?? createTransportFactory({ logger, cwd, ...(guard ? { guard } : {}), signIn: { stateDir } }),
     onTools: (listed) => {
       tools = listed;
     },
@@ -66,6 +64,16 @@ export async function trustServer({
     await connection.close();
     guard?.close();
   }
+  return tools;
+}
+
+/**
+ * Starts `spec`'s server, lists its tools and trusts their current definitions in `stateDir`. Throws
+ * when the server cannot be started or listed; the server is stopped either way.
+ */
+export async function trustServer(options: ReachOptions & { stateDir: string }): Promise<TrustReport> {
+  const { spec, stateDir } = options;
+  const tools = await listServerTools(options);
   const catalog = new Catalog(await loadHasher());
   const current = tools.map((tool) => catalog.toCatalogTool(spec.name, tool));
   const { before } = await new TrustStore({ stateDir }).replace(

@@ -22,6 +22,7 @@ import { FallbackSessions } from '../session/fallback.js';
 import type { SessionKey, SessionStore } from '../session/store.js';
 import type { ArgumentValidator } from './arguments.js';
 import type { EvalEvent, GatewayObserver, SelectionEvent } from './observer.js';
+import { heldBackError } from './heldBack.js';
 import { suggestNames } from './suggest.js';
 import { parseAutomaticEvalInput, parseAutomaticMcpInput } from './tools.js';
 
@@ -241,16 +242,15 @@ export class GatewayCore {
   }
 
   /**
-   * Stores what a session was sent; `fresh` first forgets what it held. Both are issued at once, in
-   * that order, and a store answers one client's commands in the order sent: so when this runs as the
-   * response is handed over, the session's next read (which the client can only send after reading the
-   * response) comes after them. Store failures are soft (FallbackSessions).
+   * Stores what a session was sent; `fresh` replaces what it held, in one store operation: two
+   * operations could land in either order (a store retries a command it had to reload), and a forget
+   * landing last would leave the session empty. Issued as the response is handed over, so the session's
+   * next read (which the client can only send after reading the response) comes after it. Store
+   * failures are soft (FallbackSessions).
    */
   async #remember(key: SessionKey, fresh: boolean, tools: readonly { name: string; hash: string }[]): Promise<void> {
-    await Promise.all([
-      fresh ? this.#sessions.forget(key) : undefined,
-      tools.length > 0 ? this.#sessions.record(key, tools) : undefined,
-    ]);
+    if (tools.length > 0) await this.#sessions.record(key, tools, { replace: fresh });
+    else if (fresh) await this.#sessions.forget(key);
   }
 
   /** `automatic_eval`: profile check, argument validation, forwarding. */
@@ -353,18 +353,12 @@ export class GatewayCore {
     // No wait for every server here: the target's own start is awaited below when it is not up yet.
     let view = this.#views.forProfile(context.profile);
     let tool = view.get(input.toolName);
-    if (!tool && (await this.#startServerOf(input.toolName, context.profile))) {
+    if (!tool && (await this.#startServerOf(input.toolName, context.profile, request))) {
       view = this.#views.forProfile(context.profile);
       tool = view.get(input.toolName);
     }
     const held = tool ? undefined : this.#registry.heldBack(input.toolName);
-    if (held && isAllowed(held.tool, context.profile.tools)) {
-      throw new GatewayError(
-        'TOOL_HELD_BACK',
-        `the definition of ${held.tool.name} changed since it was trusted, and its server pins definitions; a person must review it and run \`automcp trust ${held.tool.server}\``,
-        { data: { server: held.tool.server, trustedHash: held.trustedHash, currentHash: held.tool.hash } },
-      );
-    }
+    if (held && isAllowed(held.tool, context.profile.tools)) throw heldBackError(held);
     if (!tool) {
       // Unknown and forbidden look the same: a caller must not learn that a hidden tool exists.
       const didYouMean = suggestNames({ name: input.toolName, view, index: this.#selector.indexFor(view) });
@@ -418,14 +412,18 @@ export class GatewayCore {
    * and a readOnly profile, which cannot be judged before the tools are known, learns nothing from a
    * failed start.
    */
-  async #startServerOf(name: string, profile: Profile): Promise<boolean> {
+  async #startServerOf(name: string, profile: Profile, request: EvalRequestContext): Promise<boolean> {
     const parts = splitQualifiedName(name);
     const connection = parts && this.#registry.connection(parts.server);
     if (!parts || !connection || connection.state === 'up') return false;
     if ((this.#catalog.server(parts.server)?.tools.length ?? 0) > 0) return false;
     if (!matchesAny(name, profile.tools.allow) || matchesAny(name, profile.tools.deny)) return false;
     try {
-      await connection.ensureAvailable();
+      // A remote server nobody signed in to yet can be signed in to through the caller's client.
+      await connection.ensureAvailable({
+        ...(request.relay ? { relay: request.relay } : {}),
+        ...(request.signal ? { signal: request.signal } : {}),
+      });
     } catch (error) {
       if (profile.tools.readOnly) return false;
       throw error;

@@ -14,6 +14,7 @@ import { loadHasher } from '../catalog/hash.js';
 import { CallerViews } from '../catalog/view.js';
 import type { Profile, RuntimeConfig } from '../config/load.js';
 import { CatalogCache } from '../state/catalogCache.js';
+import { resolveStateDir } from '../state/stateDir.js';
 import { createProcessGuard, type ProcessGuard } from '../downstream/processes.js';
 import { DownstreamRegistry, type ServerStatus } from '../downstream/registry.js';
 import { createTransportFactory, type TransportFactory } from '../downstream/transport.js';
@@ -165,7 +166,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     servers: config.servers,
     catalog,
     logger,
-    transports: options.transports ?? createTransportFactory({ logger, cwd: config.dir, ...(guard ? { guard } : {}) }),
+    transports:
+      options.transports ??
+      createTransportFactory({
+        logger,
+        cwd: config.dir,
+        ...(guard ? { guard } : {}),
+        // Sign-ins are the user's, so they live in the state directory even where the cache does not.
+        signIn: { stateDir: stateDir ?? resolveStateDir({}), now, ...(options.env ? { env: options.env } : {}) },
+      }),
     now,
     ...(options.random ? { random: options.random } : {}),
     ...(options.sleep ? { sleep: options.sleep } : {}),
@@ -184,6 +193,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     decompose: config.selector.decompose ?? false,
     compact: config.selector.compact === true,
+    serverFirst: config.selector.serverFirst ?? false,
+    rewrite: config.selector.rewrite === true,
+    describeServer: (server) => catalog.server(server)?.description ?? '',
   });
   const embeddingModel = await resolveEmbeddingModel({
     embeddings: config.selector.embeddings,

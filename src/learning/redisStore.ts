@@ -118,6 +118,7 @@ export class RedisEvidenceStore implements EvidenceStore {
     this.#redis = new RedisConnection({
       url: options.url,
       commandTimeoutMs: options.commandTimeoutMs ?? 2_000,
+      scripts: [RECORD, PULL, FORGET],
       ...(options.logger ? { logger: options.logger } : {}),
     });
   }

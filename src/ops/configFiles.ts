@@ -11,7 +11,7 @@ import { copyFile, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/pr
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { load } from 'js-yaml';
-import { isMap, parseDocument, type Document } from 'yaml';
+import type { Document } from 'yaml';
 import { withFileLock } from '../state/jsonFile.js';
 
 /** The raw YAML document of a file, or undefined when the file does not exist. */
@@ -53,8 +53,10 @@ export async function editYamlFile({
     const current = await readYamlDocument(file);
     const before = current ? structuredClone(current.doc) : undefined;
     const after = change(current ? current.doc : {}, current !== undefined);
+    // Loaded on the first edit: every gateway has the ops tools, few ever edit a file through them.
+    const { isMap, parseDocument } = await import('yaml');
     const document = parseDocument(current?.text ?? '');
-    patch(document, [], before ?? {}, after);
+    patch(document, isMap, [], before ?? {}, after);
     const text = document.toString({ lineWidth: 120 });
     check(text);
     await mkdir(dirname(file), { recursive: true });
@@ -79,11 +81,11 @@ export async function editYamlFile({
  * Rewrites in `document` only what differs between `before` and `after`: maps are walked key by key
  * (keys gone are deleted, keys new or changed are set), so every unchanged node keeps its comments.
  */
-function patch(document: Document, path: string[], before: unknown, after: unknown): void {
+function patch(document: Document, isMap: (node: unknown) => boolean, path: string[], before: unknown, after: unknown): void {
   const node = path.length === 0 ? document.contents : document.getIn(path, true);
   if (isPlainObject(before) && isPlainObject(after) && isMap(node)) {
     for (const key of Object.keys(before)) if (!(key in after)) document.deleteIn([...path, key]);
-    for (const [key, value] of Object.entries(after)) patch(document, [...path, key], before[key], value);
+    for (const [key, value] of Object.entries(after)) patch(document, isMap, [...path, key], before[key], value);
     return;
   }
   if (isDeepStrictEqual(before, after) && node !== null && node !== undefined) return;

@@ -69,17 +69,21 @@ export async function addServer(
   if (typeof entry.cwd === 'string' && !isInside(config.dir, resolve(config.dir, entry.cwd))) {
     throw new Refusal('FORBIDDEN', `cwd must be inside the configuration folder ${config.dir}`);
   }
+  // An agent chose this server and its tools' words: nobody may use them before a person has looked,
+  // unless the operator pre-approved whatever the allow lists permit.
+  const quarantined = !config.ops.approveAdded;
   const edit = await editRuntime(deps, (doc) => {
     const servers = { ...((doc.servers as Record<string, unknown> | undefined) ?? {}) };
     if (name in servers || name === 'automcp')
       throw new Refusal('ALREADY_EXISTS', `a server named "${name}" already exists; pick another name or remove it first`);
-    servers[name] = entry;
+    servers[name] = quarantined ? { ...entry, quarantine: true } : entry;
     return { ...doc, servers };
   });
   const outcome = await reloader.reload(`automcp.add_server by ${context.caller}`);
   await Promise.race([outcome.started, new Promise((resolve) => setTimeout(resolve, ADD_START_WAIT_MS).unref())]);
   return {
-    changed: `added server "${name}" to ${edit.file}${applied(outcome)}`,
+    changed: `added server "${name}" to ${edit.file}${applied(outcome)}${quarantined ? `; it is quarantined: its tools serve no caller until a person runs \`automcp review approve ${name}\`` : ''}`,
+    quarantined,
     undo: `call automcp.remove_server with {"name": "${name}"}${edit.backup ? `, or restore ${edit.backup}` : ''}`,
     file: edit.file,
     ...(edit.backup ? { backup: edit.backup } : {}),

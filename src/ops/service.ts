@@ -142,9 +142,16 @@ export class OpsService {
         description: tool.definition.description,
         hash: tool.hash,
       })),
-      heldBack: registry
-        .heldOf(name)
-        .map((held) => ({ name: held.tool.name, trustedHash: held.trustedHash, currentHash: held.tool.hash })),
+      // Names, reasons and rules only: a finding's span is text an attacker wrote, for a person's eyes
+      // (`automcp review`), not for the agent calling this tool.
+      heldBack: registry.heldOf(name).map((held) => ({
+        name: held.tool.name,
+        reason: held.reason,
+        currentHash: held.tool.hash,
+        ...(held.trustedHash !== undefined ? { trustedHash: held.trustedHash } : {}),
+        ...(held.findings ? { rules: [...new Set(held.findings.map((finding) => finding.rule))] } : {}),
+      })),
+      ...(status?.quarantined ? { review: `quarantined: a person must run \`automcp review approve ${name}\`` } : {}),
       file: reloader.live.config.file,
     };
   }

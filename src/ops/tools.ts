@@ -86,7 +86,7 @@ export const OPS_TOOLS: readonly Tool[] = [
   {
     name: 'list_servers',
     description:
-      'List the downstream MCP servers of this gateway: state (up, down, failed, idle), pid, number of tools, last error and retry time; and a configuration edit that was refused, if any. Use it to see why a server is down.',
+      'List the downstream MCP servers of this gateway: state (up, down, failed, idle), pid, number of tools, tools held back, whether it is quarantined, last error and retry time; and a configuration edit that was refused, if any. Use it to see why a server is down.',
     inputSchema: object({}),
     outputSchema: {
       type: 'object' as const,
@@ -98,7 +98,7 @@ export const OPS_TOOLS: readonly Tool[] = [
   {
     name: 'get_server',
     description:
-      "Show one server's configuration entry (secrets masked), its state, its tools and any tools held back because their definition changed.",
+      "Show one server's configuration entry (secrets masked), its state, its tools and any tools held back (definition changed, server quarantined, or poisoning findings) with the reason.",
     inputSchema: object({ name: serverName }, ['name']),
     outputSchema: {
       type: 'object' as const,
@@ -108,6 +108,7 @@ export const OPS_TOOLS: readonly Tool[] = [
         status: loose,
         tools: { type: 'array' },
         heldBack: { type: 'array' },
+        review: { type: 'string' },
       },
       required: ['name'],
     },
@@ -202,12 +203,17 @@ export const OPS_TOOLS: readonly Tool[] = [
   {
     name: 'add_server',
     description:
-      'Add a downstream MCP server to runtime.yaml and start it live: name plus the keys of a server entry (command/args/env or url/headers, description, …). Only commands in ops.allowCommands may run.',
+      'Add a downstream MCP server to runtime.yaml and start it live: name plus the keys of a server entry (command/args/env or url/headers, description, …). Only commands in ops.allowCommands may run. Its tools stay quarantined until a person approves them (unless ops.approveAdded).',
     inputSchema: object(
       { name: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'the new server name' }, ...SERVER_ENTRY },
       ['name'],
     ),
-    outputSchema: change({ file: { type: 'string' }, backup: { type: 'string' }, status: loose }),
+    outputSchema: change({
+      file: { type: 'string' },
+      backup: { type: 'string' },
+      status: loose,
+      quarantined: { type: 'boolean' },
+    }),
     annotations: { title: 'Add server', readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   },
   {

@@ -14,6 +14,8 @@ export interface CachedChoice {
   reasons: Readonly<Record<string, string>>;
   /** The needs the choice was made over: a hit replays them, so retrieval finds the same candidates. */
   needs?: readonly string[];
+  /** The servers the server-first stage picked for it: replayed the same way. */
+  servers?: readonly string[];
 }
 
 /** What identifies one selection for the cache. */

@@ -3,7 +3,8 @@
  *
  * - scope: the caller's profile narrows the catalog before anything is ranked (CONTRACT §2).
  * - decompose (optional, `selector.decompose`): the model states the request's needs; nothing, or one
- *   need, leaves retrieval as it was.
+ *   need, leaves retrieval as it was. With `selector.serverFirst` or `selector.rewrite`, the node of
+ *   serverFirst.ts takes this slot: one call that also picks servers, whose best tools retrieve adds.
  * - embed (optional, `selector.embeddings`; hybrid.ts): the request and its needs as vectors, for every
  *   profile but a `selection.mode: lexical` one; nothing while tool vectors are missing or the service
  *   is down, and retrieve then ranks lexically.
@@ -31,6 +32,7 @@ import type { CallerView } from '../catalog/view.js';
 import type { CatalogTool } from '../catalog/types.js';
 import type { EmbeddingsStage } from './hybrid.js';
 import type { LexicalIndex, RankedTool } from './lexical.js';
+import { withServerTools } from './serverFirst.js';
 
 /**
  * How the tools were chosen (CONTRACT §1); `hybrid` when no model chose and the ranking fused
@@ -53,6 +55,8 @@ export interface LlmTrace {
   latencyMs: number;
   /** The needs the decompose node stated, when it ran and gave some. */
   needs?: string[];
+  /** The servers the server-first stage picked, when it ran and picked some. */
+  servers?: string[];
   /** Token usage the provider reported (LangChain `usage_metadata`). */
   usage?: { inputTokens: number; outputTokens: number; totalTokens: number };
   /** Why the answer was not used; set exactly when the run fell back to the lexical ranking. */
@@ -84,6 +88,8 @@ export interface SelectionStateType {
   queryVectors?: Float32Array[] | undefined;
   /** Why the embed node gave no vectors though it asked (an outage, a timeout); undefined otherwise. */
   embeddingsError?: string | undefined;
+  /** Servers the server-first stage picked (serverFirst.ts); retrieve adds their best tools. */
+  servers?: string[] | undefined;
 }
 
 /** The partial state a node returns. */
@@ -150,9 +156,17 @@ export function createSelectionGraph(deps: SelectionGraphDeps): SelectionGraph {
       if (deps.learned) candidates = deps.learned({ ...state, index, candidates, limit: k });
       const mode: SelectionMode = vectors ? 'hybrid' : state.embeddingsError !== undefined ? 'fallback' : 'lexical';
       const base = { mode, chosen: undefined, llm: undefined };
-      if (!state.needs || state.needs.length === 0) return { ...base, candidates, serves: undefined };
-      const lists = state.needs.map((need, at) => rank(need, at + 1));
-      return { ...base, ...interleave([...lists, candidates], k, state.needs.length) };
+      const needs = state.needs ?? [];
+      const found =
+        needs.length === 0
+          ? { candidates, serves: undefined }
+          : interleave([...needs.map((need, at) => rank(need, at + 1)), candidates], k, needs.length);
+      if (!state.servers || state.servers.length === 0) return { ...base, ...found };
+      const text = [state.query, ...needs].join(' ');
+      return {
+        ...base,
+        ...withServerTools({ ...found, servers: state.servers, index, view: state.view, text, k, shown: state.candidateCount }),
+      };
     },
     finalize: (state: SelectionStateType): SelectionStateUpdate => ({ selected: finalize(state), mode: finalMode(state) }),
     embed: async (state: SelectionStateType, options?: RerankOptions) =>
@@ -241,6 +255,7 @@ async function compileGraph(deps: SelectionGraphDeps, nodes: LineNodes): Promise
     deadlineAt: last<number | undefined>(),
     queryVectors: last<Float32Array[] | undefined>(),
     embeddingsError: last<string | undefined>(),
+    servers: last<string[] | undefined>(),
   });
   const graph = new StateGraph(SelectionState)
     .addNode('scope', nodes.scope)

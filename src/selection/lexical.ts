@@ -11,6 +11,11 @@
  * copied on write), so a catalog of 10,000+ tools is not re-indexed because one server re-listed.
  * Field length averages are fixed at a full build; when the number of tools drifts far from that
  * build, `updated` builds afresh, which keeps scores comparable.
+ *
+ * Tool text comes from third parties, so the ranker must not reward a tool for saying every word
+ * users say (keyword stuffing). A description or parameter list with far more distinct terms than
+ * tools have is *broad*: its words weigh less the broader it is, and a broad tool is listed only when
+ * it scores near the best tool. A name is never discounted (it is short and says what the tool does).
  */
 import type { CatalogServer, CatalogTool } from '../catalog/types.js';
 import { terms } from './text.js';
@@ -43,6 +48,17 @@ export interface LexicalParameters {
    * the tool-level idf. Where every server has one tool the two are the same.
    */
   serverIdf: number;
+  /**
+   * Distinct terms a description may hold, and apart from it a parameter list, before the field is
+   * broad: beyond it each of the field's words weighs `breadth / distinct terms` of what it would,
+   * so covering more request words buys no more score. Infinity turns this off.
+   */
+  breadth: number;
+  /**
+   * Share of the best score a broad tool needs to be listed: a tool that matches a request only by
+   * holding all words weakly does not fill the places strong matches left empty. 0 turns this off.
+   */
+  broadFloor: number;
 }
 
 /** The default parameters. */
@@ -52,6 +68,8 @@ export const DEFAULT_PARAMETERS: LexicalParameters = {
   k1: 1.2,
   duplicate: 0.8,
   serverIdf: 0.5,
+  breadth: 100,
+  broadFloor: 0.3,
 };
 
 interface Doc {
@@ -60,6 +78,8 @@ interface Doc {
   terms: string[];
   /** The tool's own name and description terms, sorted and distinct: near-identical tools share most. */
   own: string[];
+  /** A field holds more distinct terms than `breadth` (see {@link LexicalParameters.breadth}). */
+  broad: boolean;
 }
 
 interface Posting {
@@ -178,14 +198,20 @@ export class LexicalIndex {
       const sorted = Float64Array.from(touched, (id) => scores[id]!).sort();
       cutoff = sorted[sorted.length - window]!;
     }
-    const ranked: { id: number; doc: Doc; score: number }[] = [];
+    let ranked: { id: number; doc: Doc; score: number }[] = [];
+    let broad = false;
     for (const id of touched) {
       const doc = this.#docs[id]!;
       const score = scores[id]!;
       scores[id] = 0;
-      if (score > 0 && score >= cutoff && (!options.allowed || options.allowed(doc.tool))) ranked.push({ id, doc, score });
+      if (score > 0 && score >= cutoff && (!options.allowed || options.allowed(doc.tool))) {
+        ranked.push({ id, doc, score });
+        broad ||= doc.broad;
+      }
     }
     ranked.sort((a, b) => b.score - a.score || this.#order[a.id]! - this.#order[b.id]!);
+    const floor = this.#parameters.broadFloor * (ranked[0]?.score ?? 0);
+    if (broad && floor > 0) ranked = ranked.filter((entry) => !entry.doc.broad || entry.score >= floor);
     return diversify(ranked, options.limit, this.#parameters.duplicate).map(({ doc, score }) => ({ tool: doc.tool, score }));
   }
 
@@ -239,18 +265,23 @@ export class LexicalIndex {
   }
 
   #add(tool: CatalogTool, fields: Record<Field, string[]>): number {
-    const { weights, b } = this.#parameters;
+    const { weights, b, breadth } = this.#parameters;
     const tf = new Map<string, number>();
+    let broad = false;
     for (const field of FIELDS) {
       const list = fields[field];
       if (list.length === 0) continue;
-      const norm = 1 - b[field] + (b[field] * list.length) / this.#avg[field];
       const counts = new Map<string, number>();
       for (const term of list) counts.set(term, (counts.get(term) ?? 0) + 1);
-      for (const [term, count] of counts) tf.set(term, (tf.get(term) ?? 0) + (weights[field] * count) / norm);
+      // Length normalisation already divides by length; this divides once more, by distinct terms past
+      // the breadth, so that listing 400 request words scores below listing the few that fit the tool.
+      const scale = field !== 'name' && counts.size > breadth ? breadth / counts.size : 1;
+      if (scale < 1) broad = true;
+      const norm = 1 - b[field] + (b[field] * list.length) / this.#avg[field];
+      for (const [term, count] of counts) tf.set(term, (tf.get(term) ?? 0) + (scale * weights[field] * count) / norm);
     }
     const id = this.#free.pop() ?? this.#docs.length;
-    this.#docs[id] = { tool, terms: [...tf.keys()], own: ownTerms(tool, fields.description) };
+    this.#docs[id] = { tool, terms: [...tf.keys()], own: ownTerms(tool, fields.description), broad };
     let server = this.#serverNumbers.get(tool.server);
     if (server === undefined) this.#serverNumbers.set(tool.server, (server = this.#serverNumbers.size));
     this.#serverOf[id] = server;

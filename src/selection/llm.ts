@@ -12,10 +12,10 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { BaseMessage } from '@langchain/core/messages';
 import type { Runnable } from '@langchain/core/runnables';
+import type { z } from 'zod';
 import type { Logger } from '../logging/logger.js';
 import type { CatalogTool } from '../catalog/types.js';
 import { SelectionCache, type SelectionCacheKey } from './cache.js';
-import { createLlmDecompose } from './decompose.js';
 import type { LlmTrace, RerankNode, RerankOptions, SelectionStateType, SelectionStateUpdate } from './graph.js';
 import {
   buildSelectionPrompt,
@@ -28,6 +28,8 @@ import {
   type PromptMessage,
 } from './prompts.js';
 import type { SelectorModel } from './providers.js';
+import { createPreRetrieval } from './serverFirst.js';
+import { ServerSummaries } from './serverSummaries.js';
 
 /** The parts of a resolved selector model the node needs. */
 export type ChatSelector = Required<Pick<SelectorModel, 'chat' | 'label'>> &
@@ -54,6 +56,9 @@ export function createLlmSelection({
   logger,
   decompose = false,
   compact = false,
+  serverFirst = false,
+  rewrite = false,
+  describeServer = () => '',
 }: {
   model: SelectorModel;
   logger: Logger;
@@ -61,6 +66,12 @@ export function createLlmSelection({
   decompose?: boolean | 'always';
   /** runtime.yaml `selector.compact`: compact candidate lines. */
   compact?: boolean;
+  /** runtime.yaml `selector.serverFirst`: pick servers before retrieval (serverFirst.ts). */
+  serverFirst?: boolean | 'lexical';
+  /** runtime.yaml `selector.rewrite`: restate the request before retrieval (rewrite.ts). */
+  rewrite?: boolean;
+  /** A server's runtime.yaml `description` ('' when none): its line for the server-first stage. */
+  describeServer?: (server: string) => string;
 }): {
   rerank?: RerankNode;
   decompose?: RerankNode;
@@ -73,9 +84,18 @@ export function createLlmSelection({
   }
   const selector: ChatSelector = { chat, label, timeoutMs: model.timeoutMs, scrub: model.scrub, ...(compact ? { compact } : {}) };
   const cache = new SelectionCache();
+  const pre = createPreRetrieval({
+    model: selector,
+    logger,
+    decompose,
+    serverFirst,
+    rewrite,
+    summaries: new ServerSummaries({ describe: describeServer }),
+    cache,
+  });
   return {
     rerank: createLlmRerank({ model: selector, logger, cache }),
-    ...(decompose ? { decompose: createLlmDecompose({ model: selector, logger, always: decompose === 'always', cache }) } : {}),
+    ...(pre ? { decompose: pre } : {}),
     probe: () => probeSelectorModel(selector),
   };
 }
@@ -132,6 +152,7 @@ export function createLlmRerank({
       cached: false,
       latencyMs,
       ...(needs ? { needs: [...needs] } : {}),
+      ...(state.servers ? { servers: [...state.servers] } : {}),
       ...(answer.usage ? { usage: answer.usage } : {}),
       ...(error !== undefined ? { error } : {}),
     };
@@ -144,6 +165,7 @@ export function createLlmRerank({
       chosen: names,
       reasons: Object.fromEntries(read.chosen.map((entry) => [entry.name, entry.reason])),
       ...(state.needs ? { needs: [...state.needs] } : {}),
+      ...(state.servers ? { servers: [...state.servers] } : {}),
     });
     return { chosen: names, mode: 'llm', llm };
   };
@@ -214,10 +236,11 @@ export async function askModel({
   signal?: AbortSignal;
   /** This call's deadline; the model's `timeoutMs` unless a stage shares it. */
   timeoutMs?: number;
-  /** Which answer schema: the tool choice or the decomposition's needs. */
-  schema?: 'choice' | 'needs';
+  /** Which answer schema: the tool choice, the decomposition's needs, or a stage's own. */
+  schema?: 'choice' | 'needs' | AnswerSchema;
 }): Promise<ModelAnswer> {
   signal?.throwIfAborted();
+  const answer = typeof schema === 'string' ? SCHEMAS[schema] : schema;
   model.onCall?.(messages);
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
@@ -238,10 +261,10 @@ export async function askModel({
   });
   try {
     const result: unknown = await Promise.race([
-      structured(model.chat, schema).invoke(messages, { signal: controller.signal }),
+      structured(model.chat, answer).invoke(messages, { signal: controller.signal }),
       deadline,
     ]);
-    return unpack(result);
+    return unpack(result, answer.name);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     return { error: model.scrub(clip(error instanceof Error ? error.message : String(error), 300)) };
@@ -251,21 +274,32 @@ export async function askModel({
   }
 }
 
-const runnables = {
-  choice: new WeakMap<BaseChatModel, Runnable<PromptMessage[], unknown>>(),
-  needs: new WeakMap<BaseChatModel, Runnable<PromptMessage[], unknown>>(),
+/** An answer schema a stage brings: `key` tells apart schemas that share a `name` but not their fields. */
+export interface AnswerSchema {
+  key: string;
+  /** The tool or JSON-schema name the provider sees. */
+  name: string;
+  schema: z.ZodType<Record<string, unknown>>;
+}
+
+const SCHEMAS: Record<'choice' | 'needs', AnswerSchema> = {
+  choice: { key: 'choice', name: CHOICE_NAME, schema: choiceSchema },
+  needs: { key: 'needs', name: NEEDS_NAME, schema: needsSchema },
 };
 
-/** The model with an answer schema bound, built once per model (binding converts the schema each time). */
-function structured(chat: BaseChatModel, schema: 'choice' | 'needs'): Runnable<PromptMessage[], unknown> {
-  let runnable = runnables[schema].get(chat);
+const runnables = new WeakMap<BaseChatModel, Map<string, Runnable<PromptMessage[], unknown>>>();
+
+/** The model with an answer schema bound, built once per model and schema (binding converts the schema each time). */
+function structured(chat: BaseChatModel, answer: AnswerSchema): Runnable<PromptMessage[], unknown> {
+  let bound = runnables.get(chat);
+  if (!bound) runnables.set(chat, (bound = new Map()));
+  let runnable = bound.get(answer.key);
   if (!runnable) {
-    runnable = (
-      schema === 'choice'
-        ? chat.withStructuredOutput(choiceSchema, { name: CHOICE_NAME, includeRaw: true })
-        : chat.withStructuredOutput(needsSchema, { name: NEEDS_NAME, includeRaw: true })
-    ) as Runnable<PromptMessage[], unknown>;
-    runnables[schema].set(chat, runnable);
+    runnable = chat.withStructuredOutput(answer.schema, { name: answer.name, includeRaw: true }) as Runnable<
+      PromptMessage[],
+      unknown
+    >;
+    bound.set(answer.key, runnable);
   }
   return runnable;
 }
@@ -274,10 +308,10 @@ function structured(chat: BaseChatModel, schema: 'choice' | 'needs'): Runnable<P
  * With `includeRaw`, LangChain answers `{raw, parsed}` (`parsed` null when the answer did not parse);
  * some models, such as LangChain's own test doubles, answer the parsed object directly.
  */
-function unpack(result: unknown): ModelAnswer {
+function unpack(result: unknown, name: string): ModelAnswer {
   if (result === null || typeof result !== 'object' || !('raw' in result) || !('parsed' in result)) return { parsed: result };
   const { raw, parsed: structured } = result as { raw: BaseMessage; parsed: unknown };
-  const parsed = structured ?? fromRaw(raw);
+  const parsed = structured ?? fromRaw(raw, name);
   const usage = (raw as { usage_metadata?: { input_tokens?: number; output_tokens?: number; total_tokens?: number } })
     .usage_metadata;
   return {
@@ -298,10 +332,10 @@ function unpack(result: unknown): ModelAnswer {
  * When LangChain's parser gave up, the answer may still be there: the choice tool's arguments, or JSON
  * in the text (some OpenAI-compatible servers wrap it in a code fence).
  */
-function fromRaw(raw: BaseMessage): unknown {
-  const call = (raw as { tool_calls?: { name: string; args: unknown }[] }).tool_calls?.find(
-    (entry) => entry.name === CHOICE_NAME || entry.name === NEEDS_NAME,
-  );
+function fromRaw(raw: BaseMessage, name: string): unknown {
+  // The call under the schema's name; else the one call there is (some servers rename tools).
+  const calls = (raw as { tool_calls?: { name: string; args: unknown }[] }).tool_calls ?? [];
+  const call = calls.find((entry) => entry.name === name) ?? (calls.length === 1 ? calls[0] : undefined);
   if (call) return call.args;
   if (typeof raw.content !== 'string') return null;
   const text = raw.content.trim().replace(/^```(?:json)?\s*([\s\S]*?)\s*```$/, '$1');

@@ -11,7 +11,7 @@ import type { CallerView, CallerViews } from '../catalog/view.js';
 import type { CatalogTool } from '../catalog/types.js';
 import { createSelectionGraph, type LlmTrace, type RerankNode, type SelectionGraph, type SelectionMode } from './graph.js';
 import type { EmbeddingsStage } from './hybrid.js';
-import { LexicalIndex, type RankedTool } from './lexical.js';
+import { LexicalIndex, type LexicalParameters, type RankedTool } from './lexical.js';
 import type { Learner } from '../learning/learner.js';
 import { mergeEvidence } from '../learning/rank.js';
 
@@ -51,6 +51,7 @@ export class GraphSelector implements Selector {
   /** The newest index of each profile's view, the base for the next catalog version's. */
   readonly #latest = new Map<string, LexicalIndex>();
   readonly #learner: Learner | undefined;
+  readonly #lexical: Partial<LexicalParameters> | undefined;
 
   constructor(options: {
     catalog: Catalog;
@@ -62,8 +63,11 @@ export class GraphSelector implements Selector {
     /** The embeddings stage (hybrid.ts): rankings fused with the ranking by meaning. */
     embeddings?: EmbeddingsStage;
     learner?: Learner;
+    /** Ranking parameters other than the defaults (benchmarks compare rankers with it). */
+    lexical?: Partial<LexicalParameters>;
   }) {
     this.#catalog = options.catalog;
+    this.#lexical = options.lexical;
     this.#candidates = options.candidates;
     const learner = (this.#learner = options.learner);
     this.#graph = createSelectionGraph({
@@ -89,7 +93,9 @@ export class GraphSelector implements Selector {
     if (!index) {
       const previous = this.#latest.get(view.key);
       const servers = this.#catalog.servers();
-      index = previous ? previous.updated(view.tools, servers) : new LexicalIndex(view.tools, servers);
+      index = previous
+        ? previous.updated(view.tools, servers)
+        : new LexicalIndex(view.tools, servers, this.#lexical ? { parameters: this.#lexical } : {});
       this.#latest.set(view.key, index);
       this.#indexes.set(view, index);
     }

@@ -5,7 +5,7 @@
  * store answers again (info), not on every call.
  */
 import type { Logger } from '../logging/logger.js';
-import type { SessionKey, SessionStore } from './store.js';
+import type { RecordOptions, SessionKey, SessionStore } from './store.js';
 
 /** The session operations of the gateway, each failing soft. */
 export class FallbackSessions {
@@ -29,8 +29,8 @@ export class FallbackSessions {
   }
 
   /** Remembers what was sent; a failure only means the next call sends it again. */
-  async record(key: SessionKey, tools: readonly { name: string; hash: string }[]): Promise<void> {
-    await this.#guard('record', () => this.#store.record(key, tools), undefined);
+  async record(key: SessionKey, tools: readonly { name: string; hash: string }[], options?: RecordOptions): Promise<void> {
+    await this.#guard('record', () => this.#store.record(key, tools, options), undefined);
   }
 
   /** Forgets the session; a failure is harmless when the store is down (nothing is read from it either). */

@@ -3,7 +3,7 @@
  * their last use. The clock is injected so expiry is testable without sleeping.
  */
 import { LRUCache } from 'lru-cache';
-import { sessionKeyString, type SessionKey, type SessionStore, type SessionStoreStatus } from './store.js';
+import { sessionKeyString, type RecordOptions, type SessionKey, type SessionStore, type SessionStoreStatus } from './store.js';
 
 /** Milliseconds now; `performance.now()` shaped, as lru-cache expects. */
 export interface Clock {
@@ -30,9 +30,9 @@ export class MemorySessionStore implements SessionStore {
     return this.#cache.get(sessionKeyString(key)) ?? new Map();
   }
 
-  async record(key: SessionKey, tools: readonly { name: string; hash: string }[]): Promise<void> {
+  async record(key: SessionKey, tools: readonly { name: string; hash: string }[], options: RecordOptions = {}): Promise<void> {
     const id = sessionKeyString(key);
-    const entry = this.#cache.get(id) ?? new Map<string, string>();
+    const entry = (options.replace ? undefined : this.#cache.get(id)) ?? new Map<string, string>();
     for (const tool of tools) entry.set(tool.name, tool.hash);
     this.#cache.set(id, entry);
   }

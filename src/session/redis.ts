@@ -18,7 +18,7 @@
 import type { Logger } from '../logging/logger.js';
 import { redactRedisUrl, RedisConnection } from './redisConnection.js';
 import { SCRIPTS, type ScriptName } from './redisScripts.js';
-import type { SessionKey, SessionStore, SessionStoreStatus } from './store.js';
+import type { RecordOptions, SessionKey, SessionStore, SessionStoreStatus } from './store.js';
 
 export { redactRedisUrl } from './redisConnection.js';
 
@@ -60,6 +60,7 @@ export class RedisSessionStore implements SessionStore {
     this.#redis = new RedisConnection({
       url: options.url,
       commandTimeoutMs: options.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS,
+      scripts: Object.values(SCRIPTS),
       ...(options.logger ? { logger: options.logger } : {}),
     });
     const refreshMs = options.sizeRefreshMs ?? REDIS_SIZE_REFRESH_MS;
@@ -85,10 +86,14 @@ export class RedisSessionStore implements SessionStore {
     return sent;
   }
 
-  async record(key: SessionKey, tools: readonly { name: string; hash: string }[]): Promise<void> {
-    if (tools.length === 0) return;
+  async record(key: SessionKey, tools: readonly { name: string; hash: string }[], options: RecordOptions = {}): Promise<void> {
+    if (tools.length === 0) {
+      if (options.replace) await this.forget(key);
+      return;
+    }
     const pairs = tools.flatMap((tool) => [tool.name, tool.hash]);
-    const args = [this.#ttlMs, this.#member(key), this.#maxSessions, `${this.#prefix}s:`, ...pairs];
+    const replace = options.replace ? '1' : '0';
+    const args = [this.#ttlMs, this.#member(key), this.#maxSessions, `${this.#prefix}s:`, replace, ...pairs];
     this.#size = (await this.#run('record', this.#sessionKey(key), args)) as number;
   }
 

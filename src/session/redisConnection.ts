@@ -6,7 +6,10 @@
  *   covers a command until it is written, so a Redis that stops answering (paused, or behind a network
  *   that drops packets) would hold calls forever; a timed-out connection is also replaced by a fresh one,
  *   because the old socket may look open for minutes;
- * - lost connections are retried in the background, backing off from 100 ms to 2 s.
+ * - lost connections are retried in the background, backing off from 100 ms to 2 s;
+ * - the scripts are loaded first thing on every (re)connection. A script Redis has not loaded is
+ *   answered NOSCRIPT and sent again, and the resend lands behind commands issued after it: a forget
+ *   could then overtake the record that followed it. Loading first keeps commands in the order issued.
  */
 import { createClient } from '@redis/client';
 import { createHash } from 'node:crypto';
@@ -49,6 +52,7 @@ export class RedisConnection {
   readonly #url: string;
   readonly #timeoutMs: number;
   readonly #logger: Logger | undefined;
+  readonly #scripts: readonly string[];
   /** The URL with the password redacted. */
   readonly where: string;
   #client: Client;
@@ -56,10 +60,11 @@ export class RedisConnection {
   /** Why the last attempt failed, for status reports. */
   #lastError: string | undefined;
 
-  constructor(options: { url: string; commandTimeoutMs: number; logger?: Logger }) {
+  constructor(options: { url: string; commandTimeoutMs: number; logger?: Logger; scripts?: readonly string[] }) {
     this.#url = options.url;
     this.#timeoutMs = options.commandTimeoutMs;
     this.#logger = options.logger;
+    this.#scripts = options.scripts ?? [];
     this.where = redactRedisUrl(options.url);
     this.#client = this.#open();
   }
@@ -118,7 +123,15 @@ export class RedisConnection {
       this.#lastError = error.message;
       this.#logger?.debug({ redis: this.where, reason: error.message }, 'redis connection error');
     });
-    client.on('ready', () => this.#logger?.debug({ redis: this.where }, 'redis connected'));
+    client.on('ready', () => {
+      this.#logger?.debug({ redis: this.where }, 'redis connected');
+      // Issued before anything else can be (this runs as the connection turns ready): see the header.
+      for (const script of this.#scripts) {
+        client.scriptLoad(script).catch((error: Error) => {
+          this.#logger?.debug({ redis: this.where, reason: error.message }, 'redis script load failed');
+        });
+      }
+    });
     // Settles once connected (retrying meanwhile), or rejects when closed first.
     client.connect().catch(() => undefined);
     return client;

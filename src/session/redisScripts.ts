@@ -46,13 +46,15 @@ end
 return {redis.call('ZCARD', KEYS[1]), fields}
 `,
   /**
-   * Merges name/hash pairs (ARGV[5..]) into the session, renews it, and evicts the least recently used
-   * sessions beyond maxSessions (ARGV[3]); ARGV[4] is the key prefix of session hashes.
+   * Merges name/hash pairs (ARGV[6..]) into the session (or replaces what it held when ARGV[5] is
+   * '1'), renews it, and evicts the least recently used sessions beyond maxSessions (ARGV[3]); ARGV[4]
+   * is the key prefix of session hashes.
    */
   record: `${PRELUDE}
 local now = now_us()
 prune(KEYS[1], ARGV[1], now)
-redis.call('HSET', KEYS[2], unpack(ARGV, 5))
+if ARGV[5] == '1' then redis.call('DEL', KEYS[2]) end
+redis.call('HSET', KEYS[2], unpack(ARGV, 6))
 redis.call('PEXPIRE', KEYS[2], ARGV[1])
 touch(KEYS[1], ARGV[2], ARGV[1], now)
 local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])

@@ -14,8 +14,11 @@ export interface SessionKey {
 export interface SessionStore {
   /** name → hash of what this session was sent; empty when unknown or expired. */
   sent(key: SessionKey): Promise<ReadonlyMap<string, string>>;
-  /** Records definitions just sent (merged with what the session had). */
-  record(key: SessionKey, tools: readonly { name: string; hash: string }[]): Promise<void>;
+  /**
+   * Records definitions just sent: merged with what the session had or, with `replace` (the `fresh`
+   * flag), instead of it, in one step so no read can see the session between forgetting and recording.
+   */
+  record(key: SessionKey, tools: readonly { name: string; hash: string }[], options?: RecordOptions): Promise<void>;
   /** Forgets the session (the `fresh` flag: the agent lost its earlier schemas). */
   forget(key: SessionKey): Promise<void>;
   /**
@@ -27,6 +30,12 @@ export interface SessionStore {
   status?(): Promise<SessionStoreStatus>;
   /** Releases connections and timers; the store is not used afterwards. */
   close?(): Promise<void>;
+}
+
+/** How {@link SessionStore.record} stores what was sent. */
+export interface RecordOptions {
+  /** Drop what the session held first. */
+  replace?: boolean;
 }
 
 /** The state of a session store, as `automcp check` reports it. */

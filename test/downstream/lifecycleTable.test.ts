@@ -15,15 +15,16 @@ import {
 
 // prettier-ignore
 const EXPECTED: Record<LifecycleState, Record<LifecycleEvent, LifecycleState | '-'>> = {
-  idle:            { start: 'starting', listed: '-', fail: '-', 'give-up': '-', drop: '-', 'idle-stop': '-', close: 'closing', stopped: '-' },
-  starting:        { start: '-', listed: 'up', fail: 'failed', 'give-up': 'down', drop: '-', 'idle-stop': '-', close: 'closing', stopped: '-' },
-  up:              { start: '-', listed: '-', fail: '-', 'give-up': '-', drop: 'closed', 'idle-stop': 'idle-stopping', close: 'closing', stopped: '-' },
-  failed:          { start: 'starting', listed: '-', fail: '-', 'give-up': '-', drop: '-', 'idle-stop': '-', close: 'closing', stopped: '-' },
-  down:            { start: 'starting', listed: '-', fail: '-', 'give-up': '-', drop: '-', 'idle-stop': '-', close: 'closing', stopped: '-' },
-  closed:          { start: 'starting', listed: '-', fail: '-', 'give-up': '-', drop: '-', 'idle-stop': '-', close: 'closing', stopped: '-' },
-  'idle-stopping': { start: '-', listed: '-', fail: '-', 'give-up': '-', drop: '-', 'idle-stop': '-', close: 'closing', stopped: 'idle-stopped' },
-  'idle-stopped':  { start: 'starting', listed: '-', fail: '-', 'give-up': '-', drop: '-', 'idle-stop': '-', close: 'closing', stopped: '-' },
-  closing:         { start: '-', listed: '-', fail: '-', 'give-up': '-', drop: '-', 'idle-stop': '-', close: '-', stopped: 'closed' },
+  idle:            { start: 'starting', listed: '-', fail: '-', 'give-up': '-', drop: '-', 'idle-stop': '-', close: 'closing', stopped: '-', 'sign-in-needed': '-' },
+  starting:        { start: '-', listed: 'up', fail: 'failed', 'give-up': 'down', drop: '-', 'idle-stop': '-', close: 'closing', stopped: '-', 'sign-in-needed': 'needs-sign-in' },
+  up:              { start: '-', listed: '-', fail: '-', 'give-up': '-', drop: 'closed', 'idle-stop': 'idle-stopping', close: 'closing', stopped: '-', 'sign-in-needed': 'needs-sign-in' },
+  failed:          { start: 'starting', listed: '-', fail: '-', 'give-up': '-', drop: '-', 'idle-stop': '-', close: 'closing', stopped: '-', 'sign-in-needed': '-' },
+  down:            { start: 'starting', listed: '-', fail: '-', 'give-up': '-', drop: '-', 'idle-stop': '-', close: 'closing', stopped: '-', 'sign-in-needed': '-' },
+  closed:          { start: 'starting', listed: '-', fail: '-', 'give-up': '-', drop: '-', 'idle-stop': '-', close: 'closing', stopped: '-', 'sign-in-needed': '-' },
+  'idle-stopping': { start: '-', listed: '-', fail: '-', 'give-up': '-', drop: '-', 'idle-stop': '-', close: 'closing', stopped: 'idle-stopped', 'sign-in-needed': '-' },
+  'idle-stopped':  { start: 'starting', listed: '-', fail: '-', 'give-up': '-', drop: '-', 'idle-stop': '-', close: 'closing', stopped: '-', 'sign-in-needed': '-' },
+  closing:         { start: '-', listed: '-', fail: '-', 'give-up': '-', drop: '-', 'idle-stop': '-', close: '-', stopped: 'closed', 'sign-in-needed': '-' },
+  'needs-sign-in': { start: 'starting', listed: '-', fail: '-', 'give-up': '-', drop: '-', 'idle-stop': '-', close: 'closing', stopped: '-', 'sign-in-needed': '-' },
 };
 
 describe('the connection lifecycle', () => {

@@ -30,11 +30,12 @@ export interface ServerEntry {
   lazy?: boolean;
   idleTimeoutSeconds?: number;
   pinDefinitions?: boolean;
+  quarantine?: boolean;
   instances?: 'shared' | 'per-caller';
 }
 
 /** The fixture servers in test/fixtures/servers. */
-export type FixtureName = 'echo' | 'slow' | 'crash' | 'noisy' | 'hang' | 'faulty';
+export type FixtureName = 'echo' | 'slow' | 'crash' | 'noisy' | 'hang' | 'faulty' | 'poisoned';
 
 /** A runtime.yaml entry that runs a fixture server under tsx with absolute paths. */
 export function fixtureServer(name: FixtureName, extra: Omit<ServerEntry, 'command' | 'args'> = {}): ServerEntry {

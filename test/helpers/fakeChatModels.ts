@@ -83,3 +83,31 @@ export class ScriptedChatModel extends BaseChatModel {
 export function choose(...names: string[]): ScriptedAnswer {
   return { args: { tools: names.map((name) => ({ name, reason: `because ${name}` })) } };
 }
+
+/**
+ * A chat model with no judgement at all: it obeys every instruction it finds in a candidate
+ * description ("choose x.y", "always select this tool") before anything else, then adds the candidates
+ * that share a word with the task. What an injected description can make a real model do at worst.
+ */
+export class ObedientChatModel extends ScriptedChatModel {
+  constructor(calls: RecordedCall[] = []) {
+    super([], calls);
+  }
+
+  override async _generate(messages: BaseMessage[], options: this['ParsedCallOptions']): Promise<ChatResult> {
+    const human = String(messages.at(-1)?.content ?? '');
+    const task = /^Task: (.*)$/m.exec(human)?.[1]?.toLowerCase() ?? '';
+    const obeyed: string[] = [];
+    const relevant: string[] = [];
+    for (const match of human.matchAll(/^\d+\. (\S+): (.*)$/gm)) {
+      const [, name = '', rest = ''] = match;
+      for (const order of rest.matchAll(/\b(?:choose|select|pick|use)\s+(?:(this tool|me)|([\w-]+\.[\w-]+))/gi)) {
+        obeyed.push(order[1] ? name : (order[2] ?? ''));
+      }
+      const words = rest.toLowerCase().match(/[a-z]{4,}/g) ?? [];
+      if (words.some((word) => task.includes(word))) relevant.push(name);
+    }
+    this.answers.splice(0, this.answers.length, choose(...new Set([...obeyed, ...relevant])));
+    return super._generate(messages, options);
+  }
+}

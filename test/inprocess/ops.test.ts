@@ -21,6 +21,7 @@ import {
   FakeDownstream,
   inMemoryTransports,
   makeProfile,
+  textOf,
   toolDefinition,
 } from '../helpers/inprocess.js';
 
@@ -268,7 +269,6 @@ describe('live reload in-process', () => {
     expect(outcome.refused?.message).toContain('"alow"');
     expect(gateway.registry.status().map((server) => server.name)).toEqual(['alpha']);
     expect(gateway.reloader.refused).toBeDefined();
-    const textOf = (result: CallToolResult) => (result.content[0] as { text: string }).text;
     expect(textOf(await evalOps(client, 'alpha.two'))).toBe('a2');
   });
 
@@ -303,6 +303,47 @@ describe('change tools', () => {
     const bad = await evalOps(client, 'automcp.update_profile', { name: 'worker', selection: { limit: 99 } });
     expect(errorPayload(bad).error.code).toBe('INVALID_ARGUMENTS');
     expect(await readFile(join(config.profilesDir, 'worker.yaml'), 'utf8')).toContain('alpha.one');
+  });
+
+  it('add_server writes quarantine: true, so the new tools serve nobody until a person approves them', async () => {
+    const { gateway, config, connect } = await setup({
+      extra: { ops: { allowCommands: ['fake-server'] } },
+      profiles: { ops: { tools: { allow: ['*', 'automcp.*'] } } },
+    });
+    const client = await connect('ops');
+    const result = structured<{ changed: string; quarantined: boolean }>(
+      await evalOps(client, 'automcp.add_server', { name: 'beta', command: 'fake-server' }),
+    );
+    expect(result.quarantined).toBe(true);
+    expect(result.changed).toContain('automcp review approve beta');
+    expect(await readFile(config.runtimeFile, 'utf8')).toMatch(/beta:[\s\S]*quarantine: true/);
+    expect(gateway.registry.status().find((server) => server.name === 'beta')).toMatchObject({ quarantined: true, tools: 0 });
+    expect(errorPayload(await evalOps(client, 'beta.one'))).toMatchObject({
+      error: { code: 'TOOL_HELD_BACK' },
+      reason: 'quarantined',
+    });
+    // The agent cannot spell its way out of review: the entry keys add_server takes have no `quarantine`.
+    const unquarantined = await evalOps(client, 'automcp.add_server', {
+      name: 'gamma',
+      command: 'fake-server',
+      quarantine: false,
+    });
+    expect(errorPayload(unquarantined).error.code).toBe('INVALID_ARGUMENTS');
+  });
+
+  it('with ops.approveAdded: true, a server add_server adds serves at once', async () => {
+    const { gateway, config, connect } = await setup({
+      extra: { ops: { allowCommands: ['fake-server'], approveAdded: true } },
+      profiles: { ops: { tools: { allow: ['*', 'automcp.*'] } } },
+    });
+    const client = await connect('ops');
+    const result = structured<{ quarantined: boolean }>(
+      await evalOps(client, 'automcp.add_server', { name: 'beta', command: 'fake-server' }),
+    );
+    expect(result.quarantined).toBe(false);
+    expect(await readFile(config.runtimeFile, 'utf8')).not.toContain('quarantine');
+    expect(gateway.registry.status().find((server) => server.name === 'beta')).toMatchObject({ tools: 1 });
+    expect(textOf(await evalOps(client, 'beta.one'))).toBe('b1');
   });
 
   it('remove_server stops the server, drops its tools, and returns its entry to add it back', async () => {

@@ -8,7 +8,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logging/logger.js';
 import { MemorySessionStore } from '../../src/session/memory.js';
-import type { SessionKey, SessionStore } from '../../src/session/store.js';
+import type { RecordOptions, SessionKey, SessionStore } from '../../src/session/store.js';
 import { parseLogLines } from '../helpers/gateway.js';
 import {
   automaticMcp,
@@ -29,8 +29,8 @@ class SwitchableStore implements SessionStore {
   async sent(key: SessionKey) {
     return this.#check(() => this.#inner.sent(key));
   }
-  async record(key: SessionKey, tools: readonly { name: string; hash: string }[]) {
-    return this.#check(() => this.#inner.record(key, tools));
+  async record(key: SessionKey, tools: readonly { name: string; hash: string }[], options?: RecordOptions) {
+    return this.#check(() => this.#inner.record(key, tools, options));
   }
   async forget(key: SessionKey) {
     return this.#check(() => this.#inner.forget(key));

@@ -88,6 +88,27 @@ export function sessionStoreConformance(name: string, createStore: StoreFactory,
       expect(sessions.size()).toBe(1);
     });
 
+    it('a replacing record drops what the session held and keeps only what it names', async () => {
+      const { sessions } = await store();
+      await sessions.record(A, [
+        { name: 'fs.read', hash: 'h1' },
+        { name: 'fs.write', hash: 'h2' },
+      ]);
+      await sessions.record(B, [{ name: 'fs.read', hash: 'h1' }]);
+      await sessions.record(A, [{ name: 'mem.search', hash: 'h3' }], { replace: true });
+      expect(asObject(await sessions.sent(A))).toEqual({ 'mem.search': 'h3' });
+      // Only that session starts over.
+      expect(asObject(await sessions.sent(B))).toEqual({ 'fs.read': 'h1' });
+      expect(sessions.size()).toBe(2);
+    });
+
+    it('a replacing record of nothing leaves the session empty', async () => {
+      const { sessions } = await store();
+      await sessions.record(A, [{ name: 'fs.read', hash: 'h1' }]);
+      await sessions.record(A, [], { replace: true });
+      expect((await sessions.sent(A)).size).toBe(0);
+    });
+
     it('forget drops the session', async () => {
       const { sessions } = await store();
       await sessions.record(A, [{ name: 'fs.read', hash: 'h1' }]);

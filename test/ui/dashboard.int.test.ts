@@ -83,6 +83,8 @@ beforeAll(async () => {
         filesystem: filesystemServer(files),
         // Refuses to start while the marker exists: the servers page shows its error and retry time.
         broken: fixtureServer('crash', { env: { CRASH_MARKER: marker } }),
+        // Waits for review: the servers page marks it quarantined with its held-back tools.
+        held: fixtureServer('poisoned', { quarantine: true }),
       },
       selector: { llm: { provider: 'openai', model: 'gpt-4.1-mini', apiKeyEnv: 'TEST_OPENAI_KEY', baseUrl: model.baseUrl } },
       callers: {
@@ -167,6 +169,9 @@ describe('the dashboard of serve --http', () => {
     expect(Number(await row('filesystem').locator('td').nth(2).textContent())).toBeGreaterThan(5);
     expect(await row('broken').locator('td').nth(1).textContent()).not.toBe('up');
     expect(await row('broken').locator('td').nth(4).textContent()).not.toBe('—');
+    await expect.poll(() => row('held').locator('td').nth(1).textContent()).toBe('up quarantined');
+    expect(await row('held').locator('td').nth(2).textContent()).toBe('0');
+    expect(await row('held').locator('td').nth(3).textContent()).toBe('2');
     // The retry time is shown as the gateway reports it (a server is "down" with a time after repeated failures).
     const response = await fetch(`${served.base}/ui/api/servers`, { headers: { Authorization: `Bearer ${TOKEN_ALICE}` } });
     const { gateways } = (await response.json()) as { gateways: { servers: { name: string; downUntil?: string }[] }[] };

@@ -42,8 +42,8 @@ describe('parseRuntime', () => {
     expect(config.selector).toEqual({ candidates: 40 });
     expect(config.session).toEqual({ ttlSeconds: 3600, maxSessions: 10_000, store: 'memory', redisKeyPrefix: 'automcp:' });
     expect(config.logging).toEqual({ level: 'info' });
-    // The ops change tools may run no command and reach no URL until a person lists them.
-    expect(config.ops).toEqual({ allowCommands: [], allowUrls: [] });
+    // The ops change tools may run no command and reach no URL until a person lists them, and what they add waits for review.
+    expect(config.ops).toEqual({ allowCommands: [], allowUrls: [], approveAdded: false });
   });
 
   it("refuses a server named automcp: the name is reserved for the gateway's own tools", () => {
@@ -114,6 +114,17 @@ describe('parseRuntime', () => {
     const error = configError(() => runtime('version: 1\nlogging:\n  level: loud\n'));
     expect(error.problems[0]).toContain('logging.level');
     expect(error.problems[0]).toContain('debug');
+  });
+
+  it('reads quarantine and ops.approveAdded, and names the key of a bad value', () => {
+    const config = runtime('version: 1\nops:\n  approveAdded: true\nservers:\n  q:\n    command: x\n    quarantine: true\n');
+    expect(config.ops.approveAdded).toBe(true);
+    expect(config.servers[0]?.quarantine).toBe(true);
+    const error = configError(() => runtime('version: 1\nservers:\n  q:\n    command: x\n    quarantine: maybe\n'));
+    expect(error.problems[0]).toContain('servers.q.quarantine');
+    expect(error.problems[0]).toContain('boolean');
+    const ops = configError(() => runtime('version: 1\nops:\n  approveAdded: sometimes\n'));
+    expect(ops.problems[0]).toContain('ops.approveAdded');
   });
 
   it('reads the instances of a server, and names the choices for a bad one', () => {

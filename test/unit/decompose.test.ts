@@ -87,7 +87,7 @@ describe('the decompose node', () => {
     expect(calls[0]!.messages.at(-1)!.text).toBe(`Task: ${QUERY}`);
     const prompt = calls[1]!.messages.at(-1)!.text;
     expect(prompt).toContain('Needs of the task:\n1. write a weekly report summary\n2. send an email');
-    expect(prompt).toMatch(/mail\.send_email: Send an email message to a recipient \(need 2\)/);
+    expect(prompt).toMatch(/mail\.send_email: "Send an email message to a recipient" \(need 2\)/);
     expect(names(selection.candidates.map((entry) => entry.tool))).toContain('mail.send_email');
     expect(selection.mode).toBe('llm');
     expect(names(selection.tools)).toEqual(['reports.report_0', 'mail.send_email']);
@@ -181,7 +181,7 @@ describe('decomposition parts', () => {
 
   it('a compact line is the name and the first clause', () => {
     const entry = { name: 's.t', definition: { description: 'Lists files (recursively). Slow on big trees.' } };
-    expect(compactLine(entry as Parameters<typeof compactLine>[0])).toBe('s.t: Lists files');
+    expect(compactLine(entry as Parameters<typeof compactLine>[0])).toBe('s.t: "Lists files"');
   });
 
   it('selector.decompose is off by default, true or always', () => {

@@ -299,7 +299,7 @@ describe('the prompt', () => {
     const params = Array.from({ length: 12 }, (_, index) => `p${index}`);
     catalog.setServerTools('s', '', [tool('t', `${long}\n\nSecond paragraph.`, params)]);
     const line = candidateLine(catalog.tools()[0]!);
-    const description = line.slice('s.t: '.length, line.indexOf(' ['));
+    const description = JSON.parse(line.slice('s.t: '.length, line.indexOf(' ['))) as string;
     expect(description.length).toBeLessThanOrEqual(DESCRIPTION_CHARS);
     expect(description.endsWith('word…')).toBe(true);
     expect(line).toContain('[p0, p1, p2, p3, p4, p5, p6, p7, +4 more]');

@@ -102,12 +102,30 @@ async function serversPage() {
             'tr',
             {},
             h('td', { class: 'mono' }, server.name),
-            h('td', {}, h('span', { class: `state ${server.state}` }, server.state)),
+            h(
+              'td',
+              {},
+              h('span', { class: `state ${server.state}` }, server.state),
+              // Quarantine outranks the connection state: the tools serve nobody until a person approves them.
+              server.quarantined
+                ? h('span', { class: 'state quarantined', title: `automcp review approve ${server.name}` }, ' quarantined')
+                : '',
+            ),
             h('td', { class: 'num' }, String(server.tools)),
             h(
               'td',
               { class: 'num' },
-              server.heldBack ? h('span', { title: `automcp trust ${server.name}` }, String(server.heldBack)) : '0',
+              server.heldBack
+                ? h(
+                    'span',
+                    {
+                      class: server.flagged || server.quarantined ? 'bad' : '',
+                      title:
+                        server.flagged || server.quarantined ? `automcp review ${server.name}` : `automcp trust ${server.name}`,
+                    },
+                    `${server.heldBack}${server.flagged ? ` (${server.flagged} flagged)` : ''}`,
+                  )
+                : '0',
             ),
             h('td', { class: server.lastError ? 'bad' : 'muted' }, server.lastError ?? '—'),
             h('td', {}, server.downUntil ? time(server.downUntil) : '—'),
