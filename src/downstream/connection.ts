@@ -1,12 +1,11 @@
 /**
  * One downstream server: an SDK `Client`, its transport and its lifecycle. The connection starts on
- * demand, lists tools (following pagination), re-lists on `notifications/tools/list_changed`, and after
- * the server exits or breaks its connection the next call starts it again — after a short backoff that
- * grows with repeated failures, and not at all while the server is down (see backoff.ts). A stdio
- * server left unused for its idle timeout is stopped, and the next call starts it again. Which of
- * these may happen when is decided by the state machine in lifecycle.ts. A remote server that wants a
- * new sign-in is parked (`needs-sign-in`, see signInPark.ts). How the SDK client is built and connected
- * is in sdkClient.ts, and how one call is sent in forward.ts: this class keeps the state between them.
+ * demand, lists tools, re-lists on `notifications/tools/list_changed`, and after the server exits or
+ * breaks its connection the next call starts it again — after a backoff that grows with repeated
+ * failures, and not at all while the server is down (backoff.ts). A stdio server left unused for its
+ * idle timeout is stopped until the next call. Which of these may happen when is decided by the state
+ * machine in lifecycle.ts; this class does them and keeps the state between its parts: sdkClient.ts
+ * (connecting), toolList.ts, forward.ts (one call), usage.ts (idleness), signInPark.ts (sign-in).
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult, ReadResourceResult, Tool } from '@modelcontextprotocol/sdk/types.js';
@@ -16,36 +15,35 @@ import { GatewayError } from '../errors.js';
 import { signInRequired, signInUnavailable, type SignInRequiredError } from '../auth/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { RestartPolicy } from './backoff.js';
-import { callError, downError, messageOf } from './callErrors.js';
+import { callError, downError, messageOf, stoppingError, unavailableError } from './callErrors.js';
 import { forwardCall, type CallOptions } from './forward.js';
 import { Lifecycle, reportedState, type ConnectionState } from './lifecycle.js';
 import { DownstreamRelay, type CallRelay, type UpstreamPeer } from './relay.js';
-import { closeQuietly, connectClient, listAllTools } from './sdkClient.js';
+import { closeQuietly, connectClient } from './sdkClient.js';
 import { SignInPark } from './signInPark.js';
-import { needsClient, type ToolCallLane } from './toolCalls.js';
+import type { ToolCallLane } from './toolCalls.js';
+import { ToolList } from './toolList.js';
 import type { TransportFactory } from './transport.js';
+import { Usage } from './usage.js';
 
 export type { ConnectionState } from './lifecycle.js';
 export type { CallOptions, CancelSignal } from './forward.js';
+export { DEFAULT_IDLE_TIMEOUT_SECONDS } from './usage.js';
 
 /** Default wait for a server to start and list its tools. */
 export const DEFAULT_START_TIMEOUT_MS = 30_000;
-
-/** Default idle timeout of stdio servers, in seconds. */
-export const DEFAULT_IDLE_TIMEOUT_SECONDS = 600;
 
 /** A downstream server and its SDK client. */
 export class DownstreamConnection {
   readonly spec: ServerSpec;
   readonly #logger: Logger;
   readonly #transports: TransportFactory;
-  readonly #onTools: (tools: Tool[]) => void | Promise<void>;
   readonly #startTimeoutMs: number;
   #client: Client | undefined;
   /** The short tools/call route of each connected client (see toolCalls.ts); none for HTTP servers. */
   readonly #lanes = new WeakMap<Client, ToolCallLane>();
-  /** Tools the SDK client must call itself (output schema, tasks): see toolCalls.ts. */
-  #clientOnly = new Set<string>();
+  /** The tool list the catalog has, and which tools the SDK client must call itself. */
+  readonly #tools: ToolList;
   /** The transport of the current or in-flight connection, so a stop can end a start half-way. */
   #transport: Transport | undefined;
   /** Where the connection is; every state change goes through its transition table (lifecycle.ts). */
@@ -63,12 +61,8 @@ export class DownstreamConnection {
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #policy: RestartPolicy;
-  /** Numbers tool-list requests so a late answer to an older one never overwrites a newer list. */
-  #listRequests = 0;
-  #listApplied = 0;
   /** Calls in flight, and when the server was last used: an idle stop never cuts a call short. */
-  #inFlight = 0;
-  #lastUsedAt: number;
+  readonly #usage: Usage;
 
   constructor(options: {
     spec: ServerSpec;
@@ -87,12 +81,12 @@ export class DownstreamConnection {
     this.#now = options.now ?? Date.now;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#policy = new RestartPolicy({ now: this.#now, ...(options.random ? { random: options.random } : {}) });
-    this.#lastUsedAt = this.#now();
+    this.#usage = new Usage(this.#now);
     this.spec = options.spec;
     this.#logger = options.logger.child({ server: options.spec.name });
     this.#transports = options.transports;
-    this.#onTools = options.onTools;
     this.#startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+    this.#tools = new ToolList({ onTools: options.onTools, timeoutMs: this.#startTimeoutMs });
     this.#relay = new DownstreamRelay(options.spec.name, this.#logger);
     this.#signIn = new SignInPark(this.#logger);
   }
@@ -114,12 +108,12 @@ export class DownstreamConnection {
 
   /** Calls in flight. */
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#usage.inFlight;
   }
 
   /** Milliseconds since the last call started or ended. */
   idleMs(): number {
-    return this.#now() - this.#lastUsedAt;
+    return this.#usage.idleMs();
   }
 
   /** The child's pid for stdio servers while up. */
@@ -145,7 +139,7 @@ export class DownstreamConnection {
     if (state === 'idle-stopping') {
       await this.#stopping;
       // Unless a shutdown took the stop over meanwhile.
-      if (this.#lifecycle.state === 'closed') throw this.#stoppingError();
+      if (this.#lifecycle.state === 'closed') throw stoppingError(this.name);
       return this.ensure();
     }
     if (this.#starting) return this.#starting;
@@ -155,16 +149,16 @@ export class DownstreamConnection {
       return this.ensure();
     }
     // A start racing a stop would leave a child that nobody closes.
-    if (!this.#lifecycle.can('start')) throw this.#stoppingError();
+    if (!this.#lifecycle.can('start')) throw stoppingError(this.name);
     const gate = this.#policy.gate();
     if (gate.kind === 'down') {
-      const failures = this.#policy.failures;
+      const { failures } = this.#policy;
       throw downError({ server: this.name, failures, lastError: this.#lastError, until: gate.until, now: this.#now() });
     }
     const begin = async () => {
       if (gate.kind === 'wait') await this.#sleep(gate.ms);
       // A shutdown during the wait refuses the start.
-      if (!this.#lifecycle.can('start')) throw this.#stoppingError();
+      if (!this.#lifecycle.can('start')) throw stoppingError(this.name);
       return this.#start();
     };
     this.#starting = begin().finally(() => {
@@ -178,15 +172,7 @@ export class DownstreamConnection {
    * already been applied (two list_changed notifications in a row can be answered out of order).
    */
   async refreshTools(client?: Client): Promise<Tool[]> {
-    const active = client ?? (await this.ensure());
-    const request = ++this.#listRequests;
-    const tools = await listAllTools(active, this.#startTimeoutMs);
-    if (request > this.#listApplied) {
-      this.#listApplied = request;
-      this.#clientOnly = new Set(tools.filter(needsClient).map((tool) => tool.name));
-      await this.#onTools(tools);
-    }
-    return tools;
+    return this.#tools.refresh(client ?? (await this.ensure()));
   }
 
   /**
@@ -215,15 +201,7 @@ export class DownstreamConnection {
     try {
       return await this.ensure();
     } catch (error) {
-      if (error instanceof GatewayError) throw error;
-      throw new GatewayError(
-        'DOWNSTREAM_UNAVAILABLE',
-        `server "${this.name}" could not be started or reached: ${messageOf(error)}`,
-        {
-          data: { server: this.name },
-          cause: error,
-        },
-      );
+      throw error instanceof GatewayError ? error : unavailableError({ server: this.name, error });
     }
   }
 
@@ -237,10 +215,10 @@ export class DownstreamConnection {
   }
 
   async #call(options: CallOptions): Promise<CallToolResult> {
-    return this.#using(async () => {
+    return this.#usage.during(async () => {
       // The usual case, a server that is up, goes straight to its client without two more awaits.
       const client = this.#client && this.#lifecycle.state === 'up' ? this.#client : await this.#ensureAvailable();
-      const lane = this.#clientOnly.has(options.tool) ? undefined : this.#lanes.get(client);
+      const lane = this.#tools.clientOnly(options.tool) ? undefined : this.#lanes.get(client);
       try {
         return await forwardCall({ server: this.name, client, lane, relay: this.#relay, options });
       } catch (error) {
@@ -251,7 +229,7 @@ export class DownstreamConnection {
 
   /** Reads a resource for `peer` (a URI one of this server's tools returned to it). */
   async readResource(uri: string, peer: UpstreamPeer, timeoutMs: number, signal?: AbortSignal): Promise<ReadResourceResult> {
-    return this.#using(async () => {
+    return this.#usage.during(async () => {
       const client = await this.ensureAvailable();
       this.#relay.use(peer);
       try {
@@ -260,18 +238,6 @@ export class DownstreamConnection {
         throw this.#callFailure(client, error, signal, timeoutMs);
       }
     });
-  }
-
-  /** Runs a request to the server as a call in flight, so an idle stop never cuts it short. */
-  async #using<T>(request: () => Promise<T>): Promise<T> {
-    this.#inFlight += 1;
-    this.#lastUsedAt = this.#now();
-    try {
-      return await request();
-    } finally {
-      this.#inFlight -= 1;
-      this.#lastUsedAt = this.#now();
-    }
   }
 
   /**
@@ -295,7 +261,7 @@ export class DownstreamConnection {
 
   /** Stops the server for being unused; the next call starts it again. No-op while calls run. */
   async stopIdle(): Promise<boolean> {
-    if (this.#lifecycle.state !== 'up' || this.#inFlight > 0) return false;
+    if (this.#lifecycle.state !== 'up' || this.#usage.inFlight > 0) return false;
     this.#logger.info({ idleMs: this.idleMs() }, 'server idle; stopping it until the next call');
     this.#lifecycle.apply('idle-stop');
     this.#stopping = this.#stop();
@@ -354,11 +320,11 @@ export class DownstreamConnection {
       this.#client = client;
       await this.refreshTools(client);
       // A shutdown that arrived while the list was being read has already taken the client away.
-      if (!this.#lifecycle.can('listed')) throw this.#stoppingError();
+      if (!this.#lifecycle.can('listed')) throw stoppingError(this.name);
       this.#lifecycle.apply('listed');
       this.#lastError = undefined;
       this.#policy.recordSuccess();
-      this.#lastUsedAt = this.#now();
+      this.#usage.touch();
       this.#logger.info({ pid: this.#pid }, 'server up');
       return client;
     } catch (error) {
@@ -420,10 +386,6 @@ export class DownstreamConnection {
     this.#client = undefined;
     this.#transport = undefined;
     return detached;
-  }
-
-  #stoppingError(): Error {
-    return new Error(`server "${this.name}" is stopping`);
   }
 
   #downFields(): Record<string, unknown> {

@@ -1,13 +1,12 @@
 /**
  * The SDK client of one server process: how it is built and connected (Streamable HTTP first, then the
- * SSE transport for remote servers that predate it), how its tool list is read, and how it is closed.
- * What a connect, a drop or a list means for the server — its lifecycle, backoff and sign-in — stays
- * in connection.ts; this module only reports them through the hooks it is given, so a connection can
- * be tested against in-memory transports without knowing how the SDK client is wired.
+ * SSE transport for remote servers that predate it), and how it is closed. What a connect or a drop
+ * means for the server — its lifecycle, backoff and sign-in — stays in connection.ts; this module only
+ * reports them through the hooks it is given, so the SDK wiring reads apart from the state it feeds.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ToolListChangedNotificationSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { signInRequired } from '../auth/errors.js';
 import type { ServerSpec } from '../config/load.js';
 import type { Logger } from '../logging/logger.js';
@@ -92,22 +91,6 @@ async function connectOnce(options: ConnectOptions, kind: TransportKind): Promis
     pid: (transport as { pid?: number | null }).pid ?? undefined,
     lane: spec.url === undefined ? new ToolCallLane(transport) : undefined,
   };
-}
-
-/** Reads the whole tool list, following pagination. */
-export async function listAllTools(client: Client, timeoutMs: number): Promise<Tool[]> {
-  const tools: Tool[] = [];
-  let cursor: string | undefined;
-  const seen = new Set<string>();
-  do {
-    const page = await client.listTools(cursor ? { cursor } : {}, { timeout: timeoutMs });
-    tools.push(...page.tools);
-    cursor = page.nextCursor;
-    // A server that hands back a cursor it already gave would loop forever.
-    if (cursor !== undefined && seen.has(cursor)) break;
-    if (cursor !== undefined) seen.add(cursor);
-  } while (cursor);
-  return tools;
 }
 
 /**
