@@ -33,15 +33,25 @@ export class Usage {
     this.#lastUsedAt = this.#now();
   }
 
-  /** Runs `request` as a request in flight. */
-  async during<T>(request: () => Promise<T>): Promise<T> {
+  /** A request started; {@link end} must follow, in a `finally`. */
+  begin(): void {
     this.#inFlight += 1;
     this.#lastUsedAt = this.#now();
+  }
+
+  /** A request ended, however it ended. */
+  end(): void {
+    this.#inFlight -= 1;
+    this.#lastUsedAt = this.#now();
+  }
+
+  /** Runs `request` as a request in flight. */
+  async during<T>(request: () => Promise<T>): Promise<T> {
+    this.begin();
     try {
       return await request();
     } finally {
-      this.#inFlight -= 1;
-      this.#lastUsedAt = this.#now();
+      this.end();
     }
   }
 }
