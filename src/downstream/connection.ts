@@ -1,73 +1,49 @@
 /**
  * One downstream server: an SDK `Client`, its transport and its lifecycle. The connection starts on
- * demand, lists tools (following pagination), re-lists on `notifications/tools/list_changed`, and after
- * the server exits or breaks its connection the next call starts it again — after a short backoff that
- * grows with repeated failures, and not at all while the server is down (see backoff.ts). A stdio
- * server left unused for its idle timeout is stopped, and the next call starts it again. Which of
- * these may happen when is decided by the state machine in lifecycle.ts. A remote server that wants a
- * new sign-in is parked (`needs-sign-in`): calls fail at once with the command to run, and the next
- * start waits until the stored sign-in changes — it is not a crash, so nothing retries it in a loop.
+ * demand, lists tools, re-lists on `notifications/tools/list_changed`, and after the server exits or
+ * breaks its connection the next call starts it again — after a backoff that grows with repeated
+ * failures, and not at all while the server is down (backoff.ts). A stdio server left unused for its
+ * idle timeout is stopped until the next call. Which of these may happen when is decided by the state
+ * machine in lifecycle.ts; this class does them and keeps the state between its parts: sdkClient.ts
+ * (connecting), toolList.ts, forward.ts (one call), usage.ts (idleness), signInPark.ts (sign-in).
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import {
-  ToolListChangedNotificationSchema,
-  type CallToolResult,
-  type Progress,
-  type ReadResourceResult,
-  type Tool,
-} from '@modelcontextprotocol/sdk/types.js';
-import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { CallToolResult, ReadResourceResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ServerSpec } from '../config/load.js';
 import { GatewayError } from '../errors.js';
-import { canOfferSignIn, signInRequired, signInUnavailable, type SignInRequiredError } from '../auth/errors.js';
+import { signInRequired, signInUnavailable, type SignInRequiredError } from '../auth/errors.js';
 import type { Logger } from '../logging/logger.js';
-import { VERSION } from '../version.js';
 import { RestartPolicy } from './backoff.js';
-import { callError, messageOf } from './callErrors.js';
+import { callError, downError, messageOf, stoppingError, unavailableError } from './callErrors.js';
+import { forwardCall, type CallOptions } from './forward.js';
 import { Lifecycle, reportedState, type ConnectionState } from './lifecycle.js';
-import { CallDeadline, DownstreamRelay, RELAYED_CAPABILITIES, type CallRelay, type UpstreamPeer } from './relay.js';
-import { needsClient, ToolCallLane } from './toolCalls.js';
+import { DownstreamRelay, type CallRelay, type UpstreamPeer } from './relay.js';
+import { closeQuietly, connectClient } from './sdkClient.js';
+import { SignInPark } from './signInPark.js';
+import type { ToolCallLane } from './toolCalls.js';
+import { ToolList } from './toolList.js';
 import type { TransportFactory } from './transport.js';
+import { Usage } from './usage.js';
 
 export type { ConnectionState } from './lifecycle.js';
+export type { CallOptions, CancelSignal } from './forward.js';
+export { DEFAULT_IDLE_TIMEOUT_SECONDS } from './usage.js';
 
 /** Default wait for a server to start and list its tools. */
 export const DEFAULT_START_TIMEOUT_MS = 30_000;
-
-/** Default idle timeout of stdio servers, in seconds. */
-export const DEFAULT_IDLE_TIMEOUT_SECONDS = 600;
-
-/** What cancels a forwarded call: the upstream request's signal. */
-export type CancelSignal = AbortSignal;
-
-/** Options of one forwarded call. */
-export interface CallOptions {
-  tool: string;
-  arguments: Record<string, unknown>;
-  timeoutMs: number;
-  /** The upstream request's signal: cancelling it cancels the downstream call. */
-  signal?: CancelSignal;
-  onProgress?: (progress: Progress) => void;
-  /** The upstream call this one serves: what the server asks of the client during it goes there (relay.ts). */
-  relay?: CallRelay;
-}
-
-/** The longest timer Node allows: the SDK's own timeout, when a {@link CallDeadline} keeps the real one. */
-const NO_TIMEOUT_MS = 2 ** 31 - 1;
 
 /** A downstream server and its SDK client. */
 export class DownstreamConnection {
   readonly spec: ServerSpec;
   readonly #logger: Logger;
   readonly #transports: TransportFactory;
-  readonly #onTools: (tools: Tool[]) => void | Promise<void>;
   readonly #startTimeoutMs: number;
   #client: Client | undefined;
   /** The short tools/call route of each connected client (see toolCalls.ts); none for HTTP servers. */
   readonly #lanes = new WeakMap<Client, ToolCallLane>();
-  /** Tools the SDK client must call itself (output schema, tasks): see toolCalls.ts. */
-  #clientOnly = new Set<string>();
+  /** The tool list the catalog has, and which tools the SDK client must call itself. */
+  readonly #tools: ToolList;
   /** The transport of the current or in-flight connection, so a stop can end a start half-way. */
   #transport: Transport | undefined;
   /** Where the connection is; every state change goes through its transition table (lifecycle.ts). */
@@ -80,17 +56,13 @@ export class DownstreamConnection {
   #stopping: Promise<void> | undefined;
   #pid: number | undefined;
   #lastError: string | undefined;
-  /** Why the server is parked in `needs-sign-in`; it may start again once this says the sign-in changed. */
-  #signIn: SignInRequiredError | undefined;
+  /** Why the server is parked in `needs-sign-in`, and when it may start again. */
+  readonly #signIn: SignInPark;
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #policy: RestartPolicy;
-  /** Numbers tool-list requests so a late answer to an older one never overwrites a newer list. */
-  #listRequests = 0;
-  #listApplied = 0;
   /** Calls in flight, and when the server was last used: an idle stop never cuts a call short. */
-  #inFlight = 0;
-  #lastUsedAt: number;
+  readonly #usage: Usage;
 
   constructor(options: {
     spec: ServerSpec;
@@ -109,13 +81,14 @@ export class DownstreamConnection {
     this.#now = options.now ?? Date.now;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#policy = new RestartPolicy({ now: this.#now, ...(options.random ? { random: options.random } : {}) });
-    this.#lastUsedAt = this.#now();
+    this.#usage = new Usage(this.#now);
     this.spec = options.spec;
     this.#logger = options.logger.child({ server: options.spec.name });
     this.#transports = options.transports;
-    this.#onTools = options.onTools;
     this.#startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+    this.#tools = new ToolList({ onTools: options.onTools, timeoutMs: this.#startTimeoutMs });
     this.#relay = new DownstreamRelay(options.spec.name, this.#logger);
+    this.#signIn = new SignInPark(this.#logger);
   }
 
   /** The server's configured name. */
@@ -135,12 +108,12 @@ export class DownstreamConnection {
 
   /** Calls in flight. */
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#usage.inFlight;
   }
 
   /** Milliseconds since the last call started or ended. */
   idleMs(): number {
-    return this.#now() - this.#lastUsedAt;
+    return this.#usage.idleMs();
   }
 
   /** The child's pid for stdio servers while up. */
@@ -166,25 +139,26 @@ export class DownstreamConnection {
     if (state === 'idle-stopping') {
       await this.#stopping;
       // Unless a shutdown took the stop over meanwhile.
-      if (this.#lifecycle.state === 'closed') throw this.#stoppingError();
+      if (this.#lifecycle.state === 'closed') throw stoppingError(this.name);
       return this.ensure();
     }
     if (this.#starting) return this.#starting;
-    if (state === 'needs-sign-in' && this.#signIn) {
-      const parked = this.#signIn;
-      // One stat of the token file: a login (or logout) in another terminal lets the server start again.
-      if (!(await parked.changed())) throw signInUnavailable(parked);
-      if (this.#signIn === parked) this.#signIn = undefined;
+    if (state === 'needs-sign-in' && this.#signIn.parked) {
+      // Throws until the stored sign-in changes; then the server may start again.
+      await this.#signIn.release();
       return this.ensure();
     }
     // A start racing a stop would leave a child that nobody closes.
-    if (!this.#lifecycle.can('start')) throw this.#stoppingError();
+    if (!this.#lifecycle.can('start')) throw stoppingError(this.name);
     const gate = this.#policy.gate();
-    if (gate.kind === 'down') throw this.#downError(gate.until);
+    if (gate.kind === 'down') {
+      const { failures } = this.#policy;
+      throw downError({ server: this.name, failures, lastError: this.#lastError, until: gate.until, now: this.#now() });
+    }
     const begin = async () => {
       if (gate.kind === 'wait') await this.#sleep(gate.ms);
       // A shutdown during the wait refuses the start.
-      if (!this.#lifecycle.can('start')) throw this.#stoppingError();
+      if (!this.#lifecycle.can('start')) throw stoppingError(this.name);
       return this.#start();
     };
     this.#starting = begin().finally(() => {
@@ -198,25 +172,7 @@ export class DownstreamConnection {
    * already been applied (two list_changed notifications in a row can be answered out of order).
    */
   async refreshTools(client?: Client): Promise<Tool[]> {
-    const active = client ?? (await this.ensure());
-    const request = ++this.#listRequests;
-    const tools: Tool[] = [];
-    let cursor: string | undefined;
-    const seen = new Set<string>();
-    do {
-      const page = await active.listTools(cursor ? { cursor } : {}, { timeout: this.#startTimeoutMs });
-      tools.push(...page.tools);
-      cursor = page.nextCursor;
-      // A server that hands back a cursor it already gave would loop forever.
-      if (cursor !== undefined && seen.has(cursor)) break;
-      if (cursor !== undefined) seen.add(cursor);
-    } while (cursor);
-    if (request > this.#listApplied) {
-      this.#listApplied = request;
-      this.#clientOnly = new Set(tools.filter(needsClient).map((tool) => tool.name));
-      await this.#onTools(tools);
-    }
-    return tools;
+    return this.#tools.refresh(client ?? (await this.ensure()));
   }
 
   /**
@@ -237,28 +193,15 @@ export class DownstreamConnection {
    * server. With the upstream call's `relay`, a server that needs sign-in is offered it first (see
    * {@link call}).
    */
-  async ensureAvailable(offer: { relay?: CallRelay; signal?: AbortSignal } = {}): Promise<Client> {
-    try {
-      return await this.#ensureAvailable();
-    } catch (error) {
-      if (!(await this.#signedInThrough(error, offer.relay, offer.signal))) throw error;
-      return this.#ensureAvailable();
-    }
+  ensureAvailable(offer: { relay?: CallRelay; signal?: AbortSignal } = {}): Promise<Client> {
+    return this.#signIn.retrying(() => this.#ensureAvailable(), offer);
   }
 
   async #ensureAvailable(): Promise<Client> {
     try {
       return await this.ensure();
     } catch (error) {
-      if (error instanceof GatewayError) throw error;
-      throw new GatewayError(
-        'DOWNSTREAM_UNAVAILABLE',
-        `server "${this.name}" could not be started or reached: ${messageOf(error)}`,
-        {
-          data: { server: this.name },
-          cause: error,
-        },
-      );
+      throw error instanceof GatewayError ? error : unavailableError({ server: this.name, error });
     }
   }
 
@@ -267,93 +210,49 @@ export class DownstreamConnection {
    * server that needs sign-in, called by a client that can open a URL for the person, is offered
    * sign-in through that client and the call is tried once more (auth/offer.ts).
    */
-  async call(options: CallOptions): Promise<CallToolResult> {
-    try {
-      return await this.#call(options);
-    } catch (error) {
-      if (!(await this.#signedInThrough(error, options.relay, options.signal))) throw error;
-      return this.#call(options);
-    }
-  }
-
-  /**
-   * True when `error` says the server needs sign-in and the person behind `relay` just signed in
-   * through their client (auth/offer.ts); false at once when it is another error or they cannot.
-   */
-  async #signedInThrough(error: unknown, relay: CallRelay | undefined, signal: AbortSignal | undefined): Promise<boolean> {
-    const signIn = signInRequired(error);
-    if (!signIn || signal?.aborted || !canOfferSignIn(relay, signIn)) return false;
-    const { offerSignIn } = await import('../auth/offer.js');
-    return offerSignIn({ error: signIn, relay, logger: this.#logger, ...(signal ? { signal } : {}) });
+  call(options: CallOptions): Promise<CallToolResult> {
+    return this.#signIn.retrying(() => this.#call(options), options);
   }
 
   async #call(options: CallOptions): Promise<CallToolResult> {
-    let deadline: CallDeadline | undefined;
-    let endRelay: (() => void) | undefined;
-    this.#inFlight += 1;
-    this.#lastUsedAt = this.#now();
+    // begin/end rather than Usage.during: every forwarded call comes here, so it spares a closure and a frame.
+    this.#usage.begin();
     try {
       // The usual case, a server that is up, goes straight to its client without two more awaits.
       const client = this.#client && this.#lifecycle.state === 'up' ? this.#client : await this.#ensureAvailable();
-      const request: RequestOptions = {
-        timeout: options.timeoutMs,
-        // Long calls that report progress stay alive; silence still times out.
-        resetTimeoutOnProgress: true,
-      };
-      if (options.signal) request.signal = options.signal;
-      if (options.onProgress) request.onprogress = options.onProgress;
-      const lane = this.#clientOnly.has(options.tool) ? undefined : this.#lanes.get(client);
-      if (options.relay) {
-        // The timeout is kept by the deadline rather than the SDK, so that an elicitation can pause it.
-        deadline = new CallDeadline(options.timeoutMs, options.signal);
-        deadline.govern(request, options.onProgress);
-        request.timeout = NO_TIMEOUT_MS;
-        endRelay = this.#relay.begin({ ...options.relay, deadline });
-      }
+      const lane = this.#tools.clientOnly(options.tool) ? undefined : this.#lanes.get(client);
       try {
-        if (lane) return await lane.call(options.tool, options.arguments, request).then((result) => this.#saw(options, result));
-        return this.#saw(
-          options,
-          (await client.callTool({ name: options.tool, arguments: options.arguments }, undefined, request)) as CallToolResult,
-        );
+        return await forwardCall({ server: this.name, client, lane, relay: this.#relay, options });
       } catch (error) {
-        if (options.signal?.aborted) throw error;
-        const signIn = signInRequired(error);
-        if (signIn) throw this.#park(client, signIn);
-        throw callError({ server: this.name, error, timeoutMs: options.timeoutMs });
+        throw this.#callFailure(client, error, options.signal, options.timeoutMs);
       }
     } finally {
-      deadline?.dispose();
-      endRelay?.();
-      this.#inFlight -= 1;
-      this.#lastUsedAt = this.#now();
+      this.#usage.end();
     }
-  }
-
-  #saw(options: CallOptions, result: CallToolResult): CallToolResult {
-    options.relay?.peer.sawResult(this.name, result);
-    return result;
   }
 
   /** Reads a resource for `peer` (a URI one of this server's tools returned to it). */
   async readResource(uri: string, peer: UpstreamPeer, timeoutMs: number, signal?: AbortSignal): Promise<ReadResourceResult> {
-    this.#inFlight += 1;
-    this.#lastUsedAt = this.#now();
-    try {
+    return this.#usage.during(async () => {
       const client = await this.ensureAvailable();
       this.#relay.use(peer);
       try {
         return await client.readResource({ uri }, { timeout: timeoutMs, ...(signal ? { signal } : {}) });
       } catch (error) {
-        if (signal?.aborted) throw error;
-        const signIn = signInRequired(error);
-        if (signIn) throw this.#park(client, signIn);
-        throw callError({ server: this.name, error, timeoutMs });
+        throw this.#callFailure(client, error, signal, timeoutMs);
       }
-    } finally {
-      this.#inFlight -= 1;
-      this.#lastUsedAt = this.#now();
-    }
+    });
+  }
+
+  /**
+   * What a failed request on `client` becomes: the caller's own cancellation as it is, a refused
+   * sign-in parks the server, anything else a GatewayError naming the server.
+   */
+  #callFailure(client: Client, error: unknown, signal: AbortSignal | undefined, timeoutMs: number): unknown {
+    if (signal?.aborted) return error;
+    const signIn = signInRequired(error);
+    if (signIn) return this.#park(client, signIn);
+    return callError({ server: this.name, error, timeoutMs });
   }
 
   /** Tells the server that `peer`'s roots changed, if `peer` is who it asks for roots. */
@@ -366,7 +265,7 @@ export class DownstreamConnection {
 
   /** Stops the server for being unused; the next call starts it again. No-op while calls run. */
   async stopIdle(): Promise<boolean> {
-    if (this.#lifecycle.state !== 'up' || this.#inFlight > 0) return false;
+    if (this.#lifecycle.state !== 'up' || this.#usage.inFlight > 0) return false;
     this.#logger.info({ idleMs: this.idleMs() }, 'server idle; stopping it until the next call');
     this.#lifecycle.apply('idle-stop');
     this.#stopping = this.#stop();
@@ -387,15 +286,11 @@ export class DownstreamConnection {
   }
 
   async #stop(): Promise<void> {
-    const client = this.#client;
-    const transport = this.#transport;
-    this.#client = undefined;
-    this.#transport = undefined;
+    const { client, transport } = this.#detach();
     try {
       // Close the transport itself, not only the client: a server still starting (or one that never
       // answers the handshake) has no client yet, and its process must not outlive the gateway.
-      await client?.close().catch(() => undefined);
-      await transport?.close().catch(() => undefined);
+      await closeQuietly(client, transport);
       await this.#starting?.catch(() => undefined);
     } finally {
       this.#relay.reset();
@@ -413,39 +308,40 @@ export class DownstreamConnection {
   async #start(): Promise<Client> {
     this.#lifecycle.apply('start');
     try {
-      const client = await this.#connect('primary').catch(async (error: unknown) => {
-        // A server that wants sign-in wants it over SSE too.
-        if (this.spec.url === undefined || this.#lifecycle.state !== 'starting' || signInRequired(error)) throw error;
-        this.#logger.info({ err: messageOf(error) }, 'Streamable HTTP failed; trying the SSE transport');
-        return this.#connect('sse-fallback');
+      const { client, pid, lane } = await connectClient({
+        spec: this.spec,
+        transports: this.#transports,
+        relay: this.#relay,
+        logger: this.#logger,
+        timeoutMs: this.#startTimeoutMs,
+        onTransport: (transport) => (this.#transport = transport),
+        stillStarting: () => this.#lifecycle.state === 'starting',
+        onClose: (closed) => this.#dropped(closed),
+        relist: (listed) => this.refreshTools(listed),
       });
+      this.#pid = pid;
+      if (lane) this.#lanes.set(client, lane);
       this.#client = client;
       await this.refreshTools(client);
       // A shutdown that arrived while the list was being read has already taken the client away.
-      if (!this.#lifecycle.can('listed')) throw this.#stoppingError();
+      if (!this.#lifecycle.can('listed')) throw stoppingError(this.name);
       this.#lifecycle.apply('listed');
       this.#lastError = undefined;
       this.#policy.recordSuccess();
-      this.#lastUsedAt = this.#now();
+      this.#usage.touch();
       this.#logger.info({ pid: this.#pid }, 'server up');
       return client;
     } catch (error) {
       // A stop in progress owns the cleanup and the final state; the attempt does not count as a failure.
       if (this.#lifecycle.state !== 'starting') throw error;
-      const client = this.#client;
-      const transport = this.#transport;
-      this.#client = undefined;
-      this.#transport = undefined;
+      const { client, transport } = this.#detach();
       this.#pid = undefined;
-      await client?.close().catch(() => undefined);
-      await transport?.close().catch(() => undefined);
+      await closeQuietly(client, transport);
       const signIn = signInRequired(error);
       if (signIn) {
-        this.#signIn = signIn;
         this.#lifecycle.apply('sign-in-needed');
         this.#lastError = signIn.message;
-        this.#logger.warn({ err: signIn.message }, 'server needs sign-in; calls fail until it is signed in again');
-        throw signInUnavailable(signIn);
+        throw this.#signIn.park(signIn);
       }
       this.#policy.recordFailure();
       const down = this.#policy.down;
@@ -459,48 +355,18 @@ export class DownstreamConnection {
     }
   }
 
-  async #connect(kind: 'primary' | 'sse-fallback'): Promise<Client> {
-    const transport = this.#transports(this.spec, kind);
-    this.#transport = transport;
-    // Declared whether or not a client that can honour them is connected yet (see relay.ts).
-    const client = new Client({ name: 'automcp', version: VERSION }, { capabilities: RELAYED_CAPABILITIES });
-    this.#relay.install(client);
-    client.onerror = (error) => {
-      // The SDK reports unparseable stdout lines here and carries on; say which server sent them.
-      const garbage = error instanceof SyntaxError || (error as { name?: string }).name === 'ZodError';
-      this.#logger.warn(
-        { err: messageOf(error) },
-        garbage ? 'server wrote something to stdout that is not JSON-RPC (ignored)' : 'transport error',
-      );
-    };
-    client.onclose = () => {
-      // Only a drop while up counts: a start that loses its connection fails on its own, and a stop
-      // closes the connection on purpose.
-      if (this.#client !== client || !this.#lifecycle.offer('drop')) return;
-      this.#client = undefined;
-      this.#transport = undefined;
-      this.#pid = undefined;
-      this.#lastError = 'connection closed';
-      this.#relay.reset();
-      this.#policy.recordFailure();
-      this.#logger.warn('server connection closed; the next call restarts it');
-    };
-    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
-      this.#logger.info('tool list changed; re-listing');
-      await this.refreshTools(client).catch((error: unknown) => {
-        this.#logger.warn({ err: messageOf(error) }, 'could not re-list tools after list_changed');
-      });
-    });
-    try {
-      await client.connect(transport, { timeout: this.#startTimeoutMs });
-    } catch (error) {
-      // A failed handshake leaves the child running; end it before trying anything else.
-      await transport.close().catch(() => undefined);
-      throw error;
-    }
-    this.#pid = (transport as { pid?: number | null }).pid ?? undefined;
-    if (this.spec.url === undefined) this.#lanes.set(client, new ToolCallLane(transport));
-    return client;
+  /**
+   * The connection closed by itself. Only a drop while up counts: a start that loses its connection
+   * fails on its own, and a stop closes the connection on purpose.
+   */
+  #dropped(client: Client): void {
+    if (this.#client !== client || !this.#lifecycle.offer('drop')) return;
+    this.#detach();
+    this.#pid = undefined;
+    this.#lastError = 'connection closed';
+    this.#relay.reset();
+    this.#policy.recordFailure();
+    this.#logger.warn('server connection closed; the next call restarts it');
   }
 
   /**
@@ -508,31 +374,22 @@ export class DownstreamConnection {
    * it, drop the connection, and tell the caller what to run.
    */
   #park(client: Client, signIn: SignInRequiredError): GatewayError {
-    if (this.#client === client && this.#lifecycle.offer('sign-in-needed')) {
-      const transport = this.#transport;
-      this.#client = undefined;
-      this.#transport = undefined;
-      this.#signIn = signIn;
-      this.#lastError = signIn.message;
-      this.#relay.reset();
-      this.#logger.warn({ err: signIn.message }, 'server needs sign-in; calls fail until it is signed in again');
-      void client.close().catch(() => undefined);
-      void transport?.close().catch(() => undefined);
-    }
-    return signInUnavailable(signIn);
+    if (this.#client !== client || !this.#lifecycle.offer('sign-in-needed')) return signInUnavailable(signIn);
+    const { transport } = this.#detach();
+    this.#lastError = signIn.message;
+    this.#relay.reset();
+    const parked = this.#signIn.park(signIn);
+    void client.close().catch(() => undefined);
+    void transport?.close().catch(() => undefined);
+    return parked;
   }
 
-  #stoppingError(): Error {
-    return new Error(`server "${this.name}" is stopping`);
-  }
-
-  #downError(until: number): GatewayError {
-    const retryAt = new Date(until).toISOString();
-    return new GatewayError(
-      'DOWNSTREAM_UNAVAILABLE',
-      `server "${this.name}" is down after ${this.#policy.failures} failures in a row (last: ${this.#lastError ?? 'unknown'}); it will be retried at ${retryAt}`,
-      { data: { server: this.name, retryAt, retryInMs: Math.max(0, until - this.#now()) } },
-    );
+  /** Lets go of the current client and transport; the caller closes what it got back. */
+  #detach(): { client: Client | undefined; transport: Transport | undefined } {
+    const detached = { client: this.#client, transport: this.#transport };
+    this.#client = undefined;
+    this.#transport = undefined;
+    return detached;
   }
 
   #downFields(): Record<string, unknown> {

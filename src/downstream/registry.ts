@@ -2,18 +2,19 @@
  * All downstream servers: starts them (or answers from the catalog cache and starts them on first use),
  * keeps the catalog in step with their tool lists, routes calls by server name, and runs the periodic
  * sweep that stops idle servers, keeps `lazy: false` servers running and retries failed ones. One
- * server that fails to start or dies never stops the others.
+ * server that fails to start or dies never stops the others. What a tool list becomes in the catalog
+ * (cache, pins, review) is catalogFeed.ts.
  */
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerSpec } from '../config/load.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { canonicalJson } from '../catalog/hash.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { CatalogCache } from '../state/catalogCache.js';
+import { CatalogFeed } from './catalogFeed.js';
 import { DEFAULT_IDLE_TIMEOUT_SECONDS, DownstreamConnection, type CallOptions, type ConnectionState } from './connection.js';
-import { DefinitionPins, type HeldTool } from './pins.js';
-import { DefinitionReview, isQuarantined } from './review.js';
+import type { HeldTool } from './pins.js';
 import type { UpstreamPeer } from './relay.js';
 import type { TransportFactory } from './transport.js';
 import { TrustStore } from '../state/trustFile.js';
@@ -76,18 +77,9 @@ export interface RegistryOptions {
 export class DownstreamRegistry {
   readonly #connections = new Map<string, DownstreamConnection>();
   readonly #catalog: Catalog;
-  readonly #logger: Logger;
-  readonly #cache: CatalogCache | undefined;
-  readonly #pins: DefinitionPins;
-  readonly #review: DefinitionReview;
-  readonly #trust: TrustStore;
+  /** The servers' tool lists as the catalog has them, with their pins and review. */
+  readonly #feed: CatalogFeed;
   readonly #useCache: boolean;
-  /** Servers whose catalog part came from the cache and that have not listed live since. */
-  readonly #fromCache = new Set<string>();
-  /** The last raw list of each server, to filter again when trust changes. */
-  readonly #lists = new Map<string, Tool[]>();
-  /** The last live list of each pinned server being applied, so the next one waits its turn. */
-  readonly #pinnedApplies = new Map<string, Promise<void>>();
   /** Connections taken out by a reconfiguration or restart and still being stopped. */
   readonly #retiring = new Set<Promise<void>>();
   readonly #options: RegistryOptions;
@@ -99,12 +91,9 @@ export class DownstreamRegistry {
   constructor(options: RegistryOptions) {
     this.#options = options;
     this.#catalog = options.catalog;
-    this.#logger = options.logger;
-    this.#cache = options.cache;
     this.#useCache = options.useCache ?? true;
-    this.#trust = options.trust ?? new TrustStore();
-    this.#pins = new DefinitionPins({ trust: this.#trust, catalog: this.#catalog, logger: this.#logger });
-    this.#review = new DefinitionReview({ trust: this.#trust, catalog: this.#catalog, logger: this.#logger });
+    const trust = options.trust ?? new TrustStore();
+    this.#feed = new CatalogFeed({ catalog: options.catalog, logger: options.logger, cache: options.cache, trust });
     for (const spec of options.servers) {
       if (spec.enabled === false) continue;
       this.#catalog.declareServer(spec.name, spec.description ?? '');
@@ -123,7 +112,7 @@ export class DownstreamRegistry {
       ...(options.random ? { random: options.random } : {}),
       ...(options.sleep ? { sleep: options.sleep } : {}),
       // A connection that a reconfiguration or restart replaced must not write over its successor's list.
-      onTools: (tools) => (this.#connections.get(spec.name) === connection ? this.#applyLive(spec, tools) : undefined),
+      onTools: (tools) => (this.#connections.get(spec.name) === connection ? this.#feed.applyLive(spec, tools) : undefined),
     });
     return connection;
   }
@@ -162,17 +151,11 @@ export class DownstreamRegistry {
     const boot: DownstreamConnection[] = [];
     for (const connection of connections) {
       const cached =
-        this.#cache && this.#useCache && connection.spec.lazy !== false ? await this.#readCache(connection) : undefined;
-      if (cached) {
-        if (connection.spec.pinDefinitions || this.#review.needsRecord(connection.spec, cached))
-          await this.#trust.load(connection.name);
-        // A call may have started the server while the cache was read: its live list wins.
-        if (this.#lists.has(connection.name)) continue;
-        this.#fromCache.add(connection.name);
-        this.#apply(connection.spec, cached);
-      } else {
-        boot.push(connection);
-      }
+        this.#options.cache && this.#useCache && connection.spec.lazy !== false
+          ? await this.#feed.readCache(connection.spec)
+          : undefined;
+      if (cached) await this.#feed.applyCached(connection.spec, cached);
+      else boot.push(connection);
     }
     const queue = [...boot];
     const worker = async () => {
@@ -233,7 +216,7 @@ export class DownstreamRegistry {
     if (!previous) return undefined;
     const connection = this.#createConnection(previous.spec);
     this.#connections.set(name, connection);
-    this.#fromCache.delete(name);
+    this.#feed.restarted(name);
     const instances = [...(this.#instances.get(name)?.values() ?? [])];
     this.#instances.delete(name);
     await Promise.all([previous, ...instances].map((stopped) => this.#retire(stopped, { drain: false })));
@@ -243,7 +226,7 @@ export class DownstreamRegistry {
 
   /** Every held-back tool of `server`: pinned definitions that changed, and tools waiting for review. */
   heldOf(server: string): HeldTool[] {
-    return [...this.#pins.heldOf(server), ...this.#review.heldOf(server)];
+    return this.#feed.heldOf(server);
   }
 
   /** Reads the trust files again now (after `automcp.trust_server`), rather than on the next sweep. */
@@ -255,10 +238,7 @@ export class DownstreamRegistry {
     // Each caller's own process of the server goes with it; a caller's next call makes a new one.
     for (const instance of this.#instances.get(name)?.values() ?? []) void this.#retire(instance, { drain: true });
     this.#instances.delete(name);
-    this.#lists.delete(name);
-    this.#fromCache.delete(name);
-    this.#pinnedApplies.delete(name);
-    this.#review.forget(name);
+    this.#feed.forget(name);
   }
 
   /** Stops a connection that is no longer routed to, after its calls in flight when `drain`. */
@@ -316,26 +296,12 @@ export class DownstreamRegistry {
    * only: it runs on every call, and the disk is read by the sweep.
    */
   syncTrust(): void {
-    for (const connection of this.#connections.values()) {
-      const tools = this.#lists.get(connection.name);
-      const pinned = connection.spec.pinDefinitions === true && this.#pins.trustChanged(connection.name);
-      if (tools && (pinned || this.#review.trustChanged(connection.name))) this.#apply(connection.spec, tools);
-    }
+    this.#feed.syncTrust(this.#connections.values());
   }
 
   /** Reads the trust files of pinned and reviewed servers again where they changed on disk, then re-filters. */
   async #refreshTrust(): Promise<void> {
-    const pinned = [...this.#connections.values()].filter(
-      (connection) =>
-        (connection.spec.pinDefinitions || this.#review.watches(connection.name)) && this.#lists.has(connection.name),
-    );
-    await Promise.all(
-      pinned.map((connection) =>
-        this.#pins.refresh(connection.name).catch((error: unknown) => {
-          this.#logger.warn({ server: connection.name, err: (error as Error).message }, 'could not read the trusted hashes');
-        }),
-      ),
-    );
+    await this.#feed.reloadTrust(this.#connections.values());
     this.syncTrust();
   }
 
@@ -346,7 +312,7 @@ export class DownstreamRegistry {
 
   /** The tool held back under this qualified name (pinned and changed, or waiting for review), if any. */
   heldBack(name: string): HeldTool | undefined {
-    const held = this.#pins.heldBack(name) ?? this.#review.heldBack(name);
+    const held = this.#feed.heldBack(name);
     // A server a reload removed holds nothing back: its names are simply unknown now.
     return held && this.#connections.has(held.tool.server) ? held : undefined;
   }
@@ -370,19 +336,14 @@ export class DownstreamRegistry {
   /** Each server's state, in configuration order. */
   status(): ServerStatus[] {
     return [...this.#connections.values()].map((connection) => {
-      const cached = connection.state === 'idle' && this.#fromCache.has(connection.name);
-      const reviewed = this.#review.heldOf(connection.name);
-      const held = this.#pins.heldOf(connection.name).length + reviewed.length;
-      const flagged = reviewed.filter((tool) => tool.reason === 'poisoning').length;
+      const { fromCache, ...catalog } = this.#feed.statusOf(connection.spec);
+      const cached = connection.state === 'idle' && fromCache;
       const downUntil = connection.downUntil;
       return {
         name: connection.name,
         state: cached ? 'cached' : connection.state,
         ...(connection.pid !== undefined ? { pid: connection.pid } : {}),
-        tools: this.#catalog.server(connection.name)?.tools.length ?? 0,
-        ...(held > 0 ? { heldBack: held } : {}),
-        ...(isQuarantined(connection.spec, this.#trust) ? { quarantined: true } : {}),
-        ...(flagged > 0 ? { flagged } : {}),
+        ...catalog,
         ...(downUntil !== undefined ? { downUntil: new Date(downUntil).toISOString() } : {}),
         ...(connection.lastError !== undefined ? { lastError: connection.lastError } : {}),
       };
@@ -393,48 +354,6 @@ export class DownstreamRegistry {
   async close(): Promise<void> {
     this.#closing = true;
     await Promise.allSettled([...this.#all().map((connection) => connection.close()), ...[...this.#retiring]]);
-    await this.#pins.settled();
-  }
-
-  async #readCache(connection: DownstreamConnection): Promise<Tool[] | undefined> {
-    const entry = await this.#cache?.read(connection.spec).catch(() => undefined);
-    return entry?.tools;
-  }
-
-  /** A live list: it replaces the cached one (a difference moves the etag) and refreshes the cache. */
-  #applyLive(spec: ServerSpec, tools: Tool[]): Promise<void> | void {
-    // A pinned, quarantined or flagged list is never let in before its trust file is read; lists of one
-    // server are applied in the order they arrived even when the first one waits for that read.
-    if (spec.pinDefinitions || this.#pinnedApplies.has(spec.name) || this.#review.needsRecord(spec, tools)) {
-      const applied = (this.#pinnedApplies.get(spec.name) ?? this.#pins.load(spec.name)).then(() =>
-        this.#applyLiveNow(spec, tools),
-      );
-      this.#pinnedApplies.set(
-        spec.name,
-        applied.catch(() => undefined),
-      );
-      return applied;
-    }
-    this.#applyLiveNow(spec, tools);
-  }
-
-  #applyLiveNow(spec: ServerSpec, tools: Tool[]): void {
-    this.#fromCache.delete(spec.name);
-    this.#apply(spec, tools);
-    this.#cache?.write(spec, tools).catch((error: unknown) => {
-      this.#logger.warn({ server: spec.name, err: (error as Error).message }, 'could not write the catalog cache');
-    });
-  }
-
-  #apply(spec: ServerSpec, tools: Tool[]): void {
-    this.#lists.set(spec.name, tools);
-    const accepted = this.#review.filter(spec, spec.pinDefinitions ? this.#pins.filter(spec.name, tools) : tools);
-    const change = this.#catalog.setServerTools(spec.name, spec.description ?? '', accepted);
-    for (const changed of change.changed) {
-      this.#logger.warn(
-        { server: spec.name, tool: changed.name, before: changed.before, after: changed.after },
-        'tool definition changed',
-      );
-    }
+    await this.#feed.settled();
   }
 }
