@@ -18,38 +18,27 @@ import type { SignInRequiredError } from './errors.js';
 /** Sign-ins being offered, by token file: concurrent calls to one server share one offer. */
 const offering = new Map<string, Promise<boolean>>();
 
-/** Offers sign-in to the person behind `relay`; resolves true once it succeeded (never rejects). */
-export function offerSignIn({
-  error,
-  relay,
-  signal,
-  logger,
-}: {
+/** What an offer needs. */
+interface OfferInput {
   error: SignInRequiredError;
   relay: CallRelay;
   /** The upstream call's signal: its end abandons the offer. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   logger: Logger;
-}): Promise<boolean> {
+}
+
+/** Offers sign-in to the person behind `relay`; resolves true once it succeeded (never rejects). */
+export function offerSignIn(input: OfferInput): Promise<boolean> {
+  const { error } = input;
   let pending = offering.get(error.file);
   if (!pending) {
-    pending = run({ error, relay, signal, logger }).finally(() => offering.delete(error.file));
+    pending = run(input).finally(() => offering.delete(error.file));
     offering.set(error.file, pending);
   }
   return pending;
 }
 
-async function run({
-  error,
-  relay,
-  signal,
-  logger,
-}: {
-  error: SignInRequiredError;
-  relay: CallRelay;
-  signal?: AbortSignal;
-  logger: Logger;
-}): Promise<boolean> {
+async function run({ error, relay, signal, logger }: OfferInput): Promise<boolean> {
   const elicitationId = randomUUID();
   const abandon = new AbortController();
   const ends = signal ? AbortSignal.any([signal, abandon.signal]) : abandon.signal;

@@ -29,12 +29,32 @@ export interface HeldTool {
   findings?: Finding[];
 }
 
+/**
+ * Held-back tools by server, then by qualified name: what pinning and review each keep, replaced whole
+ * each time a server's list is filtered.
+ */
+export class HeldTools extends Map<string, Map<string, HeldTool>> {
+  /** The held-back tool with this qualified name, if any. */
+  byName(name: string): HeldTool | undefined {
+    for (const held of this.values()) {
+      const tool = held.get(name);
+      if (tool) return tool;
+    }
+    return undefined;
+  }
+
+  /** Every held-back tool of `server`. */
+  of(server: string): HeldTool[] {
+    return [...(this.get(server)?.values() ?? [])];
+  }
+}
+
 /** Applies trusted hashes to the tool lists of pinned servers. */
 export class DefinitionPins {
   readonly #trust: TrustStore;
   readonly #catalog: Catalog;
   readonly #logger: Logger;
-  readonly #held = new Map<string, Map<string, HeldTool>>();
+  readonly #held = new HeldTools();
   /** The trust version each server's list was last filtered with. */
   readonly #filteredWith = new Map<string, number>();
   /** Trust-on-first-sight writes still running, so a shutdown can wait for them. */
@@ -102,16 +122,12 @@ export class DefinitionPins {
 
   /** The held-back tool with this qualified name, if any. */
   heldBack(name: string): HeldTool | undefined {
-    for (const held of this.#held.values()) {
-      const tool = held.get(name);
-      if (tool) return tool;
-    }
-    return undefined;
+    return this.#held.byName(name);
   }
 
   /** Every held-back tool of `server`. */
   heldOf(server: string): HeldTool[] {
-    return [...(this.#held.get(server)?.values() ?? [])];
+    return this.#held.of(server);
   }
 
   /** True when the trusted hashes of `server` changed since its list was last filtered. No I/O. */

@@ -18,7 +18,7 @@ import type { ServerSpec } from '../config/load.js';
 import type { Logger } from '../logging/logger.js';
 import { scanTool, type Finding } from '../security/scan.js';
 import type { TrustStore } from '../state/trustFile.js';
-import type { HeldTool } from './pins.js';
+import { HeldTools, type HeldTool } from './pins.js';
 
 /**
  * The fingerprint of what a server entry runs: command, arguments, working directory, URL, and the
@@ -47,7 +47,7 @@ export class DefinitionReview {
   readonly #trust: TrustStore;
   readonly #catalog: Catalog;
   readonly #logger: Logger;
-  readonly #held = new Map<string, Map<string, HeldTool>>();
+  readonly #held = new HeldTools();
   /** Findings per server by definition hash, so an unchanged list is not scanned again. */
   readonly #scanned = new Map<string, Map<string, Finding[]>>();
   /** The trust version each watched server's list was last filtered with. */
@@ -136,16 +136,12 @@ export class DefinitionReview {
 
   /** The held-back tool with this qualified name, if any. */
   heldBack(name: string): HeldTool | undefined {
-    for (const held of this.#held.values()) {
-      const tool = held.get(name);
-      if (tool) return tool;
-    }
-    return undefined;
+    return this.#held.byName(name);
   }
 
   /** Every tool of `server` held back for review. */
   heldOf(server: string): HeldTool[] {
-    return [...(this.#held.get(server)?.values() ?? [])];
+    return this.#held.of(server);
   }
 
   /** Forgets a server that left the configuration. */
