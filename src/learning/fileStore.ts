@@ -5,10 +5,11 @@
  * clients sharing one state directory add up rather than overwrite each other (two pushes in the very
  * same moment can still lose one; Redis is the exact way to share).
  */
-import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { EvidenceTable, NEGLIGIBLE_WEIGHT, decayed, type EvidenceEntry } from './evidence.js';
 import type { EvidenceStore } from './store.js';
+import { writeFileAtomic } from '../state/jsonFile.js';
 
 /** The file's shape: entries as `[term, tool, weight, at]`, least recently changed first. */
 interface LearnedFile {
@@ -109,12 +110,8 @@ export class FileEvidenceStore implements EvidenceStore {
  * thousands of pairs stays small and readable.
  */
 async function writeAtomically(file: string, doc: LearnedFile): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   const lines = doc.entries.map((entry) => JSON.stringify(entry));
-  const text = `{"version":1,"profile":${JSON.stringify(doc.profile)},"entries":[\n${lines.join(',\n')}\n]}\n`;
-  await writeFile(temporary, text, { mode: 0o600 });
-  await rename(temporary, file);
+  await writeFileAtomic(file, `{"version":1,"profile":${JSON.stringify(doc.profile)},"entries":[\n${lines.join(',\n')}\n]}\n`);
 }
 
 async function signatureOf(file: string): Promise<string> {

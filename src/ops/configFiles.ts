@@ -7,12 +7,12 @@
  * values that changed are rewritten in the file's own YAML document (the `yaml` library keeps comments,
  * order and formatting), so a person's comments around an unchanged server or rule survive the edit.
  */
-import { copyFile, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { copyFile, readFile } from 'node:fs/promises';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { load } from 'js-yaml';
 import type { Document } from 'yaml';
-import { withFileLock } from '../state/jsonFile.js';
+import { withFileLock, writeFileAtomic } from '../state/jsonFile.js';
 
 /** The raw YAML document of a file, or undefined when the file does not exist. */
 export async function readYamlDocument(file: string): Promise<{ text: string; doc: Record<string, unknown> } | undefined> {
@@ -59,20 +59,12 @@ export async function editYamlFile({
     patch(document, isMap, [], before ?? {}, after);
     const text = document.toString({ lineWidth: 120 });
     check(text);
-    await mkdir(dirname(file), { recursive: true });
     let backup: string | undefined;
     if (current) {
       backup = `${file}.bak`;
       await copyFile(file, backup);
     }
-    const temporary = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    try {
-      await writeFile(temporary, text, { mode: 0o600 });
-      await rename(temporary, file);
-    } catch (error) {
-      await unlink(temporary).catch(() => undefined);
-      throw error;
-    }
+    await writeFileAtomic(file, text);
     return { file, ...(backup ? { backup } : {}), before, after };
   });
 }

@@ -12,17 +12,25 @@ export const STALE_LOCK_MS = 10_000;
 /** How long {@link withFileLock} tries before giving up. */
 export const LOCK_TIMEOUT_MS = 5_000;
 
-/** Writes `value` as JSON to `file` atomically (temporary file, then rename), creating folders. */
-export async function writeJsonFile(file: string, value: unknown): Promise<void> {
+/**
+ * Writes `data` to `file` atomically (a temporary file beside it, then a rename), mode 0600, creating
+ * folders; a failed write leaves no temporary file behind.
+ */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
-    await writeFile(temporary, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+    await writeFile(temporary, data, { mode: 0o600 });
     await rename(temporary, file);
   } catch (error) {
     await unlink(temporary).catch(() => undefined);
     throw error;
   }
+}
+
+/** Writes `value` as JSON to `file` atomically (see {@link writeFileAtomic}). */
+export async function writeJsonFile(file: string, value: unknown): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** Reads a JSON file; undefined when it is missing or not valid JSON (a stale cache is never fatal). */

@@ -12,10 +12,10 @@
  * replaces the file through a rename, so no reader sees half of one and no writer drops another's work.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { dirname, join } from 'node:path';
-import { withFileLock } from './jsonFile.js';
+import { withFileLock, writeFileAtomic } from './jsonFile.js';
 
 const MAGIC = 'AMCPVEC1';
 const HEADER_BYTES = 40;
@@ -133,14 +133,7 @@ export async function mergeVectorFile({
       merged.set(hash, vector);
     }
     const bytes = encodeVectors({ dimension: fresh.dimension, vectors: merged }, space);
-    const temporary = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    try {
-      await writeFile(temporary, bytes, { mode: 0o600 });
-      await rename(temporary, file);
-    } catch (error) {
-      await unlink(temporary).catch(() => undefined);
-      throw error;
-    }
+    await writeFileAtomic(file, bytes);
     return merged.size;
   });
 }
